@@ -1,0 +1,16 @@
+"""sclero_analysis: comparative outcome research in scleromyxedema.
+
+Load and validate case series, derive time-to-relapse data per therapy tier, fit survival
+models, simulate registries and registry studies, and draw publication figures.
+
+Examples
+--------
+>>> import sclero_analysis as sa
+>>> sa.resolve_agents("IVIg + lenolidamide").tier
+'immunosuppression'
+"""
+
+from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
+
+__all__ = ["TIERS", "load_vocabulary", "resolve_agents"]
+__version__ = "0.1.0"

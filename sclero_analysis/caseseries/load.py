@@ -1,0 +1,276 @@
+"""``read_case_series``: files in, a validated :class:`CaseSeries` out, every row accounted for.
+
+Order of work: read raw cells (:mod:`.read`), parse each column (:mod:`.parse`), derive the tier
+from the agents (:mod:`sclero_analysis.therapy`), check values with the pandera models
+(:mod:`.schema`), check rows against each other and across tables (:mod:`.rules`), then split
+rows with errors from the accepted ones. Rows read = rows accepted + rows rejected, per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from sclero_analysis.caseseries.case_series import CaseSeries
+from sclero_analysis.caseseries.parse import parse_bool, parse_column
+from sclero_analysis.caseseries.problems import (
+    ERROR,
+    WARNING,
+    Problem,
+    cell_text,
+    problems_at,
+    report_frame,
+)
+from sclero_analysis.caseseries.read import RawTable, read_tables
+from sclero_analysis.caseseries.rules import CROSS_ROW_RULES, foreign_key_rules
+from sclero_analysis.caseseries.schema import SCHEMAS, TABLES, column_specs
+from sclero_analysis.therapy import Vocabulary, load_vocabulary, resolve_agent_column
+
+
+def read_case_series(
+    path: str | Path,
+    *,
+    dayfirst: bool | None = None,
+    sheet_names: Mapping[str, str] | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> CaseSeries:
+    """Read and validate a case series from a directory or an Excel workbook.
+
+    Parameters
+    ----------
+    path : str or Path
+        A directory holding ``patients``, ``lines`` and ``events`` as CSV or Parquet files, or
+        one ``.xlsx`` workbook with three sheets of those names (or a directory holding only
+        such a workbook).
+    dayfirst : bool, optional
+        How to read ``dd/mm/yyyy``-like dates: True day-first, False month-first. None (the
+        default) accepts ISO dates, and non-ISO dates only when they read one way; a date such
+        as ``03/04/2020`` is then an error naming the cell.
+    sheet_names : Mapping[str, str], optional
+        Table → sheet name when a workbook's sheets are named otherwise.
+    vocabulary : Vocabulary, optional
+        Therapy vocabulary for resolving agents (default: the packaged ``therapies.toml``).
+
+    Returns
+    -------
+    CaseSeries
+        Accepted rows in ``patients``, ``lines``, ``events`` (typed as DESIGN §3, tier and
+        ``adjunct_ecp`` derived from the agents), ``rejected`` rows and the ``report``.
+
+    Raises
+    ------
+    CaseSeriesError
+        Only when the input cannot be read at all: missing path, table or sheet, empty file,
+        not a table. Problems inside tables are reported, never raised.
+
+    Notes
+    -----
+    Column headers match ignoring case and separators (``Patient ID`` is ``patient_id``).
+    Files may be UTF-8 (with or without BOM) or Latin-1. Columns that look like direct
+    identifiers (name, initials, MRN, address, phone, e-mail, birth date) are reported and
+    never loaded; other unknown columns are reported and not loaded. A row with an error is
+    rejected; a row with warnings is kept. Lines and events of a rejected or unknown patient
+    are rejected too.
+
+    Examples
+    --------
+    >>> import sclero_analysis as sa
+    >>> cs = sa.read_case_series("tests/data/good")
+    >>> cs.counts.loc["patients", "read"] == cs.counts.loc["patients", "accepted"]
+    np.True_
+    """
+    tables = read_tables(path, sheet_names=sheet_names)
+    return build_case_series(
+        tables, dayfirst=dayfirst, vocabulary=vocabulary or load_vocabulary(), source=str(path)
+    )
+
+
+def build_case_series(
+    tables: Mapping[str, RawTable],
+    *,
+    dayfirst: bool | None,
+    vocabulary: Vocabulary,
+    source: str | None = None,
+) -> CaseSeries:
+    """Validate raw tables (see :func:`read_case_series`) and split accepted from rejected."""
+    problems: list[Problem] = []
+    frames = {}
+    for name in TABLES:
+        raw = tables[name]
+        problems += raw.problems + _missing_columns(raw)
+        frames[name], found = _parse_table(raw, dayfirst)
+        problems += found
+    frames["lines"], found = _derive_tiers(frames["lines"], tables["lines"], vocabulary)
+    problems += found
+    for name in TABLES:
+        problems += _value_checks(name, frames[name], problems)
+    for rule in CROSS_ROW_RULES:
+        problems += rule(frames)
+    rejected_patients = _rows_with_errors("patients", tables["patients"], problems)
+    problems += foreign_key_rules(frames, rejected_patients)
+    accepted, rejected = {}, {}
+    for name in TABLES:
+        bad = _rows_with_errors(name, tables[name], problems)
+        accepted[name] = _final_types(name, frames[name].drop(index=sorted(bad), errors="ignore"))
+        rejected[name] = _rejected_rows(tables[name], bad, problems)
+    files = {name: tables[name].file for name in TABLES}
+    return CaseSeries(**accepted, report=report_frame(problems, files), rejected=rejected,
+                      source=source)
+
+
+def _missing_columns(raw: RawTable) -> list[Problem]:
+    problems = []
+    for name in raw.missing:
+        spec = column_specs(raw.table)[name]
+        if spec.derived:
+            continue
+        if spec.nullable:
+            problems.append(Problem(
+                raw.table, raw.header_row, name, None, WARNING, "missing_optional_column",
+                f"column '{name}' is absent; all its values are taken as missing",
+            ))
+        else:
+            problems.append(Problem(
+                raw.table, raw.header_row, name, None, ERROR, "missing_column",
+                f"required column '{name}' is absent from {raw.table}; no row can be accepted",
+            ))
+    return problems
+
+
+def _parse_table(raw: RawTable, dayfirst: bool | None) -> tuple[pd.DataFrame, list[Problem]]:
+    cells = raw.cells.drop(index=list(raw.summary_rows))
+    columns, problems = {}, []
+    for name, spec in column_specs(raw.table).items():
+        if spec.derived:
+            continue
+        source = cells[name] if name in cells else pd.Series(None, index=cells.index, dtype=object)
+        columns[name], findings = parse_column(source, spec, dayfirst=dayfirst)
+        problems += [
+            Problem(raw.table, int(f.row), name, cell_text(f.value), f.severity, f.rule, f.message)
+            for f in findings.itertuples(index=False)
+        ]
+    return pd.DataFrame(columns, index=cells.index), problems
+
+
+def _derive_tiers(
+    lines: pd.DataFrame, raw: RawTable, vocabulary: Vocabulary
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Resolve agents into canonical names, tier and ECP flag; report unknown and mismatches."""
+    known = lines["agents"].notna()
+    derived = resolve_agent_column(lines.loc[known, "agents"].astype(str), vocabulary)
+    lines = lines.copy()
+    lines.loc[known, "agents"] = derived["agents"]
+    lines["tier"] = derived["tier"].reindex(lines.index)
+    lines["adjunct_ecp"] = derived["adjunct_ecp"].reindex(lines.index).astype("boolean")
+    problems = [
+        Problem("lines", int(row), "agents", resolved.text, WARNING, "unknown_agent",
+                resolved.unknown_message(name))
+        for row, resolved in derived["resolved"].items()
+        for name in resolved.unknown
+    ]
+    return lines[list(column_specs("lines"))], problems + _typed_derived(lines, raw)
+
+
+def _typed_derived(lines: pd.DataFrame, raw: RawTable) -> list[Problem]:
+    """Report a hand-typed tier or ECP flag that disagrees with the one derived from agents."""
+    problems = []
+    for column in ("tier", "adjunct_ecp"):
+        if column not in raw.cells:
+            continue
+        typed = raw.cells[column].reindex(lines.index)
+        if column == "tier":
+            given = typed.map(lambda v: str(v).strip().casefold() if cell_text(v) else None)
+        else:
+            given = typed.map(lambda v: parse_bool(v).value if cell_text(v) else None)
+        derived = lines[column].astype(object)
+        differs = given.notna() & derived.notna() & (given != derived)
+        problems += problems_at(
+            "lines", lines.index[differs], column, typed[differs], severity=WARNING,
+            rule="derived_column_differs",
+            message=[f"{column} '{g}' in the file differs from '{d}' derived from the agents "
+                     f"('{a}'); the derived value is used"
+                     for g, d, a in zip(given[differs], derived[differs],
+                                        lines.loc[differs, "agents"], strict=True)],
+        )
+    return problems
+
+
+@cache
+def _value_schema(name: str) -> pa.DataFrameSchema:
+    """Return the table's pandera schema with dtype checks off (working frames are nullable)."""
+    schema = SCHEMAS[name].to_schema()
+    updates = {}
+    for column, spec in column_specs(name).items():
+        updates[column] = {"dtype": None, **({"nullable": True} if spec.derived else {})}
+    return schema.update_columns(updates)
+
+
+_CHECK_RULES = {"not_nullable": "required_value", "field_uniqueness": "duplicate_id"}
+
+
+def _check_rule(check: str) -> str:
+    if check.startswith("str_length"):
+        return "required_value"
+    if check.startswith(("greater_than", "less_than", "in_range")):
+        return "out_of_range"
+    return _CHECK_RULES.get(check, check)
+
+
+def _check_message(column: str, rule: str, check: str, value: object) -> str:
+    if rule == "required_value":
+        return f"column '{column}' needs a value"
+    if rule == "duplicate_id":
+        return f"patient_id '{value}' appears on more than one row"
+    return f"{column} = {value} is outside the allowed range ({check})"
+
+
+def _value_checks(name: str, frame: pd.DataFrame, known: list[Problem]) -> list[Problem]:
+    """Run the pandera value checks; skip cells already reported as unreadable."""
+    try:
+        _value_schema(name).validate(frame, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as failures:
+        cases = failures.failure_cases
+    unreadable = {(p.row, p.column) for p in known if p.table == name and p.severity == ERROR}
+    problems = []
+    for case in cases.itertuples(index=False):
+        row = None if pd.isna(case.index) else int(case.index)
+        if (row, case.column) in unreadable:
+            continue
+        rule = _check_rule(str(case.check))
+        value = frame.at[row, case.column] if row is not None else None
+        problems.append(Problem(name, row, case.column, cell_text(value), ERROR, rule,
+                                _check_message(case.column, rule, str(case.check), value)))
+    return problems
+
+
+def _rows_with_errors(name: str, raw: RawTable, problems: list[Problem]) -> set[int]:
+    errors = [p for p in problems if p.table == name and p.severity == ERROR]
+    if any(p.rule == "missing_column" for p in errors):
+        return set(raw.cells.index)
+    return {p.row for p in errors if p.row is not None and p.row in raw.cells.index}
+
+
+def _final_types(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    dtypes = {column: spec.dtype for column, spec in column_specs(name).items()}
+    typed = frame.astype(dtypes).reset_index(drop=True)
+    return SCHEMAS[name].validate(typed)
+
+
+def _rejected_rows(raw: RawTable, rows: set[int], problems: list[Problem]) -> pd.DataFrame:
+    rules: dict[int, list[str]] = {}
+    table_rules = [p.rule for p in problems if p.table == raw.table and p.severity == ERROR
+                   and p.rule == "missing_column"]
+    for p in problems:
+        if p.table == raw.table and p.severity == ERROR and p.row in rows:
+            rules.setdefault(p.row, []).append(p.rule)
+    cells = raw.cells.loc[sorted(rows)].map(cell_text).astype("string")
+    cells.insert(0, "row", cells.index.astype("int64"))
+    cells["rules"] = [
+        "; ".join(dict.fromkeys(rules.get(r, []) + table_rules)) for r in cells.index
+    ]
+    return cells.reset_index(drop=True)

@@ -1,0 +1,67 @@
+"""Named exceptions and warnings of sclero_analysis, all in one place.
+
+Errors stop a computation; warnings name a statistical or data caveat that must not pass
+silently (a tier with three events, an agent nobody recognises). Catch them by class, never by
+message text.
+"""
+
+from __future__ import annotations
+
+
+class ScleroError(Exception):
+    """Base class of every error raised by sclero_analysis."""
+
+
+class CaseSeriesError(ScleroError):
+    """A case series cannot be read at all (missing file, empty file, not a table).
+
+    Problems inside readable tables never raise: they go to ``CaseSeries.report``.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, in words a clinical researcher can act on.
+    file : str, optional
+        The file (or workbook) concerned.
+    table : str, optional
+        ``patients``, ``lines`` or ``events``.
+    rule : str, optional
+        Machine-readable name of the rule broken, e.g. ``missing_table``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        table: str | None = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.file = file
+        self.table = table
+        self.rule = rule
+
+
+class ScleroWarning(UserWarning):
+    """Base class of every warning issued by sclero_analysis."""
+
+
+class UnknownAgentWarning(ScleroWarning):
+    """A therapy line names an agent that is not in the vocabulary (``therapies.toml``)."""
+
+
+class DataQualityWarning(ScleroWarning):
+    """A case series was loaded with errors; rejected rows are left out of the analysis."""
+
+
+class SmallSampleWarning(ScleroWarning):
+    """An estimate rests on very few patients or events; read it with caution."""
+
+
+class SeparationWarning(ScleroWarning):
+    """A regression shows (quasi-)complete separation; estimates may be infinite."""
+
+
+class PositivityWarning(ScleroWarning):
+    """Propensity scores approach 0 or 1 (or weights explode) for some group."""
