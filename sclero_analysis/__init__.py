@@ -10,7 +10,17 @@ Examples
 'immunosuppression'
 """
 
+from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
 from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
 
-__all__ = ["TIERS", "load_vocabulary", "resolve_agents"]
+__all__ = [
+    "TIERS",
+    "CaseSeries",
+    "CaseSeriesError",
+    "UnknownAgentWarning",
+    "load_vocabulary",
+    "read_case_series",
+    "resolve_agents",
+]
 __version__ = "0.1.0"

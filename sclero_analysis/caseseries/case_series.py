@@ -32,6 +32,9 @@ class CaseSeries:
     rejected : Mapping[str, pandas.DataFrame]
         Per table, the rows with errors as they were read (text), with their file ``row`` and
         the ``rules`` they broke. Rejected rows never enter an analysis frame.
+    n_read : Mapping[str, int]
+        Data rows read per table (blank rows aside); defaults to accepted + rejected for
+        series built in memory.
     source : str, optional
         Where the series was read from.
     truth : Any, optional
@@ -49,6 +52,7 @@ class CaseSeries:
     events: pd.DataFrame
     report: pd.DataFrame = field(default_factory=_empty_report)
     rejected: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    n_read: Mapping[str, int] = field(default_factory=dict)
     source: str | None = None
     truth: Any = None
 
@@ -65,7 +69,7 @@ class CaseSeries:
         for name in TABLES:
             rejected = len(self.rejected.get(name, ()))
             accepted = len(self.table(name))
-            rows.append((name, accepted + rejected, accepted, rejected))
+            rows.append((name, self.n_read.get(name, accepted + rejected), accepted, rejected))
         return pd.DataFrame(rows, columns=["table", "read", "accepted", "rejected"]).set_index(
             "table"
         )

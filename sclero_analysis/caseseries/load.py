@@ -107,7 +107,7 @@ def build_case_series(
     frames["lines"], found = _derive_tiers(frames["lines"], tables["lines"], vocabulary)
     problems += found
     for name in TABLES:
-        problems += _value_checks(name, frames[name], problems)
+        problems += _value_checks(name, frames[name], problems, skip=tables[name].missing)
     for rule in CROSS_ROW_RULES:
         problems += rule(frames)
     rejected_patients = _rows_with_errors("patients", tables["patients"], problems)
@@ -118,8 +118,20 @@ def build_case_series(
         accepted[name] = _final_types(name, frames[name].drop(index=sorted(bad), errors="ignore"))
         rejected[name] = _rejected_rows(tables[name], bad, problems)
     files = {name: tables[name].file for name in TABLES}
-    return CaseSeries(**accepted, report=report_frame(problems, files), rejected=rejected,
-                      source=source)
+    report = report_frame(_as_read(problems, tables), files)
+    n_read = {name: len(tables[name].cells) for name in TABLES}
+    return CaseSeries(**accepted, report=report, rejected=rejected, n_read=n_read, source=source)
+
+
+def _as_read(problems: list[Problem], tables: Mapping[str, RawTable]) -> list[Problem]:
+    """Show each problem's cell as it stands in the file, not as parsed."""
+    shown = []
+    for p in problems:
+        cells = tables[p.table].cells
+        if p.row in cells.index and p.column in cells.columns:
+            p = p._replace(value=cell_text(cells.at[p.row, p.column]))
+        shown.append(p)
+    return shown
 
 
 def _missing_columns(raw: RawTable) -> list[Problem]:
@@ -220,16 +232,25 @@ def _check_rule(check: str) -> str:
     return _CHECK_RULES.get(check, check)
 
 
-def _check_message(column: str, rule: str, check: str, value: object) -> str:
+def _allowed_range(table: str, column: str) -> str:
+    bounds = {}
+    for check in SCHEMAS[table].to_schema().columns[column].checks:
+        bounds.update(check.statistics)
+    return f"{bounds.get('min_value', '-inf')} to {bounds.get('max_value', 'inf')}"
+
+
+def _check_message(table: str, column: str, rule: str, value: object) -> str:
     if rule == "required_value":
         return f"column '{column}' needs a value"
     if rule == "duplicate_id":
         return f"patient_id '{value}' appears on more than one row"
-    return f"{column} = {value} is outside the allowed range ({check})"
+    return f"{column} = {value} is outside the allowed range {_allowed_range(table, column)}"
 
 
-def _value_checks(name: str, frame: pd.DataFrame, known: list[Problem]) -> list[Problem]:
-    """Run the pandera value checks; skip cells already reported as unreadable."""
+def _value_checks(
+    name: str, frame: pd.DataFrame, known: list[Problem], skip: tuple[str, ...]
+) -> list[Problem]:
+    """Run the pandera value checks; skip unreadable cells and absent columns (reported)."""
     try:
         _value_schema(name).validate(frame, lazy=True)
         return []
@@ -239,12 +260,12 @@ def _value_checks(name: str, frame: pd.DataFrame, known: list[Problem]) -> list[
     problems = []
     for case in cases.itertuples(index=False):
         row = None if pd.isna(case.index) else int(case.index)
-        if (row, case.column) in unreadable:
+        if (row, case.column) in unreadable or case.column in skip:
             continue
         rule = _check_rule(str(case.check))
         value = frame.at[row, case.column] if row is not None else None
         problems.append(Problem(name, row, case.column, cell_text(value), ERROR, rule,
-                                _check_message(case.column, rule, str(case.check), value)))
+                                _check_message(name, case.column, rule, value)))
     return problems
 
 

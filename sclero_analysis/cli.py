@@ -1,0 +1,114 @@
+"""Command line: ``sclero-analysis validate PATH [--report problems.csv]``.
+
+Exit codes of ``validate``: 0 when the series has no errors (warnings allowed), 1 when some rows
+were rejected for errors, 2 when the input cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from sclero_analysis import __version__
+from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.exceptions import CaseSeriesError
+
+EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+#: Locations listed per rule before "… and N more".
+SHOWN_PER_RULE = 5
+
+
+def _sheet(text: str) -> tuple[str, str]:
+    table, _, sheet = text.partition("=")
+    if not sheet:
+        raise argparse.ArgumentTypeError(f"expected TABLE=SHEET, got {text!r}")
+    return table.strip(), sheet.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``sclero-analysis``."""
+    parser = argparse.ArgumentParser(
+        prog="sclero-analysis",
+        description="Comparative outcome research in scleromyxedema.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser(
+        "validate", help="check a case series against the data contract",
+        description="Read a directory of patients/lines/events files (CSV or Parquet) or an "
+                    ".xlsx workbook, print row counts and every problem grouped by rule.",
+    )
+    validate.add_argument("path", help="directory or .xlsx workbook")
+    validate.add_argument("--report", metavar="CSV", help="write every problem to this CSV file")
+    dates = validate.add_mutually_exclusive_group()
+    dates.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst",
+                       help="read dd/mm/yyyy dates")
+    dates.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst",
+                       help="read mm/dd/yyyy dates")
+    validate.add_argument("--sheet", action="append", type=_sheet, default=[],
+                          metavar="TABLE=SHEET", help="sheet holding a table in a workbook")
+    return parser
+
+
+def format_summary(cs: CaseSeries) -> str:
+    """Render row counts per table and the problems grouped by rule, as plain text."""
+    lines = [cs.counts.to_string(), ""]
+    report = cs.report
+    if report.empty:
+        lines.append("No problems found.")
+        return "\n".join(lines)
+    lines.append(f"{len(cs.errors)} errors, {len(cs.warnings)} warnings, by rule:")
+    groups = report.groupby(["severity", "rule"], observed=True, sort=True)
+    for (severity, rule), group in groups:
+        lines.append(f"  {severity} {rule} ({len(group)})")
+        for problem in group.head(SHOWN_PER_RULE).itertuples(index=False):
+            lines.append(f"    {_where(problem)}: {problem.message}")
+        if len(group) > SHOWN_PER_RULE:
+            lines.append(f"    … and {len(group) - SHOWN_PER_RULE} more")
+    return "\n".join(lines)
+
+
+def _where(problem) -> str:
+    parts = [str(problem.file)]
+    if not pd.isna(problem.row):
+        parts.append(f"row {problem.row}")
+    if not pd.isna(problem.column):
+        parts.append(f"column {problem.column}")
+    return ", ".join(parts)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        cs = read_case_series(args.path, dayfirst=args.dayfirst, sheet_names=dict(args.sheet))
+    except CaseSeriesError as error:
+        print(f"sclero-analysis: cannot read {args.path}: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(format_summary(cs))
+    if args.report:
+        cs.report.to_csv(args.report, index=False)
+        print(f"\nReport written to {args.report}")
+    return EXIT_ERRORS if len(cs.errors) else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code (see the module docstring).
+    """
+    args = build_parser().parse_args(argv)
+    return {"validate": _validate}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
