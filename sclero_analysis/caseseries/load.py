@@ -8,6 +8,7 @@ rows with errors from the accepted ones. Rows read = rows accepted + rows reject
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -252,7 +253,12 @@ def _value_checks(
 ) -> list[Problem]:
     """Run the pandera value checks; skip unreadable cells and absent columns (reported)."""
     try:
-        _value_schema(name).validate(frame, lazy=True)
+        with warnings.catch_warnings():
+            # pandera concatenates all-NA failure cases, which pandas >= 2.1 deprecates; the
+            # warning is pandera's internal business and says nothing about the user's data.
+            warnings.filterwarnings("ignore", "The behavior of DataFrame concatenation with empty",
+                                    FutureWarning)
+            _value_schema(name).validate(frame, lazy=True)
         return []
     except pa.errors.SchemaErrors as failures:
         cases = failures.failure_cases
@@ -291,7 +297,8 @@ def _rejected_rows(raw: RawTable, rows: set[int], problems: list[Problem]) -> pd
             rules.setdefault(p.row, []).append(p.rule)
     cells = raw.cells.loc[sorted(rows)].map(cell_text).astype("string")
     cells.insert(0, "row", cells.index.astype("int64"))
-    cells["rules"] = [
-        "; ".join(dict.fromkeys(rules.get(r, []) + table_rules)) for r in cells.index
-    ]
+    cells["rules"] = pd.Series(
+        ["; ".join(dict.fromkeys(rules.get(r, []) + table_rules)) for r in cells.index],
+        index=cells.index, dtype="string",
+    )
     return cells.reset_index(drop=True)

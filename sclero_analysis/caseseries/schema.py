@@ -9,6 +9,7 @@ here, so a column is added or changed in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -181,6 +182,7 @@ class ColumnSpec:
     categories: tuple[str, ...] = ()
 
 
+@cache
 def column_specs(table: str) -> dict[str, ColumnSpec]:
     """Return the contract's columns of ``table``, in order, read from its pandera model.
 
@@ -192,7 +194,7 @@ def column_specs(table: str) -> dict[str, ColumnSpec]:
     Returns
     -------
     dict of str to ColumnSpec
-        Column name → how to read and type it.
+        Column name → how to read and type it (cached: do not modify).
 
     Examples
     --------

@@ -28,7 +28,7 @@ Tables = dict[str, Table]
 
 
 def load_good() -> Tables:
-    return {t: list(csv.reader((GOOD / f"{t}.csv").open(encoding="utf-8"))) for t in TABLES}
+    return {t: list(csv.reader(io.StringIO((GOOD / f"{t}.csv").read_text("utf-8")))) for t in TABLES}
 
 
 def set_cell(tables: Tables, table: str, row: int, column: str, value: str) -> None:

@@ -1,0 +1,86 @@
+"""Layering (DESIGN §5) and import hygiene (STYLE.md)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
+
+# Data flows one way: a module may import only modules of its own layer or lower ones.
+LAYERS = {
+    "exceptions": 0,
+    "therapy": 1,
+    "caseseries": 2,
+    "cohort": 3,
+    "synthetic": 4,
+    "survival": 5,
+    "causal": 6,
+    "studies": 7,
+    "figures": 8,
+    "tables": 8,
+    "report": 9,
+    "cli": 10,
+    "__init__": 11,
+}
+
+
+def top_module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level sclero_analysis modules that ``path`` imports (absolute or relative)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package_parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name.split(".") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package_parts[: len(package_parts) - node.level + 1] if node.level else []
+            module = base + (node.module.split(".") if node.module else [])
+            modules = [module + [alias.name] for alias in node.names]
+        else:
+            continue
+        found |= {parts[1] for parts in modules if parts[0] == "sclero_analysis" and len(parts) > 1}
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+def test_every_module_has_a_layer():
+    missing = {top_module(p) for p in MODULES} - set(LAYERS)
+    assert not missing, f"assign these modules a layer in LAYERS: {missing}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_a_higher_layer(path):
+    own = LAYERS[top_module(path)]
+    upward = {m for m in imported_modules(path) if LAYERS.get(m, -1) > own}
+    assert not upward, f"{path.name} imports higher layers {upward}"
+
+
+def test_the_layer_checker_catches_an_upward_import(tmp_path, monkeypatch):
+    fake = PACKAGE / "therapy.py"
+    source = "from sclero_analysis.cli import main\nfrom . import caseseries\n"
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: source)
+    assert imported_modules(fake) == {"cli", "caseseries"}
+
+
+def test_import_has_no_side_effects():
+    code = (
+        "import sys, warnings\n"
+        "import numpy, pandas, pandera.pandas, scipy  # these install filters of their own\n"
+        "before = list(warnings.filters)\n"
+        "import sclero_analysis\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported at import time'\n"
+        "assert list(warnings.filters) == before, 'warning filters changed at import'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,60 @@
+"""`sclero-analysis validate` through the console-script entry point."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sclero_analysis.cli import main
+
+from .test_bad_inputs import BAD
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).parent / "sclero-analysis"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "sclero_analysis.cli"]
+    return subprocess.run(command + list(args), capture_output=True, text=True, check=False)
+
+
+def test_good_directory_exits_0(good_dir):
+    result = run("validate", str(good_dir))
+    assert result.returncode == 0, result.stderr
+    assert "patients" in result.stdout and "No problems found." in result.stdout
+
+
+def test_bad_directory_exits_1_and_groups_by_rule(tmp_path):
+    report = tmp_path / "problems.csv"
+    result = run("validate", str(BAD / "duplicate_patient_id"), "--report", str(report))
+    assert result.returncode == 1
+    assert "error duplicate_id (2)" in result.stdout
+    assert "row 3, column patient_id" in result.stdout
+    written = pd.read_csv(report)
+    assert list(written.columns) == ["file", "table", "row", "column", "value", "severity", "rule", "message"]
+    assert (written["rule"] == "duplicate_id").sum() == 2
+
+
+def test_warnings_only_exit_0():
+    result = run("validate", str(BAD / "unknown_agent"))
+    assert result.returncode == 0
+    assert "warning unknown_agent (1)" in result.stdout
+
+
+def test_unreadable_input_exits_2(tmp_path):
+    for path in (BAD / "empty_file", BAD / "missing_file", tmp_path / "nothing-here"):
+        result = run("validate", str(path))
+        assert result.returncode == 2
+        assert "cannot read" in result.stderr
+
+
+def test_dayfirst_flag_and_sheet_option(tmp_path, capsys):
+    assert main(["validate", str(BAD / "ambiguous_date")]) == 1
+    assert main(["validate", str(BAD / "ambiguous_date"), "--dayfirst"]) == 0
+    workbook = tmp_path / "w"
+    shutil.copytree(BAD / "xlsx_wrong_sheet_names", workbook)
+    sheets = ["--sheet", "patients=Sheet1", "--sheet", "lines=Sheet2", "--sheet", "events=Sheet3"]
+    assert main(["validate", str(workbook), *sheets]) == 0
+    capsys.readouterr()
