@@ -7,8 +7,10 @@ message text.
 
 from __future__ import annotations
 
+
 class ScleroError(Exception):
     """Base class of every error raised by sclero_analysis."""
+
 
 class CaseSeriesError(ScleroError):
     """A case series cannot be read at all (missing file, empty file, not a table).
@@ -40,17 +42,22 @@ class CaseSeriesError(ScleroError):
         self.table = table
         self.rule = rule
 
+
 class ScleroWarning(UserWarning):
     """Base class of every warning issued by sclero_analysis."""
+
 
 class UnknownAgentWarning(ScleroWarning):
     """A therapy line names an agent that is not in the vocabulary (``therapies.toml``)."""
 
+
 class SmallSampleWarning(ScleroWarning):
     """An estimate rests on very few patients or events; read it with caution."""
 
+
 class SeparationWarning(ScleroWarning):
     """A regression shows (quasi-)complete separation; estimates may be infinite."""
+
 
 class PositivityWarning(ScleroWarning):
     """Propensity scores approach 0 or 1 (or weights explode) for some group."""

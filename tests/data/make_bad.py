@@ -200,7 +200,8 @@ def _extra_column(directory: Path, tables: Tables) -> None:
                 expect("patients", 1, "MRN", "direct_identifier", "warning")],
       accepted={"patients": 6}, absent_text=["Rossi", "1951-01-02", "MRN-55"])
 def _identifiers(directory: Path, tables: Tables) -> None:
-    extra = [["Name", "Date of birth", "MRN"]] + [["Mario Rossi", "1951-01-02", f"MRN-55{i}"] for i in range(6)]
+    people = [["Mario Rossi", "1951-01-02", f"MRN-55{i}"] for i in range(6)]
+    extra = [["Name", "Date of birth", "MRN"], *people]
     tables["patients"] = [e + r for e, r in zip(extra, tables["patients"], strict=True)]
     write_csvs(directory, tables)
 
