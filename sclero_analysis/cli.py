@@ -83,7 +83,7 @@ def _where(problem) -> str:
 def _validate(args: argparse.Namespace) -> int:
     try:
         cs = read_case_series(args.path, dayfirst=args.dayfirst, sheet_names=dict(args.sheet))
-    except CaseSeriesError as error:
+    except (CaseSeriesError, ValueError) as error:
         print(f"sclero-analysis: cannot read {args.path}: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     print(format_summary(cs))

@@ -57,4 +57,5 @@ def test_dayfirst_flag_and_sheet_option(tmp_path, capsys):
     shutil.copytree(BAD / "xlsx_wrong_sheet_names", workbook)
     sheets = ["--sheet", "patients=Sheet1", "--sheet", "lines=Sheet2", "--sheet", "events=Sheet3"]
     assert main(["validate", str(workbook), *sheets]) == 0
-    capsys.readouterr()
+    assert main(["validate", str(workbook), "--sheet", "patient=Sheet1"]) == 2
+    assert "sheet_names keys" in capsys.readouterr().err

@@ -114,7 +114,12 @@ def read_tables(
     ------
     CaseSeriesError
         Missing path, table or sheet; empty file; not a table; no recognisable header.
+    ValueError
+        When ``sheet_names`` names a table other than patients, lines, events.
     """
+    unknown = set(sheet_names or {}) - set(TABLES)
+    if unknown:
+        raise ValueError(f"sheet_names keys must be among {TABLES}, not {sorted(unknown)}")
     path = Path(path)
     if not path.exists():
         raise CaseSeriesError(f"{path}: no such file or directory", file=str(path), rule="missing_path")
