@@ -40,7 +40,17 @@ def _flag(organ: str):
     return pa.Field(description=f"{organ} involvement at diagnosis", metadata=_meta("bool"))
 
 
-class PatientsSchema(pa.DataFrameModel):
+class _ContractModel(pa.DataFrameModel):
+    """Base of the three tables: exactly the contract's columns, in its order."""
+
+    class Config:
+        """Column order and set are the contract's."""
+
+        strict = True
+        ordered = True
+
+
+class PatientsSchema(_ContractModel):
     """``patients``: one row per patient."""
 
     patient_id: Series[pd.StringDtype] = pa.Field(
@@ -90,14 +100,8 @@ class PatientsSchema(pa.DataFrameModel):
         metadata=_meta("category"),
     )
 
-    class Config:
-        """Column order and set are the contract's."""
 
-        strict = True
-        ordered = True
-
-
-class LinesSchema(pa.DataFrameModel):
+class LinesSchema(_ContractModel):
     """``lines``: one row per line of therapy."""
 
     patient_id: Series[pd.StringDtype] = pa.Field(
@@ -136,14 +140,8 @@ class LinesSchema(pa.DataFrameModel):
         metadata=_meta("date"),
     )
 
-    class Config:
-        """Column order and set are the contract's."""
 
-        strict = True
-        ordered = True
-
-
-class EventsSchema(pa.DataFrameModel):
+class EventsSchema(_ContractModel):
     """``events``: one row per relapse or progression."""
 
     patient_id: Series[pd.StringDtype] = pa.Field(
@@ -155,12 +153,6 @@ class EventsSchema(pa.DataFrameModel):
         description="relapse (after CR/PR) or progression (without response)",
         metadata=_meta("category"),
     )
-
-    class Config:
-        """Column order and set are the contract's."""
-
-        strict = True
-        ordered = True
 
 
 SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
