@@ -40,7 +40,7 @@ def _flag(
 def _with_patient(frame: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     """Join each row's patient dates (only patients whose id is unique)."""
     unique = patients.drop_duplicates("patient_id", keep=False).dropna(subset=["patient_id"])
-    dates = unique.set_index("patient_id")[["diagnosis_date", "last_followup_date"]]
+    dates = unique.set_index("patient_id")[["diagnosis_date", "last_followup_date", "death_date"]]
     return frame.join(dates, on="patient_id")
 
 
@@ -105,6 +105,9 @@ def line_rules(frames: Frames) -> list[Problem]:
                ERROR, "line_after_followup",
                lambda r: f"line starts {_iso(r.start_date)}, after last follow-up "
                          f"{_iso(r.last_followup_date)}"),
+        *_flag("lines", lines, lines["start_date"] > lines["death_date"], "start_date", ERROR,
+               "line_after_death",
+               lambda r: f"line starts {_iso(r.start_date)}, after death {_iso(r.death_date)}"),
         *_flag("lines", lines, lines["end_date"] < lines["start_date"], "end_date", ERROR,
                "end_before_start",
                lambda r: f"line ends {_iso(r.end_date)}, before it starts {_iso(r.start_date)}"),
@@ -149,6 +152,9 @@ def event_rules(frames: Frames) -> list[Problem]:
         *_flag("events", events, outside, "date", ERROR, "event_outside_followup",
                lambda r: f"event on {_iso(r.date)} is outside follow-up "
                          f"{_iso(r.diagnosis_date)} to {_iso(r.last_followup_date)}"),
+        *_flag("events", events, events["date"] > events["death_date"], "date", ERROR,
+               "event_after_death",
+               lambda r: f"event on {_iso(r.date)} is after death {_iso(r.death_date)}"),
         *_flag("events", events, relapse & ~_responded_before(events, frames["lines"]), "kind",
                WARNING, "relapse_without_response",
                lambda r: f"relapse on {_iso(r.date)} without an earlier CR/PR; should it be "

@@ -131,6 +131,12 @@ simple("duplicate_line_number", "P004 has line 1 twice",
 simple("lines_out_of_order", "line 2 of P004 starts before line 1",
        [("lines", 9, "start_date", "2015-05-20"), ("lines", 9, "response_date", "2015-08-01")],
        [expect("lines", 9, "start_date", "lines_out_of_order")])
+simple("line_after_death", "a line starts after the death date (follow-up recorded past death)",
+       [("patients", 3, "last_followup_date", "2018-01-31"), ("lines", 6, "start_date", "2017-12-01")],
+       [expect("lines", 6, "start_date", "line_after_death")])
+simple("event_after_death", "a relapse dated after death",
+       [("patients", 6, "last_followup_date", "2018-12-31"), ("events", 6, "date", "2018-06-01")],
+       [expect("events", 6, "date", "event_after_death")])
 simple("cr_without_response_date", "CR without a response date",
        [("lines", 2, "response_date", "")],
        [expect("lines", 2, "response_date", "response_date_required")])
