@@ -11,6 +11,7 @@ Examples
 """
 
 from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.cohort import relapse_frame, survival_frame, tier_history
 from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
 from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
 
@@ -21,6 +22,9 @@ __all__ = [
     "UnknownAgentWarning",
     "load_vocabulary",
     "read_case_series",
+    "relapse_frame",
     "resolve_agents",
+    "survival_frame",
+    "tier_history",
 ]
 __version__ = "0.1.0"

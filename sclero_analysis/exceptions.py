@@ -51,6 +51,10 @@ class UnknownAgentWarning(ScleroWarning):
     """A therapy line names an agent that is not in the vocabulary (``therapies.toml``)."""
 
 
+class ExcludedRowsWarning(ScleroWarning):
+    """Rows of an analysis frame were left out (e.g. zero follow-up); they are listed."""
+
+
 class SmallSampleWarning(ScleroWarning):
     """An estimate rests on very few patients or events; read it with caution."""
 
