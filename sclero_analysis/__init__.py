@@ -13,6 +13,7 @@ Examples
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.cohort import relapse_frame, survival_frame, tier_history
 from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
+from sclero_analysis.survival import kaplan_meier, logrank, rmst
 from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
 
 __all__ = [
@@ -20,10 +21,13 @@ __all__ = [
     "CaseSeries",
     "CaseSeriesError",
     "UnknownAgentWarning",
+    "kaplan_meier",
     "load_vocabulary",
+    "logrank",
     "read_case_series",
     "relapse_frame",
     "resolve_agents",
+    "rmst",
     "survival_frame",
     "tier_history",
 ]

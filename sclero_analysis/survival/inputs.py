@@ -1,0 +1,193 @@
+"""Checked inputs for survival estimators: columns, times, event codes, groups, weights.
+
+Every estimator takes a DataFrame plus column names (DESIGN §4, §6) and turns it into a
+:class:`SurvivalData` here, so that a missing column, a negative time or an unknown event code
+gives the same clear error everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sclero_analysis.exceptions import ScleroError
+
+#: Default column names, matching the analysis frames of :mod:`sclero_analysis.cohort`.
+TIME, EVENT, GROUP, CAUSE = "time_months", "event", "tier", 1
+#: R's tolerance for merging floating-point near-ties (``aeqSurv``).
+TIE_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+
+class SurvivalInputError(ScleroError, ValueError):
+    """The data given to a survival function cannot be analysed as asked."""
+
+
+def merge_near_ties(times: np.ndarray, tolerance: float = TIE_TOLERANCE) -> np.ndarray:
+    """Merge times closer than ``tolerance`` into one tied time, as R's ``aeqSurv`` does.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Finite times.
+    tolerance : float
+        Absolute, or relative to the mean absolute time (whichever merges).
+
+    Returns
+    -------
+    numpy.ndarray
+        Times with each run of near-ties replaced by its smallest member.
+
+    Examples
+    --------
+    >>> merge_near_ties(np.array([1.0, 1.0 + 1e-12, 2.0])).tolist()
+    [1.0, 1.0, 2.0]
+    """
+    unique = np.unique(times)
+    if len(unique) < 2:
+        return times
+    gaps = np.diff(unique)
+    tied = (gaps <= tolerance) | (gaps / np.mean(np.abs(unique)) <= tolerance)
+    if not tied.any():
+        return times
+    cuts = unique[np.concatenate([[True], ~tied])]
+    return cuts[np.searchsorted(cuts, times, side="right") - 1]
+
+
+@dataclass(frozen=True)
+class SurvivalData:
+    """Arrays ready for estimation, one entry per row of the caller's frame.
+
+    Attributes
+    ----------
+    time : numpy.ndarray
+        Follow-up times (near-ties merged as R does).
+    status : numpy.ndarray
+        Integer event codes as given (0 censored).
+    weight : numpy.ndarray
+        Case weights (1 when none were given).
+    group : pandas.Categorical
+        Group of each row (one level ``"all"`` when no group column is used).
+    cause : int
+        The event code of interest.
+    """
+
+    time: np.ndarray
+    status: np.ndarray
+    weight: np.ndarray
+    group: pd.Categorical
+    cause: int
+
+    @property
+    def is_event(self) -> np.ndarray:
+        """True where the row has the event of interest (other codes: censored or competing)."""
+        return self.status == self.cause
+
+    def subset(self, mask: np.ndarray) -> SurvivalData:
+        """Return the rows where ``mask`` is True."""
+        return SurvivalData(self.time[mask], self.status[mask], self.weight[mask],
+                            self.group[mask], self.cause)
+
+
+def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
+    if name not in df.columns:
+        raise SurvivalInputError(
+            f"{role} column '{name}' is not in the data (columns: {', '.join(map(str, df.columns))})"
+        )
+    return df[name]
+
+
+def _rows(mask: pd.Series) -> str:
+    labels = mask.index[mask.to_numpy()].tolist()
+    return ", ".join(map(str, labels[:5])) + (" …" if len(labels) > 5 else "")
+
+
+def _times(df: pd.DataFrame, time: str) -> np.ndarray:
+    values = pd.to_numeric(_column(df, time, "time"), errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.astype(float)) | (values < 0)
+    if bad.any():
+        raise SurvivalInputError(
+            f"time column '{time}' has missing, non-finite or negative values at rows {_rows(bad)}; "
+            "fix or drop those rows explicitly"
+        )
+    return merge_near_ties(values.to_numpy(dtype=float))
+
+
+def _status(df: pd.DataFrame, event: str, cause: int) -> np.ndarray:
+    values = pd.to_numeric(_column(df, event, "event"), errors="coerce")
+    bad = values.isna() | (values < 0) | (values != values.round())
+    if bad.any():
+        raise SurvivalInputError(
+            f"event column '{event}' must hold whole codes >= 0 (0 = censored); rows {_rows(bad)} do not"
+        )
+    if cause == 0:
+        raise SurvivalInputError("cause must be a non-zero event code (0 means censored)")
+    return values.to_numpy(dtype="int64")
+
+
+def _weights(df: pd.DataFrame, weights: str | None) -> np.ndarray:
+    if weights is None:
+        return np.ones(len(df))
+    values = pd.to_numeric(_column(df, weights, "weights"), errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.astype(float)) | (values < 0)
+    if bad.any():
+        raise SurvivalInputError(f"weights column '{weights}' has missing, infinite or negative "
+                                 f"values at rows {_rows(bad)}")
+    return values.to_numpy(dtype=float)
+
+
+def _groups(df: pd.DataFrame, group: str | None) -> pd.Categorical:
+    if group is None:
+        return pd.Categorical(np.repeat("all", len(df)))
+    values = _column(df, group, "group")
+    if values.isna().any():
+        raise SurvivalInputError(
+            f"group column '{group}' is missing at rows {_rows(values.isna())}; drop them or give "
+            "them a level explicitly"
+        )
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.Categorical(values)  # keeps the user's level order (first = reference)
+    return pd.Categorical(values, categories=pd.unique(values.to_numpy()))
+
+
+def survival_data(
+    df: pd.DataFrame,
+    *,
+    time: str = TIME,
+    event: str = EVENT,
+    group: str | None = GROUP,
+    cause: int = CAUSE,
+    weights: str | None = None,
+) -> SurvivalData:
+    """Check and extract the columns a survival estimator needs.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per subject (or interval); not modified.
+    time, event : str
+        Follow-up time (any unit, ≥ 0) and event code (0 censored, 1, 2 … event types).
+    group : str or None
+        Grouping column; a categorical keeps its level order, others keep order of appearance.
+    cause : int
+        Event code of interest.
+    weights : str, optional
+        Column of non-negative case weights.
+
+    Returns
+    -------
+    SurvivalData
+
+    Raises
+    ------
+    SurvivalInputError
+        A column is missing; times are missing, infinite or negative; event codes are not
+        whole numbers ≥ 0; groups are missing; weights are invalid; the frame is empty.
+    """
+    if len(df) == 0:
+        raise SurvivalInputError("the data has no rows")
+    return SurvivalData(
+        time=_times(df, time), status=_status(df, event, cause), weight=_weights(df, weights),
+        group=_groups(df, group), cause=cause,
+    )

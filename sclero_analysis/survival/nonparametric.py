@@ -1,0 +1,262 @@
+"""Kaplan–Meier curves per group, as R's ``survfit`` computes them (METHODS §1).
+
+The log-rank family and restricted mean survival time live in :mod:`.logrank` and :mod:`.rmst`
+and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sclero_analysis.exceptions import SmallSampleWarning
+from sclero_analysis.survival.inputs import CAUSE, EVENT, GROUP, TIME, SurvivalData, survival_data
+from sclero_analysis.survival.logrank import logrank
+from sclero_analysis.survival.rmst import rmst
+from sclero_analysis.survival.steps import Steps, km_steps
+
+__all__ = ["KaplanMeier", "kaplan_meier", "km_steps", "logrank", "rmst"]
+
+ConfType = Literal["log", "log-log", "plain"]
+SUMMARY_COLUMNS = ("group", "time", "n_risk", "n_event", "n_censor", "survival", "se", "lower",
+                   "upper")
+_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+
+def _ij_se(data: SurvivalData, steps: Steps) -> np.ndarray:
+    """Infinitesimal-jackknife SE of S (R's default with non-integer weights), each row its own cluster."""
+    influence = np.zeros(len(data.time))
+    previous = 1.0
+    se = np.empty(len(steps.time))
+    for i, t in enumerate(steps.time):
+        if steps.hazard[i] > 0:
+            at_risk = np.where(data.time >= t, data.weight, 0.0)
+            died = np.where((data.time == t) & data.is_event, data.weight, 0.0)
+            influence = influence * (1 - steps.hazard[i]) + previous * (
+                at_risk * steps.hazard[i] - died) / steps.n_risk[i]
+        se[i] = np.sqrt(np.sum(influence**2))
+        previous = steps.survival[i]
+    return se
+
+
+def confidence_limits(
+    survival: np.ndarray, se_log: np.ndarray, conf_type: ConfType, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise limits from S and the SE of log S, as R's ``survfit_confint``.
+
+    ``log``: S·exp(∓z·s), upper capped at 1, undefined at S = 0. ``log-log``:
+    exp(−exp(log(−log S) ∓ z·s/log S)), undefined at S ∈ {0, 1}. ``plain``: S ∓ z·s·S cut to
+    [0, 1]. Undefined limits are NaN.
+    """
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    s = np.asarray(se_log, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "log":
+            x = np.where(survival == 0, np.nan, survival)
+            return x * np.exp(-z * s), np.minimum(x * np.exp(z * s), 1.0)
+        if conf_type == "log-log":
+            x = np.where((survival == 0) | (survival == 1), np.nan, survival)
+            loglog = np.log(-np.log(x))
+            return (np.exp(-np.exp(loglog - z * s / np.log(x))),
+                    np.exp(-np.exp(loglog + z * s / np.log(x))))
+        if conf_type == "plain":
+            lower, upper = survival - z * s * survival, survival + z * s * survival
+            return np.maximum(lower, 0.0), np.minimum(upper, 1.0)  # NaN stays NaN, as R's pmax
+    raise ValueError(f"conf_type must be 'log', 'log-log' or 'plain', not {conf_type!r}")
+
+
+def first_below_half(curve: np.ndarray, time: np.ndarray) -> float:
+    """R's ``minmin``: first time the curve is below 0.5 (midpoint rule on a flat at 0.5)."""
+    keep = ~np.isnan(curve) & (curve < 0.5 + _TOLERANCE)
+    if not keep.any():
+        return np.nan
+    x, y = time[keep], curve[keep]
+    if abs(y[0] - 0.5) < _TOLERANCE and (y < y[0]).any():
+        return float((x[0] + x[np.argmax(y < y[0])]) / 2)
+    return float(x[0])
+
+
+@dataclass(frozen=True)
+class KaplanMeier:
+    """Kaplan–Meier estimates per group.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per group and distinct time with an event or a censoring (no time-0 row):
+        ``group, time, n_risk, n_event, n_censor`` (weighted counts), ``survival``, ``se``
+        (standard error of the survival probability), ``lower, upper`` (pointwise CI; NaN where
+        undefined).
+    medians : pandas.DataFrame
+        Indexed by group: ``median, lower, upper`` (R's rule; NaN when not reached).
+    conf_type : str
+        ``log``, ``log-log`` or ``plain``.
+    conf_level : float
+        Confidence level of the limits.
+    variance : str
+        ``greenwood`` or ``ij`` (infinitesimal jackknife, used with non-integer weights).
+    """
+
+    summary: pd.DataFrame
+    medians: pd.DataFrame
+    conf_type: str
+    conf_level: float
+    variance: str
+
+    @property
+    def groups(self) -> list:
+        """Group labels in order."""
+        return list(self.medians.index)
+
+    def _lookup(self, times: Sequence[float], column: str, side: str, before: float) -> pd.DataFrame:
+        rows = {}
+        for group, curve in self.summary.groupby("group", observed=True, sort=False):
+            t, v = curve["time"].to_numpy(), curve[column].to_numpy()
+            if side == "left":  # last step at or before each time
+                position = np.searchsorted(t, times, side="right") - 1
+                rows[group] = np.where(position >= 0, v[np.maximum(position, 0)], before)
+            else:  # first step at or after each time
+                position = np.searchsorted(t, times, side="left")
+                rows[group] = np.where(position < len(t), v[np.minimum(position, len(t) - 1)], 0.0)
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(times))
+        frame.index.name = "group"
+        return frame
+
+    def at_risk(self, times: Sequence[float]) -> pd.DataFrame:
+        """Return the number at risk per group (rows) at each of ``times`` (columns).
+
+        As R's ``summary(fit, times=)``: the number at risk at the first step at or after each
+        time, 0 beyond the last follow-up.
+        """
+        return self._lookup(times, "n_risk", "right", 0.0)
+
+    def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
+        """Return the survival probability per group (rows) at each of ``times`` (columns)."""
+        return self._lookup(times, "survival", "left", 1.0)
+
+
+def _group_table(
+    data: SurvivalData, conf_type: ConfType, level: float, use_ij: bool
+) -> tuple[pd.DataFrame, tuple[float, float, float]]:
+    steps = km_steps(data.time, data.is_event, data.weight)
+    if use_ij:
+        se = _ij_se(data, steps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_log = np.where(steps.survival > 0, se / steps.survival, np.inf)
+    else:
+        se_log = np.sqrt(steps.var_log)
+        with np.errstate(invalid="ignore"):
+            se = steps.survival * se_log
+    lower, upper = confidence_limits(steps.survival, se_log, conf_type, level)
+    table = pd.DataFrame({
+        "time": steps.time, "n_risk": steps.n_risk, "n_event": steps.n_event,
+        "n_censor": steps.n_censor, "survival": steps.survival, "se": se,
+        "lower": lower, "upper": upper,
+    })
+    medians = tuple(first_below_half(c, steps.time) for c in (steps.survival, lower, upper))
+    return table, medians
+
+
+def _levels(data: SurvivalData) -> list:
+    counts = pd.Series(data.group).value_counts()
+    levels = []
+    for level in data.group.categories:
+        if counts.get(level, 0) == 0:
+            warnings.warn(f"group '{level}' has no rows; it is left out", SmallSampleWarning,
+                          stacklevel=4)
+            continue
+        if not (data.is_event & (data.group == level)).any():
+            warnings.warn(f"group '{level}' has no events: its curve stays at 1 and its median is "
+                          "not reached", SmallSampleWarning, stacklevel=4)
+        levels.append(level)
+    return levels
+
+
+def kaplan_meier(
+    df: pd.DataFrame,
+    time: str = TIME,
+    event: str = EVENT,
+    group: str | None = GROUP,
+    cause: int = CAUSE,
+    conf_type: ConfType = "log",
+    weights: str | None = None,
+    conf_level: float = 0.95,
+) -> KaplanMeier:
+    """Kaplan–Meier survival curves per group, equal to R's ``survfit``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per subject, e.g. :func:`sclero_analysis.relapse_frame`.
+    time : str
+        Follow-up time column (``time_months`` in the analysis frames).
+    event : str
+        Event code column: ``cause`` is the event; 0 and other codes are censored (a
+        cause-specific curve; use :func:`cumulative_incidence` for competing risks).
+    group : str or None
+        Grouping column (default ``tier``); None for one curve labelled ``all``.
+    cause : int
+        Event code of interest (default 1, relapse or progression).
+    conf_type : {"log", "log-log", "plain"}
+        Transform for the pointwise confidence limits (R's ``conf.type``; default ``log``).
+    weights : str, optional
+        Column of case weights (e.g. IPTW). Integer weights keep the Greenwood variance;
+        non-integer weights use the infinitesimal-jackknife variance, as R does by default.
+    conf_level : float
+        Confidence level (default 0.95).
+
+    Returns
+    -------
+    KaplanMeier
+        ``.summary`` (group, time, n_risk, n_event, n_censor, survival, se, lower, upper),
+        ``.medians`` (median, lower, upper per group), ``.at_risk(times)``.
+
+    Warns
+    -----
+    SmallSampleWarning
+        A category of ``group`` has no rows (left out) or no events.
+
+    Notes
+    -----
+    Ŝ(t) = ∏_{t_j ≤ t} (1 − d_j/n_j) with Greenwood's variance of log Ŝ. The median is the
+    first time the curve falls below 0.5 (a flat exactly at 0.5 gives the midpoint to the next
+    drop) and its limits are read the same way off the limit curves (R's ``print.survfit``).
+    Times closer than 1.5e-8 are merged as in R.
+
+    References
+    ----------
+    Kaplan EL, Meier P (1958). JASA 53:457-481. Therneau TM, Grambsch PM (2000). *Modeling
+    Survival Data*, Springer.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"time_months": [1, 2, 2, 3, 4], "event": [1, 1, 1, 0, 1]})
+    >>> km = kaplan_meier(df, group=None)
+    >>> km.summary[["time", "n_risk", "survival"]].to_numpy().tolist()
+    [[1.0, 5.0, 0.8], [2.0, 4.0, 0.4], [3.0, 2.0, 0.4], [4.0, 1.0, 0.0]]
+    >>> float(km.medians.loc["all", "median"])
+    2.0
+    """
+    if not 0 < conf_level < 1:
+        raise ValueError(f"conf_level must be between 0 and 1, not {conf_level}")
+    confidence_limits(np.ones(1), np.zeros(1), conf_type, conf_level)  # validates conf_type
+    data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights)
+    use_ij = weights is not None and not np.all(data.weight == np.round(data.weight))
+    tables, medians = [], {}
+    for level in _levels(data):
+        table, medians[level] = _group_table(data.subset(np.asarray(data.group == level)),
+                                             conf_type, conf_level, use_ij)
+        tables.append(table.assign(group=level))
+    summary = pd.concat(tables, ignore_index=True)[list(SUMMARY_COLUMNS)]
+    if isinstance(data.group.dtype, pd.CategoricalDtype) and group is not None:
+        summary["group"] = pd.Categorical(summary["group"], categories=list(medians))
+    median_frame = pd.DataFrame.from_dict(medians, orient="index", columns=["median", "lower", "upper"])
+    median_frame.index.name = "group"
+    return KaplanMeier(summary, median_frame, conf_type, conf_level, "ij" if use_ij else "greenwood")
