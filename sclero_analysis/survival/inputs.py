@@ -191,3 +191,16 @@ def survival_data(
         time=_times(df, time), status=_status(df, event, cause), weight=_weights(df, weights),
         group=_groups(df, group), cause=cause,
     )
+
+
+def start_stop(df: pd.DataFrame, time: str | tuple[str, str]) -> tuple[np.ndarray | None, str]:
+    """Split ``time`` into (start values or None, stop column)."""
+    if isinstance(time, str):
+        return None, time
+    start, stop = time
+    if start not in df.columns:
+        raise SurvivalInputError(f"start column '{start}' is not in the data")
+    values = pd.to_numeric(df[start], errors="coerce")
+    if values.isna().any() or not np.isfinite(values).all():
+        raise SurvivalInputError(f"start column '{start}' has missing or non-finite values")
+    return values.to_numpy(float), stop

@@ -1,0 +1,89 @@
+"""The fitted Cox model returned by :func:`~sclero_analysis.survival.cox.fit_cox`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sclero_analysis.survival.concordance import concordance
+from sclero_analysis.survival.coxcore import CoxData, Evaluation
+from sclero_analysis.survival.design import Design
+from sclero_analysis.survival.zph import ph_test
+
+
+def tests_frame(statistics: dict[str, float], dof: int) -> pd.DataFrame:
+    """Global tests as a frame indexed by test name: ``statistic, dof, p`` (chi-square)."""
+    frame = pd.DataFrame({"statistic": statistics, "dof": dof})
+    frame["p"] = stats.chi2.sf(frame["statistic"], dof)
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class CoxResult:
+    """A fitted Cox model.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        Indexed by column (``tier[cytoreduction]``, ``age``…): ``coef, se, hr, hr_lower,
+        hr_upper, z, p``; ``se`` is robust when weights, ``robust`` or ``cluster`` were given,
+        and ``se_naive`` (the model-based SE) then sits beside it.
+    loglik, loglik_null : float
+        Log partial likelihood at the estimate and at beta = 0.
+    n, n_events : int
+        Rows used and events of the cause of interest.
+    tests : pandas.DataFrame
+        Indexed by ``likelihood_ratio, wald, score`` (and ``robust_score`` when robust):
+        ``statistic, dof, p``.
+    var : numpy.ndarray
+        Variance matrix used for ``se`` (robust or model-based).
+    design : Design
+        The covariate matrix, its column names, terms and reference levels.
+    ties : str
+        ``efron`` or ``breslow``.
+    robust : bool
+        Whether ``se`` is the sandwich SE.
+    """
+
+    summary: pd.DataFrame
+    loglik: float
+    loglik_null: float
+    n: int
+    n_events: int
+    tests: pd.DataFrame
+    var: np.ndarray
+    design: Design
+    ties: str
+    robust: bool
+    conf_level: float
+    _data: CoxData = field(repr=False)
+    _evaluation: Evaluation = field(repr=False)
+
+    @property
+    def coef(self) -> pd.Series:
+        """Log hazard ratios by column."""
+        return self.summary["coef"]
+
+    @cached_property
+    def concordance(self) -> float:
+        """Harrell's C as R's ``coxph`` reports it (higher risk, shorter time)."""
+        return concordance(self._data, self._data.x @ self.coef.to_numpy())
+
+    def ph_test(self, transform: Literal["km", "identity", "rank", "log"] = "km") -> pd.DataFrame:
+        """Test proportional hazards per term and globally, as R's ``cox.zph(terms=TRUE)``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term, then ``GLOBAL``: ``chisq, df, p``.
+        """
+        return ph_test(self, transform)
+
+    def __repr__(self) -> str:
+        return (f"CoxResult(n={self.n}, events={self.n_events}, ties={self.ties}, "
+                f"robust={self.robust})\n{self.summary.round(4).to_string()}")
