@@ -13,7 +13,15 @@ Examples
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.cohort import relapse_frame, survival_frame, tier_history
 from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
-from sclero_analysis.survival import fit_cox, kaplan_meier, logrank, rmst
+from sclero_analysis.survival import (
+    cumulative_incidence,
+    fit_cox,
+    fit_fine_gray,
+    gray_test,
+    kaplan_meier,
+    logrank,
+    rmst,
+)
 from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
 
 __all__ = [
@@ -21,7 +29,10 @@ __all__ = [
     "CaseSeries",
     "CaseSeriesError",
     "UnknownAgentWarning",
+    "cumulative_incidence",
     "fit_cox",
+    "fit_fine_gray",
+    "gray_test",
     "kaplan_meier",
     "load_vocabulary",
     "logrank",
