@@ -224,3 +224,24 @@ def test_empty_group_and_group_without_events_warn():
     flat = km.summary[km.summary["group"] == "cytoreduction"]
     assert (flat["survival"] == 1).all() and np.isnan(km.medians.loc["cytoreduction", "median"])
 
+
+
+def test_all_censored_and_single_row_groups():
+    df = relapse_data()
+    with pytest.warns(SmallSampleWarning, match="no events"):
+        km = kaplan_meier(df.assign(event=0), group=None)
+    assert (km.summary["survival"] == 1).all() and km.summary["lower"].notna().all()
+    single = pd.concat([df[df["tier"] == "ivig"], df[df["tier"] == "other"].head(1).assign(event=1)])
+    km = kaplan_meier(single.assign(tier=single["tier"].cat.remove_unused_categories()))
+    one = km.summary[km.summary["group"] == "other"]
+    assert len(one) == 1 and one["survival"].iloc[0] == 0.0 and np.isnan(one["lower"].iloc[0])
+
+
+def test_rmst_invariants():
+    df = relapse_data()
+    for tau in (6, 12, 24, 36):
+        s = rmst(df, tau=tau).summary
+        assert ((s["rmst"] > 0) & (s["rmst"] <= tau)).all()
+        assert (s["se"] >= 0).all()
+    shorter, longer = rmst(df, tau=12).summary["rmst"], rmst(df, tau=24).summary["rmst"]
+    assert (longer >= shorter).all()
