@@ -11,7 +11,7 @@ Examples
 """
 
 from sclero_analysis.caseseries import CaseSeries, read_case_series
-from sclero_analysis.cohort import relapse_frame, survival_frame, tier_history
+from sclero_analysis.cohort import exclusions, relapse_frame, survival_frame, tier_history
 from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
 from sclero_analysis.survival import (
     cumulative_incidence,
@@ -30,6 +30,7 @@ __all__ = [
     "CaseSeriesError",
     "UnknownAgentWarning",
     "cumulative_incidence",
+    "exclusions",
     "fit_cox",
     "fit_fine_gray",
     "gray_test",

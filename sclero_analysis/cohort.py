@@ -9,7 +9,7 @@
   force, split at every relapse/progression.
 
 Only accepted rows of the :class:`~sclero_analysis.caseseries.CaseSeries` enter. Rows that
-cannot be analysed (zero follow-up) are left out, listed in ``frame.attrs["exclusions"]`` and
+cannot be analysed (zero follow-up) are left out, listed by :func:`exclusions` and
 announced with an :class:`~sclero_analysis.exceptions.ExcludedRowsWarning`.
 """
 
@@ -75,15 +75,38 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str) -> p
     excluded = frame.loc[mask, ["patient_id"]].assign(
         line=frame.loc[mask, "line"] if "line" in frame else pd.NA, reason=reason)
     kept = frame.loc[~mask].reset_index(drop=True)
-    kept.attrs["exclusions"] = excluded.reset_index(drop=True)[list(EXCLUSION_COLUMNS)]
+    # plain records, not a DataFrame: pandas compares attrs with == when concatenating frames
+    kept.attrs["exclusions"] = excluded[list(EXCLUSION_COLUMNS)].to_dict("records")
     if len(excluded):
         examples = ", ".join(f"{p} line {ln}" for p, ln in excluded[["patient_id", "line"]].head(3).values)
         warnings.warn(
             f"{len(excluded)} {where} left out ({reason}): {examples}"
-            f"{' …' if len(excluded) > 3 else ''}; see frame.attrs['exclusions']",
+            f"{' …' if len(excluded) > 3 else ''}; see sa.exclusions(frame)",
             ExcludedRowsWarning, stacklevel=3,
         )
     return kept
+
+
+def exclusions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows an analysis frame left out, with the reason.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A frame from :func:`relapse_frame`, :func:`survival_frame` or :func:`tier_history`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``patient_id, line, reason`` (empty when nothing was left out).
+
+    Examples
+    --------
+    >>> import sclero_analysis as sa
+    >>> exclusions(sa.relapse_frame(sa.read_case_series("tests/data/good"))).empty
+    True
+    """
+    return pd.DataFrame(frame.attrs.get("exclusions", []), columns=list(EXCLUSION_COLUMNS))
 
 
 def _patients(cs: CaseSeries) -> pd.DataFrame:
@@ -112,7 +135,7 @@ def relapse_frame(
         ``site, age_at_diagnosis_years, sex, mrss, paraprotein, neuro, cardiac, pulmonary,
         renal, musculoskeletal, gastrointestinal``. ``event`` is 1 for the first relapse or
         progression after the origin and up to the window end, 2 for death without it, 0 for
-        censored at the next line's start or the last follow-up. ``attrs["exclusions"]`` lists
+        censored at the next line's start or the last follow-up. :func:`exclusions` lists the
         lines left out (zero follow-up).
 
     Warns
@@ -177,7 +200,7 @@ def survival_frame(
     pandas.DataFrame
         One row per patient: ``patient_id, tier`` (tier of the first line, the comparison at
         diagnosis; missing for untreated patients), ``n_lines, event_date, time_months, event,
-        event_type`` and the covariates. ``attrs["exclusions"]`` lists patients with zero
+        event_type`` and the covariates. ``exclusions(frame)`` lists patients with zero
         follow-up.
 
     Examples
@@ -230,7 +253,7 @@ def tier_history(cs: CaseSeries) -> pd.DataFrame:
         Columns ``patient_id, line, tier, start_months, stop_months, event`` (1 relapse or
         progression at ``stop_months``, 2 death there, 0 otherwise), ``prior_events`` (events
         before this row: keep ``prior_events == 0`` for time to first event) and the
-        covariates. Zero-length intervals are left out and listed in ``attrs["exclusions"]``.
+        covariates. Zero-length intervals are left out and listed by ``exclusions(frame)``.
 
     Examples
     --------

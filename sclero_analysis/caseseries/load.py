@@ -90,6 +90,50 @@ def read_case_series(
     )
 
 
+def validate_tables(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    vocabulary: Vocabulary | None = None,
+    source: str | None = None,
+) -> CaseSeries:
+    """Validate in-memory ``patients``, ``lines`` and ``events`` frames exactly as files are.
+
+    Parameters
+    ----------
+    tables : Mapping[str, pandas.DataFrame]
+        The three tables with contract column names (typed or text); ``tier`` and
+        ``adjunct_ecp`` are derived from ``agents`` and compared with any given.
+    vocabulary : Vocabulary, optional
+        Therapy vocabulary (default: the packaged one).
+    source : str, optional
+        Name recorded as the series' source and in the report's ``file`` column.
+
+    Returns
+    -------
+    CaseSeries
+        As :func:`read_case_series`; report rows number data rows from 2 (header = 1), as if
+        each frame were a spreadsheet.
+    """
+    missing = [name for name in TABLES if name not in tables]
+    if missing:
+        raise ValueError(f"tables {missing} are missing; give patients, lines and events")
+    raw = {name: _memory_table(name, tables[name], source) for name in TABLES}
+    return build_case_series(raw, dayfirst=None, vocabulary=vocabulary or load_vocabulary(),
+                             source=source)
+
+
+def _memory_table(name: str, frame: pd.DataFrame, source: str | None) -> RawTable:
+    contract = column_specs(name)
+    present = [c for c in contract if c in frame.columns]
+    problems = [Problem(name, 1, str(c), None, WARNING, "unknown_column",
+                        f"column '{c}' is not in the {name} data contract; it was not loaded")
+                for c in frame.columns if c not in contract]
+    cells = frame[present].astype(object)
+    cells.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+    absent = tuple(c for c in contract if c not in frame.columns)
+    return RawTable(name, f"{source or 'memory'}[{name}]", 1, cells, absent, problems)
+
+
 def build_case_series(
     tables: Mapping[str, RawTable],
     *,
