@@ -108,3 +108,44 @@ def test_cox_recovers_the_true_conditional_log_hrs(large):
     for term, value in truth.items():
         row = fit.summary.loc[term]
         assert abs(row["coef"] - value) < 3 * row["se"], (term, row["coef"], value, row["se"])
+
+
+def test_truth_is_reproducible_from_the_seed():
+    design = RegistryDesign(n_patients=200)
+    first = simulate_registry(design, seed=11, truth_lines_per_tier=20_000).truth
+    again = simulate_registry(design, seed=11, truth_lines_per_tier=20_000).truth
+    assert first == again
+    data_only = simulate_registry(design, seed=11, truth=False)
+    with_truth = simulate_registry(design, seed=11, truth_lines_per_tier=20_000)
+    pd.testing.assert_frame_equal(data_only.lines, with_truth.lines)  # truth draws do not disturb data
+
+
+def test_truth_estimands_are_coherent():
+    truth = simulate_registry(RegistryDesign(n_patients=300), seed=4, truth_lines_per_tier=30_000).truth
+    for tier in sa.TIERS:
+        cif = truth["cif"][tier]
+        assert 0 <= cif[12] <= cif[24] <= cif[36] <= 1
+        assert 0 < truth["rmst_36"][tier] <= 36
+    # cytoreduction has the most protective conditional effect, so the lowest incidence
+    assert truth["cif"]["cytoreduction"][36] < truth["cif"]["ivig"][36]
+    assert truth["marginal_log_hr"]["cytoreduction"] < 0
+
+
+def naive_log_hr(cs) -> pd.DataFrame:
+    return sa.fit_cox(sa.relapse_frame(cs), "tier", cluster="patient_id").summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("confounding", [True, False])
+def test_confounding_by_indication_is_real_and_only_when_switched_on(confounding):
+    cs = simulate_registry(RegistryDesign(n_patients=10000, confounding=confounding), seed=99,
+                           validate=False)
+    naive = naive_log_hr(cs)
+    cyto = naive.loc["tier[cytoreduction]"]
+    gap = abs(cyto["coef"] - cs.truth["marginal_log_hr"]["cytoreduction"]) / cyto["se"]
+    if confounding:
+        assert gap > 3, gap
+    else:
+        for tier in ("immunosuppression", "cytoreduction", "other"):
+            row = naive.loc[f"tier[{tier}]"]
+            assert abs(row["coef"] - cs.truth["marginal_log_hr"][tier]) < 3 * row["se"], tier

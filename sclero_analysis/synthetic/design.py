@@ -55,7 +55,8 @@ class RegistryDesign:
     delay_median_months: float = 6.0  # diagnostic delay, lognormal: S1 mean 9 months
     delay_mean_months: float = 9.0  # S1
     # --- clinical pathway (confounding by indication) ------------------------------------------
-    confounding: bool = True  # escalation depends on severity; False makes it independent of it
+    confounding: bool = True  # escalation depends on severity and response; False: random tiers
+    random_tier_mix: tuple = (0.55, 0.25, 0.15, 0.05)  # line tiers without confounding: assumption
     first_line_immuno_logit: float = -2.2  # IVIG first for everyone, steroids added if severe: S13, S15
     escalation_logit: float = -0.3  # after relapse/progression, odds of moving up a tier: assumption
     severity_on_escalation: float = 1.0  # log-odds per SD of severity: assumption
@@ -122,6 +123,8 @@ class RegistryDesign:
             probabilities = getattr(self, f"response_{tier}")
             if len(probabilities) != 4 or abs(sum(probabilities) - 1) > 1e-9:
                 raise ValueError(f"response_{tier} must be 4 probabilities (CR, PR, SD, PD) summing to 1")
+        if len(self.random_tier_mix) != 4 or abs(sum(self.random_tier_mix) - 1) > 1e-9:
+            raise ValueError("random_tier_mix must be 4 tier probabilities summing to 1")
         if abs(sum(self.paraprotein_mix.values()) - 1) > 1e-9:
             raise ValueError("paraprotein_mix must sum to 1")
         if self.delay_mean_months <= self.delay_median_months:

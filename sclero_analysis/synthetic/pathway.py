@@ -70,6 +70,7 @@ class Cohort:
     death_day: np.ndarray
     death_cause: np.ndarray
     censor_day: np.ndarray
+    natural_death_day: np.ndarray  # death day without treatment-related deaths
 
 
 def linear_predictor(design: RegistryDesign, cohort: Cohort, tier: np.ndarray,
@@ -140,7 +141,7 @@ def draw_cohort(design: RegistryDesign, rng: np.random.Generator) -> Cohort:
         **organs, "mrss": mrss,
     })
     return Cohort(frame, age, mrss_true, neuro, cardiac, severity, site, frailty, death_day,
-                  death_cause, censor_day)
+                  death_cause, censor_day, death_day.copy())
 
 
 def _death(design: RegistryDesign, rng: np.random.Generator, age, neuro, cardiac):
@@ -172,14 +173,16 @@ class _State:
 
 
 def _next_tier(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows, k: int):
+    """Tier of line k: the pathway (confounded by indication) or, without confounding, at random."""
+    uniform = rng.uniform(size=len(rows))
+    if not design.confounding:  # every line's tier independent of severity and history
+        return np.searchsorted(np.cumsum(design.random_tier_mix), uniform, side="right").clip(0, 3)
     if k == 0:
-        logit = design.first_line_immuno_logit + (
-            design.severity_on_escalation * cohort.severity[rows] if design.confounding else 0.0)
-        return np.where(rng.uniform(size=len(rows)) < _expit(logit), 1, 0)
-    logit = design.escalation_logit + (
-        design.severity_on_escalation * cohort.severity[rows]
-        + design.nonresponse_on_escalation * state.nonresponse[rows] if design.confounding else 0.0)
-    escalate = state.after_event[rows] & (rng.uniform(size=len(rows)) < _expit(logit))
+        logit = design.first_line_immuno_logit + design.severity_on_escalation * cohort.severity[rows]
+        return np.where(uniform < _expit(logit), 1, 0)
+    logit = (design.escalation_logit + design.severity_on_escalation * cohort.severity[rows]
+             + design.nonresponse_on_escalation * state.nonresponse[rows])
+    escalate = state.after_event[rows] & (uniform < _expit(logit))
     return np.where(escalate, np.minimum(state.tier[rows] + 1, 3), state.tier[rows])
 
 

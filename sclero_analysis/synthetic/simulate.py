@@ -10,6 +10,7 @@ from sclero_analysis.caseseries.load import validate_tables
 from sclero_analysis.caseseries.schema import SCHEMAS
 from sclero_analysis.synthetic.design import RegistryDesign
 from sclero_analysis.synthetic.pathway import RESPONSES, TIER_NAMES, Cohort, generate
+from sclero_analysis.synthetic.truth import counterfactual_truth
 from sclero_analysis.therapy import resolve_agent_column
 
 
@@ -66,6 +67,8 @@ def simulate_registry(
     seed: int | np.random.Generator | None = None,
     *,
     validate: bool = True,
+    truth: bool = True,
+    truth_lines_per_tier: int = 100_000,
 ) -> CaseSeries:
     """Simulate a scleromyxedema registry with known truth.
 
@@ -78,12 +81,19 @@ def simulate_registry(
     validate : bool
         Run the full data-contract validation (as for files). Studies that simulate thousands
         of registries may skip it: the generator only writes valid data (tested).
+    truth : bool
+        Compute the counterfactual marginal estimands (about a second; studies compute them
+        once per scenario).
+    truth_lines_per_tier : int
+        Counterfactual lines per tier behind the marginal estimands (Monte Carlo precision).
 
     Returns
     -------
     CaseSeries
         ``patients``, ``lines``, ``events`` in the data contract, an empty ``report`` when
-        valid, and ``truth``: the design, the seed and the true conditional log hazard ratios.
+        valid, and ``truth``: the design, the seed, the true conditional log hazard ratios and
+        (with ``truth=True``) the marginal estimands of
+        :func:`~sclero_analysis.synthetic.truth.counterfactual_truth`.
 
     Examples
     --------
@@ -92,11 +102,16 @@ def simulate_registry(
     (50, True)
     """
     design = design or RegistryDesign()
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    sequence = np.random.SeedSequence(seed) if not isinstance(seed, np.random.Generator) else None
+    rng = seed if sequence is None else np.random.default_rng(sequence)
     cohort, raw = generate(design, rng)
     tables = _tables(cohort, raw)
-    truth = {"design": design.as_dict(), "seed": seed if isinstance(seed, int) else None,
+    facts = {"design": design.as_dict(), "seed": seed if isinstance(seed, int) else None,
              "conditional_log_hr": true_conditional_log_hr(design)}
+    if truth:
+        truth_rng = np.random.default_rng(sequence.spawn(1)[0]) if sequence else rng
+        facts.update(counterfactual_truth(design, cohort, raw, truth_rng, truth_lines_per_tier))
+    truth = facts
     if validate:
         cs = validate_tables(tables, source="simulate_registry")
         return CaseSeries(cs.patients, cs.lines, cs.events, cs.report, cs.rejected, cs.n_read,
