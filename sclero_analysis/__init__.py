@@ -22,11 +22,19 @@ from sclero_analysis.survival import (
     logrank,
     rmst,
 )
+from sclero_analysis.synthetic import (
+    PublicationDesign,
+    RegistryDesign,
+    publish_case_reports,
+    simulate_registry,
+)
 from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
 
 __all__ = [
     "TIERS",
     "CaseSeries",
+    "PublicationDesign",
+    "RegistryDesign",
     "CaseSeriesError",
     "UnknownAgentWarning",
     "cumulative_incidence",
@@ -37,10 +45,12 @@ __all__ = [
     "kaplan_meier",
     "load_vocabulary",
     "logrank",
+    "publish_case_reports",
     "read_case_series",
     "relapse_frame",
     "resolve_agents",
     "rmst",
+    "simulate_registry",
     "survival_frame",
     "tier_history",
 ]

@@ -149,3 +149,44 @@ def test_confounding_by_indication_is_real_and_only_when_switched_on(confounding
         for tier in ("immunosuppression", "cytoreduction", "other"):
             row = naive.loc[f"tier[{tier}]"]
             assert abs(row["coef"] - cs.truth["marginal_log_hr"][tier]) < 3 * row["se"], tier
+
+
+def reported_outcomes(cs) -> tuple[pd.Series, pd.Series]:
+    """Per patient: ever a CR (0/1); KM relapse-free at 12 months after the reported therapy."""
+    ever_cr = cs.lines.groupby("patient_id", observed=True)["best_response"].apply(
+        lambda r: (r == "CR").any()).astype(float)
+    reported = sa.synthetic.reported_lines(cs.lines)[["patient_id", "line"]]
+    df = sa.relapse_frame(cs).merge(reported, on=["patient_id", "line"])
+    km = sa.kaplan_meier(df, group=None).summary
+    at = km[km["time"] <= 12].iloc[-1]
+    return ever_cr, pd.Series({"rfs12": at["survival"], "se": at["se"]})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("selection", [True, False])
+def test_publication_selection_inflates_success_only_when_on(large, selection):
+    design = sa.PublicationDesign() if selection else sa.PublicationDesign.no_selection()
+    published = sa.publish_case_reports(large, seed=5, design=design)
+    assert published.report.empty and 0 < len(published.patients) < len(large.patients)
+    cr_pub, rfs_pub = reported_outcomes(published)
+    cr_reg, rfs_reg = reported_outcomes(large)
+    cr_se = np.hypot(cr_pub.std() / np.sqrt(len(cr_pub)), cr_reg.std() / np.sqrt(len(cr_reg)))
+    rfs_se = np.hypot(rfs_pub["se"], rfs_reg["se"])
+    cr_gap = (cr_pub.mean() - cr_reg.mean()) / cr_se
+    rfs_gap = (rfs_pub["rfs12"] - rfs_reg["rfs12"]) / rfs_se
+    if selection:
+        assert cr_gap > 3 and rfs_gap > 3, (cr_gap, rfs_gap)
+    else:
+        assert abs(cr_gap) < 3 and abs(rfs_gap) < 3, (cr_gap, rfs_gap)
+
+
+def test_published_cases_are_valid_single_reports_and_small_series():
+    registry = simulate_registry(RegistryDesign(n_patients=400), seed=2, truth=False)
+    published = sa.publish_case_reports(registry, seed=2)
+    assert published.report.empty
+    sizes = published.patients.groupby("site").size()
+    assert sizes.max() <= sa.PublicationDesign().max_series
+    assert published.patients["site"].str.match(r"REF-\d{4} \(n=\d\)").all()
+    # follow-up is cut at the writing date: never longer than in the registry
+    both = published.patients.merge(registry.patients, on="patient_id", suffixes=("", "_registry"))
+    assert (both["last_followup_date"] <= both["last_followup_date_registry"]).all()

@@ -70,6 +70,7 @@ class RegistryDesign:
     response_cytoreduction: tuple = (0.60, 0.30, 0.06, 0.04)  # S8 CR 5/7, S9, S10 8/8
     response_other: tuple = (0.15, 0.30, 0.30, 0.25)  # variable efficacy: assumption
     severity_on_response: float = -0.5  # log-odds of response per SD of severity: assumption
+    response_relapse_correlation: float = 0.6  # responders relapse later (Gaussian copula): assumption
     # --- relapse or progression on a line (true conditional model) -------------------------------
     relapse_shape: float = 1.3  # Weibull shape: domain.md suggested (Weibull, S3 relapse 6-25 months)
     relapse_scale_months: float = 40.0  # IVIG line on maintenance, average patient: assumption
@@ -123,6 +124,8 @@ class RegistryDesign:
             probabilities = getattr(self, f"response_{tier}")
             if len(probabilities) != 4 or abs(sum(probabilities) - 1) > 1e-9:
                 raise ValueError(f"response_{tier} must be 4 probabilities (CR, PR, SD, PD) summing to 1")
+        if not -1 < self.response_relapse_correlation < 1:
+            raise ValueError("response_relapse_correlation must be in (-1, 1)")
         if len(self.random_tier_mix) != 4 or abs(sum(self.random_tier_mix) - 1) > 1e-9:
             raise ValueError("random_tier_mix must be 4 tier probabilities summing to 1")
         if abs(sum(self.paraprotein_mix.values()) - 1) > 1e-9:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sclero_analysis.synthetic.design import RegistryDesign
 
@@ -186,15 +187,26 @@ def _next_tier(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows,
     return np.where(escalate, np.minimum(state.tier[rows] + 1, 3), state.tier[rows])
 
 
-def _responses(design: RegistryDesign, rng, cohort: Cohort, tier, rows) -> np.ndarray:
+def _responses(design: RegistryDesign, rng, cohort: Cohort, tier, rows, relapse_uniform) -> np.ndarray:
+    """Best response per line, ordered with the line's relapse draw by a Gaussian copula.
+
+    The latest relapses tend to follow complete responses, then partial ones, the earliest
+    stable or progressive disease. Each response keeps its probability (by tier and severity)
+    and the relapse time its proportional-hazards distribution; only their dependence is added.
+    """
     table = np.array([design.response_ivig, design.response_immunosuppression,
                       design.response_cytoreduction, design.response_other])[tier]
     respond = table[:, 0] + table[:, 1]
-    logit = np.log(respond / (1 - respond + 1e-12)) + design.severity_on_response * cohort.severity[rows]
+    with np.errstate(divide="ignore"):
+        logit = np.log(respond) - np.log1p(-respond) + design.severity_on_response * cohort.severity[rows]
     p_respond = _expit(logit)
-    within = np.where(rng.uniform(size=len(rows)) < table[:, 0] / np.maximum(respond, 1e-12), 0, 1)
-    without = np.where(rng.uniform(size=len(rows)) < table[:, 2] / np.maximum(1 - respond, 1e-12), 2, 3)
-    return np.where(rng.uniform(size=len(rows)) < p_respond, within, without)
+    rho = design.response_relapse_correlation
+    late = stats.norm.ppf(np.clip(relapse_uniform, 1e-12, 1 - 1e-12))  # high: late relapse
+    latent = rho * late + np.sqrt(1 - rho**2) * rng.standard_normal(len(rows))
+    rank = stats.norm.sf(latent)  # uniform; small for late relapses
+    p_cr = p_respond * table[:, 0] / np.maximum(respond, 1e-12)
+    p_sd = (1 - p_respond) * table[:, 2] / np.maximum(1 - respond, 1e-12)
+    return np.select([rank < p_cr, rank < p_respond, rank < p_respond + p_sd], [0, 1, 2], 3)
 
 
 def generate(design: RegistryDesign, rng: np.random.Generator) -> tuple[Cohort, pd.DataFrame]:
@@ -227,12 +239,13 @@ def generate(design: RegistryDesign, rng: np.random.Generator) -> tuple[Cohort, 
 
 def _one_line(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows, k) -> pd.DataFrame:
     tier = _next_tier(design, rng, cohort, state, rows, k)
-    response = _responses(design, rng, cohort, tier, rows)
+    relapse_uniform = rng.uniform(size=len(rows))
+    response = _responses(design, rng, cohort, tier, rows, relapse_uniform)
     start = state.day[rows]
     stop_months = _exponential(rng, design.ivig_stop_per_month, len(rows))
     lp = linear_predictor(design, cohort, tier, rows)
     relapse = _days(relapse_months(design, lp, cohort.frailty[rows], tier == 0, stop_months,
-                                   rng.uniform(size=len(rows))))
+                                   relapse_uniform))
     last_line = k == design.max_lines - 1
     switch = _days(_exponential(rng, 0.0 if last_line else design.switch_per_month, len(rows)))
     toxic = np.where(tier == 2, _days(_exponential(rng, design.treatment_death_per_year / 12,
