@@ -17,8 +17,8 @@ LAYERS = {
     "therapy": 1,
     "caseseries": 2,
     "cohort": 3,
-    "synthetic": 4,
-    "survival": 5,
+    "survival": 4,
+    "synthetic": 5,  # its truth is computed with the survival estimators
     "causal": 6,
     "studies": 7,
     "figures": 8,

@@ -21,17 +21,18 @@ def test_default_registry_is_valid():
 
 
 def test_same_seed_same_bytes_and_different_seeds_differ(tmp_path):
-    first = simulate_registry(RegistryDesign(n_patients=120), seed=7).to_dir(tmp_path / "a")
-    again = simulate_registry(RegistryDesign(n_patients=120), seed=7).to_dir(tmp_path / "b")
-    other = simulate_registry(RegistryDesign(n_patients=120), seed=8).to_dir(tmp_path / "c")
+    design = RegistryDesign(n_patients=120)
+    first = simulate_registry(design, seed=7, truth=False).to_dir(tmp_path / "a")
+    again = simulate_registry(design, seed=7, truth=False).to_dir(tmp_path / "b")
+    other = simulate_registry(design, seed=8, truth=False).to_dir(tmp_path / "c")
     for table in ("patients", "lines", "events"):
         assert (first / f"{table}.csv").read_bytes() == (again / f"{table}.csv").read_bytes()
         assert (first / f"{table}.csv").read_bytes() != (other / f"{table}.csv").read_bytes()
 
 
 def test_unvalidated_registry_equals_validated_one():
-    fast = simulate_registry(RegistryDesign(n_patients=150), seed=3, validate=False)
-    checked = simulate_registry(RegistryDesign(n_patients=150), seed=3)
+    fast = simulate_registry(RegistryDesign(n_patients=150), seed=3, validate=False, truth=False)
+    checked = simulate_registry(RegistryDesign(n_patients=150), seed=3, truth=False)
     for table in ("patients", "lines", "events"):
         pd.testing.assert_frame_equal(fast.table(table), checked.table(table))
 
@@ -54,14 +55,15 @@ DESIGNS = st.builds(
 @settings(max_examples=200)
 @given(design=DESIGNS, seed=st.integers(0, 2**32 - 1))
 def test_random_designs_always_validate(design, seed):
-    cs = simulate_registry(design, seed=seed)
+    cs = simulate_registry(design, seed=seed, truth=False)
     assert cs.errors.empty, cs.errors.to_string()
     assert cs.warnings.empty, cs.warnings.to_string()
 
 
 @pytest.fixture(scope="module")
 def large():
-    return simulate_registry(RegistryDesign(n_patients=20000), seed=20261125, validate=False)
+    return simulate_registry(RegistryDesign(n_patients=20000), seed=20261125, validate=False,
+                             truth=False)
 
 
 def proportion_close(observed: pd.Series, target: float) -> None:
