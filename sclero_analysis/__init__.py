@@ -25,6 +25,7 @@ from sclero_analysis.survival import (
 from sclero_analysis.synthetic import (
     PublicationDesign,
     RegistryDesign,
+    load_example,
     publish_case_reports,
     simulate_registry,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "fit_fine_gray",
     "gray_test",
     "kaplan_meier",
+    "load_example",
     "load_vocabulary",
     "logrank",
     "publish_case_reports",

@@ -1,4 +1,4 @@
-"""Command line: ``sclero-analysis validate PATH [--report problems.csv]``.
+"""Command line: ``sclero-analysis validate PATH`` and ``sclero-analysis simulate --out DIR``.
 
 Exit codes of ``validate``: 0 when the series has no errors (warnings allowed), 1 when some rows
 were rejected for errors, 2 when the input cannot be read at all.
@@ -15,6 +15,8 @@ import pandas as pd
 from sclero_analysis import __version__
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.exceptions import CaseSeriesError
+from sclero_analysis.synthetic import RegistryDesign
+from sclero_analysis.synthetic.examples import EXAMPLE_SEED, write_example
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 #: Locations listed per rule before "… and N more".
@@ -50,7 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
                        help="read mm/dd/yyyy dates")
     validate.add_argument("--sheet", action="append", type=_sheet, default=[],
                           metavar="TABLE=SHEET", help="sheet holding a table in a workbook")
+    simulate = commands.add_parser(
+        "simulate", help="write a synthetic registry with its truth",
+        description="Simulate a scleromyxedema registry (and optionally the cases the "
+                    "literature would publish) and write CSVs, truth.json and a dataset card.",
+    )
+    simulate.add_argument("--patients", type=int, help="number of patients (default 400)")
+    simulate.add_argument("--sites", type=int, help="number of sites (default 12)")
+    simulate.add_argument("--seed", type=int, default=EXAMPLE_SEED, help="random seed")
+    simulate.add_argument("--out", required=True, help="directory for the registry")
+    simulate.add_argument("--literature", metavar="DIR", help="directory for the published cases")
+    simulate.add_argument("--design", metavar="TOML", help="RegistryDesign fields to change")
     return parser
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    design = RegistryDesign.from_toml(args.design) if args.design else RegistryDesign()
+    changes = {k: v for k, v in (("n_patients", args.patients), ("n_sites", args.sites)) if v}
+    out = write_example(args.out, design.replace(**changes), args.seed, args.literature)
+    print(f"wrote {out}" + (f" and {args.literature}" if args.literature else ""))
+    return EXIT_OK
 
 
 def format_summary(cs: CaseSeries) -> str:
@@ -107,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module docstring).
     """
     args = build_parser().parse_args(argv)
-    return {"validate": _validate}[args.command](args)
+    return {"validate": _validate, "simulate": _simulate}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -192,3 +192,39 @@ def test_published_cases_are_valid_single_reports_and_small_series():
     # follow-up is cut at the writing date: never longer than in the registry
     both = published.patients.merge(registry.patients, on="patient_id", suffixes=("", "_registry"))
     assert (both["last_followup_date"] <= both["last_followup_date_registry"]).all()
+
+
+def test_load_example_registry_and_literature():
+    registry = sa.load_example()
+    assert len(registry.patients) == 400 and registry.report.empty
+    assert registry.patients["site"].nunique() == 12
+    assert registry.truth["seed"] == 20261125
+    assert set(registry.truth["marginal_log_hr"]) == {"immunosuppression", "cytoreduction", "other"}
+    literature = sa.load_example("literature")
+    assert literature.report.empty
+    assert set(literature.patients["patient_id"]) < set(registry.patients["patient_id"])
+    with pytest.raises(ValueError, match="registry"):
+        sa.load_example("trial")
+
+
+def test_cli_simulate_reproduces_the_shipped_data_byte_for_byte(tmp_path):
+    from sclero_analysis.cli import main
+    from sclero_analysis.synthetic.examples import DATA_DIR
+
+    assert main(["simulate", "--patients", "400", "--sites", "12", "--seed", "20261125",
+                 "--out", str(tmp_path / "registry"), "--literature", str(tmp_path / "literature")]) == 0
+    for kind in ("registry", "literature"):
+        shipped = sorted(p.name for p in (DATA_DIR / kind).iterdir())
+        assert shipped == sorted(p.name for p in (tmp_path / kind).iterdir())
+        for name in shipped:
+            assert (DATA_DIR / kind / name).read_bytes() == (tmp_path / kind / name).read_bytes(), name
+
+
+def test_design_from_toml(tmp_path):
+    path = tmp_path / "design.toml"
+    path.write_text("n_patients = 50\nresponse_ivig = [0.5, 0.3, 0.1, 0.1]\n")
+    design = RegistryDesign.from_toml(path)
+    assert design.n_patients == 50 and design.response_ivig == (0.5, 0.3, 0.1, 0.1)
+    path.write_text("n_patient = 50\n")
+    with pytest.raises(ValueError, match="n_patient"):
+        RegistryDesign.from_toml(path)
