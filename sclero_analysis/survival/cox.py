@@ -12,10 +12,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sclero_analysis.exceptions import SeparationWarning
-from sclero_analysis.survival.cox_result import CoxResult, tests_frame
+from sclero_analysis.survival.cox_result import CoxResult, tests_frame, wald_summary
 from sclero_analysis.survival.coxcore import CoxData, Evaluation, cox_data, newton, score_residuals
 from sclero_analysis.survival.design import Design, design_matrix
 from sclero_analysis.survival.firth import fit_firth
@@ -29,7 +28,6 @@ from sclero_analysis.survival.inputs import (
 )
 
 Ties = Literal["efron", "breslow"]
-SUMMARY_COLUMNS = ["coef", "se", "hr", "hr_lower", "hr_upper", "z", "p"]
 #: R's ``toler.inf``: a further Newton step this large relative to beta flags an infinite coefficient.
 TOLER_INF = np.sqrt(1e-9)
 
@@ -213,22 +211,9 @@ def fit_cox(
     var = robust_variance(data, fit.evaluation, ties, clusters) if use_robust else naive
     rscore = _robust_score(data, fit, ties, clusters) if use_robust else None
     return CoxResult(
-        summary=_summary(fit.beta, var, naive if use_robust else None, design.columns, conf_level),
+        summary=wald_summary(fit.beta, var, design.columns, conf_level,
+                             naive if use_robust else None),
         loglik=fit.evaluation.loglik, loglik_null=fit.null.loglik, n=len(df),
         n_events=int(data.event.sum()), tests=_tests(fit, var, rscore), var=var, design=design,
         ties=ties, robust=use_robust, conf_level=conf_level, _data=data, _evaluation=fit.evaluation,
     )
-
-
-def _summary(beta, var, naive, columns, conf_level) -> pd.DataFrame:
-    z_crit = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    se = np.sqrt(np.diag(var))
-    with np.errstate(over="ignore"):  # an infinite coefficient (already warned) gives inf limits
-        frame = pd.DataFrame({
-            "coef": beta, "se": se, "hr": np.exp(beta), "hr_lower": np.exp(beta - z_crit * se),
-            "hr_upper": np.exp(beta + z_crit * se), "z": beta / se,
-            "p": 2 * stats.norm.sf(np.abs(beta / se)),
-        }, index=pd.Index(columns, name="term"))
-    if naive is not None:
-        frame.insert(2, "se_naive", np.sqrt(np.diag(naive)))
-    return frame

@@ -23,6 +23,22 @@ def tests_frame(statistics: dict[str, float], dof: int) -> pd.DataFrame:
     return frame
 
 
+def wald_summary(beta: np.ndarray, var: np.ndarray, columns: list[str], conf_level: float,
+                 naive: np.ndarray | None = None) -> pd.DataFrame:
+    """Regression table with Wald intervals: ``coef, se, (se_naive), hr, hr_lower, hr_upper, z, p``."""
+    z_crit = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    se = np.sqrt(np.diag(var))
+    with np.errstate(over="ignore"):  # an infinite coefficient (already warned) gives inf limits
+        frame = pd.DataFrame({
+            "coef": beta, "se": se, "hr": np.exp(beta), "hr_lower": np.exp(beta - z_crit * se),
+            "hr_upper": np.exp(beta + z_crit * se), "z": beta / se,
+            "p": 2 * stats.norm.sf(np.abs(beta / se)),
+        }, index=pd.Index(columns, name="term"))
+    if naive is not None:
+        frame.insert(2, "se_naive", np.sqrt(np.diag(naive)))
+    return frame
+
+
 @dataclass(frozen=True, eq=False)
 class CoxResult:
     """A fitted Cox model.

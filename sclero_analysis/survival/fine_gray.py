@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sclero_analysis.survival.cox_result import wald_summary
 from sclero_analysis.survival.design import Design, design_matrix
 from sclero_analysis.survival.inputs import CAUSE, EVENT, TIME, SurvivalInputError, survival_data
 
@@ -225,12 +225,9 @@ def fit_fine_gray(
     influence, info = _influence(pb, beta)
     inverse = np.linalg.inv(info)
     var = inverse @ (influence.T @ influence) @ inverse
-    z_crit = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    se = np.sqrt(np.diag(var))
-    summary = pd.DataFrame({
-        "coef": beta, "se": se, "hr": np.exp(beta), "hr_lower": np.exp(beta - z_crit * se),
-        "hr_upper": np.exp(beta + z_crit * se), "z": beta / se, "p": 2 * stats.norm.sf(np.abs(beta / se)),
-    }, index=pd.Index(design.columns, name="term"))
-    return FineGrayResult(summary, _evaluate(pb, beta)[0], _evaluate(pb, np.zeros_like(beta))[0],
-                          len(df), int((code == 1).sum()), int((code == 2).sum()), converged, var,
-                          design)
+    return FineGrayResult(
+        summary=wald_summary(beta, var, design.columns, conf_level),
+        loglik=_evaluate(pb, beta)[0], loglik_null=_evaluate(pb, np.zeros_like(beta))[0],
+        n=len(df), n_events=int((code == 1).sum()), n_competing=int((code == 2).sum()),
+        converged=converged, var=var, design=design,
+    )
