@@ -25,6 +25,7 @@ RUNS = 5
 
 
 def median_seconds(work) -> float:
+    """Median wall time of ``RUNS`` calls of ``work(run)``."""
     times = []
     for run in range(RUNS):
         start = time.perf_counter()
@@ -33,18 +34,25 @@ def median_seconds(work) -> float:
     return statistics.median(times)
 
 
+def measure(n: int) -> tuple[float, float, float]:
+    """Time generation, validation and truth (median seconds) for an n-patient registry."""
+    design = RegistryDesign(n_patients=n)
+    generate_s = median_seconds(
+        lambda run: simulate_registry(design, seed=run, validate=False, truth=False))
+    cohort, raw = generate(design, np.random.default_rng(1))
+    tables = _tables(cohort, raw)
+    validate_s = median_seconds(lambda run: validate_tables(tables))
+    truth_s = median_seconds(
+        lambda run: counterfactual_truth(design, cohort, raw, np.random.default_rng(run)))
+    return generate_s, validate_s, truth_s
+
+
 def main() -> None:
+    """Print the timing table."""
     simulate_registry(RegistryDesign(n_patients=50), seed=0)  # warm up imports and caches
     print(f"{'patients':>9} {'generate s':>11} {'patients/s':>11} {'validate s':>11} {'truth s':>9}")
     for n in (400, 10_000):
-        design = RegistryDesign(n_patients=n)
-        generate_s = median_seconds(lambda run: simulate_registry(design, seed=run, validate=False,
-                                                                  truth=False))
-        cohort, raw = generate(design, np.random.default_rng(1))
-        tables = _tables(cohort, raw)
-        validate_s = median_seconds(lambda run: validate_tables(tables))
-        truth_s = median_seconds(lambda run: counterfactual_truth(design, cohort, raw,
-                                                                  np.random.default_rng(run)))
+        generate_s, validate_s, truth_s = measure(n)
         target = 0.05 if n == 400 else 2.0
         print(f"{n:>9} {generate_s:>11.4f} {n / generate_s:>11,.0f} {validate_s:>11.3f} "
               f"{truth_s:>9.3f}   generation target < {target} s: "
