@@ -228,3 +228,32 @@ def test_design_from_toml(tmp_path):
     path.write_text("n_patient = 50\n")
     with pytest.raises(ValueError, match="n_patient"):
         RegistryDesign.from_toml(path)
+
+
+def test_response_rates_match_the_design():
+    # with random tiers, first-line IVIG patients are a random sample of the registry, whose
+    # average response probability the design fixes (response_ivig = CR, PR, SD, PD)
+    cs = simulate_registry(RegistryDesign(n_patients=20000, confounding=False), seed=8,
+                           validate=False, truth=False)
+    first = cs.lines[(cs.lines["line"] == 1) & (cs.lines["tier"] == "ivig")]["best_response"]
+    cr, pr, _, _ = RegistryDesign().response_ivig
+    proportion_close(first.isin(["CR", "PR"]), cr + pr)
+    proportion_close(first == "CR", cr)
+
+
+def test_deaths_match_the_hazards_of_the_design(large):
+    """Observed deaths vs the compensator: Σ hazard × exposure implied by the design."""
+    d, p = RegistryDesign(), large.patients
+    follow_up = (p["last_followup_date"] - p["diagnosis_date"]).dt.days / 30.4375
+    age_effect = d.death_log_hr_age_per_10y * (p["age_at_diagnosis_years"] - d.age_mean_years) / 10
+    general = (d.death_per_year / 12 * np.exp(age_effect)
+               * d.death_hr_neuro ** p["neuro"] * d.death_hr_cardiac ** p["cardiac"])
+    expected = float(((general + d.malignancy_per_year / 12) * follow_up).sum())
+    lines = sa.relapse_frame(large)
+    on_cytoreduction = lines.loc[lines["tier"] == "cytoreduction", "time_months"].sum()
+    expected += d.treatment_death_per_year / 12 * on_cytoreduction
+    observed = int((p["vital_status"] == "dead").sum())
+    assert abs(observed - expected) < 3 * np.sqrt(expected), (observed, expected)
+    treatment = int((p["death_cause"] == "treatment").sum())
+    expected_treatment = d.treatment_death_per_year / 12 * on_cytoreduction
+    assert abs(treatment - expected_treatment) < 3 * np.sqrt(expected_treatment)

@@ -64,7 +64,7 @@ class RegistryDesign:
     switch_per_month: float = 0.004  # line changes without relapse (toxicity, preference): assumption
     max_lines: int = 6  # assumption
     ecp_fraction: float = 0.08  # ECP adjunct on a line: assumption (case reports only)
-    # best response probabilities (CR, PR, SD, PD) per tier for a patient of average severity
+    # best response probabilities (CR, PR, SD, PD) per tier, averaged over the registry's patients
     response_ivig: tuple = (0.40, 0.40, 0.12, 0.08)  # S2 CR 13/31 (42%), S4 8/8 responses
     response_immunosuppression: tuple = (0.25, 0.40, 0.20, 0.15)  # S1 steroids ineffective; S10 Len-Dex good
     response_cytoreduction: tuple = (0.60, 0.30, 0.06, 0.04)  # S8 CR 5/7, S9, S10 8/8

@@ -72,6 +72,30 @@ class Cohort:
     death_cause: np.ndarray
     censor_day: np.ndarray
     natural_death_day: np.ndarray  # death day without treatment-related deaths
+    response_intercept: np.ndarray  # per tier: logit scale, makes the cohort average the design's
+
+
+def response_intercepts(design: RegistryDesign, severity: np.ndarray) -> np.ndarray:
+    """Per tier, the intercept a with mean(expit(a + b·severity)) = the design's response rate.
+
+    So ``response_<tier>`` are the probabilities for a patient drawn from the registry, while
+    sicker patients respond less (b = ``severity_on_response``). Solved by Newton's method.
+    """
+    intercepts = np.empty(4)
+    rates = [sum(getattr(design, f"response_{t}")[:2]) for t in TIER_NAMES]
+    for tier, rate in enumerate(rates):
+        if rate <= 0 or rate >= 1 or len(severity) == 0:
+            intercepts[tier] = -np.inf if rate <= 0 else np.inf if rate >= 1 else np.log(rate / (1 - rate))
+            continue
+        a = np.log(rate / (1 - rate))
+        for _ in range(50):
+            p = _expit(a + design.severity_on_response * severity)
+            step = (p.mean() - rate) / np.mean(p * (1 - p))
+            a -= step
+            if abs(step) < 1e-12:
+                break
+        intercepts[tier] = a
+    return intercepts
 
 
 def linear_predictor(design: RegistryDesign, cohort: Cohort, tier: np.ndarray,
@@ -142,7 +166,7 @@ def draw_cohort(design: RegistryDesign, rng: np.random.Generator) -> Cohort:
         **organs, "mrss": mrss,
     })
     return Cohort(frame, age, mrss_true, neuro, cardiac, severity, site, frailty, death_day,
-                  death_cause, censor_day, death_day.copy())
+                  death_cause, censor_day, death_day.copy(), response_intercepts(design, severity))
 
 
 def _death(design: RegistryDesign, rng: np.random.Generator, age, neuro, cardiac):
@@ -191,15 +215,16 @@ def _responses(design: RegistryDesign, rng, cohort: Cohort, tier, rows, relapse_
     """Best response per line, ordered with the line's relapse draw by a Gaussian copula.
 
     The latest relapses tend to follow complete responses, then partial ones, the earliest
-    stable or progressive disease. Each response keeps its probability (by tier and severity)
-    and the relapse time its proportional-hazards distribution; only their dependence is added.
+    stable or progressive disease. Each response keeps its probability (by tier and severity,
+    averaging to the design's rate over the registry's patients) and the relapse time its
+    proportional-hazards distribution; only their dependence is added.
     """
     table = np.array([design.response_ivig, design.response_immunosuppression,
                       design.response_cytoreduction, design.response_other])[tier]
     respond = table[:, 0] + table[:, 1]
-    with np.errstate(divide="ignore"):
-        logit = np.log(respond) - np.log1p(-respond) + design.severity_on_response * cohort.severity[rows]
-    p_respond = _expit(logit)
+    with np.errstate(invalid="ignore"):  # ±inf intercepts (rates 0 or 1) give exactly 0 or 1
+        p_respond = _expit(cohort.response_intercept[tier]
+                           + design.severity_on_response * cohort.severity[rows])
     rho = design.response_relapse_correlation
     late = stats.norm.ppf(np.clip(relapse_uniform, 1e-12, 1 - 1e-12))  # high: late relapse
     latent = rho * late + np.sqrt(1 - rho**2) * rng.standard_normal(len(rows))
