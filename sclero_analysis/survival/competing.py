@@ -22,6 +22,7 @@ from sclero_analysis.survival.inputs import (
     TIME,
     SurvivalData,
     SurvivalInputError,
+    strata_codes,
     survival_data,
 )
 from sclero_analysis.survival.results import HypothesisTest
@@ -322,9 +323,4 @@ def gray_test(
     Gray RJ (1988). Ann Stat 16:1141-1154.
     """
     data = survival_data(df, time=time, event=event, group=group, cause=cause)
-    keys = None
-    if strata is not None:
-        if strata not in df.columns or df[strata].isna().any():
-            raise SurvivalInputError(f"strata column '{strata}' is missing or has missing values")
-        keys = df[strata].to_numpy()
-    return _gray_test(data, rho, keys)
+    return _gray_test(data, rho, strata_codes(df, strata))

@@ -24,24 +24,13 @@ from sclero_analysis.survival.inputs import (
     TIME,
     SurvivalInputError,
     start_stop,
+    strata_codes,
     survival_data,
 )
 
 Ties = Literal["efron", "breslow"]
 #: R's ``toler.inf``: a further Newton step this large relative to beta flags an infinite coefficient.
 TOLER_INF = np.sqrt(1e-9)
-
-
-def _strata_codes(df: pd.DataFrame, strata: str | list[str] | None) -> np.ndarray | None:
-    if strata is None:
-        return None
-    names = [strata] if isinstance(strata, str) else list(strata)
-    missing = [s for s in names if s not in df.columns]
-    if missing:
-        raise SurvivalInputError(f"strata columns {missing} are not in the data")
-    if df[names].isna().any().any():
-        raise SurvivalInputError(f"strata columns {names} have missing values")
-    return df[names].astype(str).agg("|".join, axis=1).factorize()[0]
 
 
 def _cluster_codes(df: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
@@ -202,7 +191,7 @@ def fit_cox(
         raise SurvivalInputError(f"start must be < stop in every row ({time[0]}, {time[1]})")
     design = design_matrix(df, formula)
     data = cox_data(design.matrix, data_in.weight, data_in.time, data_in.is_event,
-                    _strata_codes(df, strata), start)
+                    strata_codes(df, strata), start)
     fit = newton(data, ties)
     _check_separation(fit, design)
     naive = np.linalg.inv(fit.evaluation.information)

@@ -204,3 +204,19 @@ def start_stop(df: pd.DataFrame, time: str | tuple[str, str]) -> tuple[np.ndarra
     if values.isna().any() or not np.isfinite(values).all():
         raise SurvivalInputError(f"start column '{start}' has missing or non-finite values")
     return values.to_numpy(float), stop
+
+
+def strata_codes(df: pd.DataFrame, strata: str | list[str] | None) -> np.ndarray | None:
+    """Integer stratum of each row (one or several columns); None without strata.
+
+    Raises ``SurvivalInputError`` naming a missing column or missing values.
+    """
+    if strata is None:
+        return None
+    names = [strata] if isinstance(strata, str) else list(strata)
+    missing = [s for s in names if s not in df.columns]
+    if missing:
+        raise SurvivalInputError(f"strata columns {missing} are not in the data")
+    if df[names].isna().any().any():
+        raise SurvivalInputError(f"strata columns {names} have missing values")
+    return df[names].astype(str).agg("|".join, axis=1).factorize()[0]

@@ -19,6 +19,7 @@ from sclero_analysis.survival.inputs import (
     TIME,
     SurvivalData,
     SurvivalInputError,
+    strata_codes,
     survival_data,
 )
 from sclero_analysis.survival.results import HypothesisTest
@@ -133,7 +134,7 @@ def logrank(
         raise SurvivalInputError(f"need at least two groups with rows in '{group}', found {levels}")
     if not data.is_event.any():
         raise SurvivalInputError(f"no events with code {cause} in '{event}': nothing to compare")
-    stratum = _strata(df, strata)
+    stratum = strata_codes(df, strata)
     observed, expected, variance = _pooled(data, stratum, levels, rho)
     table = pd.DataFrame({"n": [int((data.group == lv).sum()) for lv in levels],
                           "observed": observed, "expected": expected}, index=pd.Index(levels, name="group"))
@@ -147,16 +148,6 @@ def logrank(
         dof, name = 1, f"log-rank test for trend (rho={rho:g})"
     p_value = float(stats.chi2.sf(statistic, dof)) if dof > 0 else np.nan
     return HypothesisTest(name, statistic, dof, p_value, table)
-
-
-def _strata(df: pd.DataFrame, strata: str | None) -> np.ndarray | None:
-    if strata is None:
-        return None
-    if strata not in df.columns:
-        raise SurvivalInputError(f"strata column '{strata}' is not in the data")
-    if df[strata].isna().any():
-        raise SurvivalInputError(f"strata column '{strata}' has missing values")
-    return df[strata].to_numpy()
 
 
 def _scores(trend: bool | Mapping | Sequence[float], levels: list) -> np.ndarray:
