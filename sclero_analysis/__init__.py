@@ -10,7 +10,9 @@ Examples
 'immunosuppression'
 """
 
+from sclero_analysis import causal
 from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.causal import adjusted_curves, compare_tiers, e_value, propensity, tipping_point
 from sclero_analysis.cohort import exclusions, relapse_frame, survival_frame, tier_history
 from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
 from sclero_analysis.survival import (
@@ -38,6 +40,12 @@ __all__ = [
     "RegistryDesign",
     "CaseSeriesError",
     "UnknownAgentWarning",
+    "adjusted_curves",
+    "causal",
+    "compare_tiers",
+    "e_value",
+    "propensity",
+    "tipping_point",
     "cumulative_incidence",
     "exclusions",
     "fit_cox",

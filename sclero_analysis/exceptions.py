@@ -43,6 +43,10 @@ class CaseSeriesError(ScleroError):
         self.rule = rule
 
 
+class PropensityError(ScleroError, ValueError):
+    """A propensity model cannot be fitted as asked (too few rows in a tier, missing values…)."""
+
+
 class ScleroWarning(UserWarning):
     """Base class of every warning issued by sclero_analysis."""
 

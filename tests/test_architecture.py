@@ -79,6 +79,7 @@ def test_import_has_no_side_effects():
         "import sys, warnings\n"
         "import numpy, pandas, pandera.pandas, patsy  # these install filters of their own\n"
         "import scipy.linalg, scipy.optimize, scipy.special, scipy.stats\n"
+        "import statsmodels.discrete.discrete_model  # statsmodels too\n"
         "before = list(warnings.filters)\n"
         "import sclero_analysis\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported at import time'\n"

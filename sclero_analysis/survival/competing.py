@@ -42,13 +42,18 @@ class _Steps:
 
 
 def _steps(data: SurvivalData) -> _Steps:
-    times, inverse = np.unique(data.time, return_inverse=True)
+    return cif_steps(data.time, data.status, data.weight, data.cause)
+
+
+def cif_steps(time: np.ndarray, status: np.ndarray, weight: np.ndarray, cause: int) -> _Steps:
+    """Weighted Aalen–Johansen steps of one group: ``.time`` (distinct times) and ``.cif``."""
+    times, inverse = np.unique(time, return_inverse=True)
     k = len(times)
-    cause = data.is_event
-    other = (data.status != 0) & ~cause
-    d1 = np.bincount(inverse, weights=data.weight * cause, minlength=k)
-    d2 = np.bincount(inverse, weights=data.weight * other, minlength=k)
-    n_risk = np.cumsum(np.bincount(inverse, weights=data.weight, minlength=k)[::-1])[::-1]
+    is_cause = status == cause
+    other = (status != 0) & ~is_cause
+    d1 = np.bincount(inverse, weights=weight * is_cause, minlength=k)
+    d2 = np.bincount(inverse, weights=weight * other, minlength=k)
+    n_risk = np.cumsum(np.bincount(inverse, weights=weight, minlength=k)[::-1])[::-1]
     survival = np.cumprod(1 - (d1 + d2) / n_risk)
     before = np.concatenate([[1.0], survival[:-1]])
     return _Steps(times, n_risk, d1, d2, before, survival, np.cumsum(before * d1 / n_risk))
