@@ -21,7 +21,7 @@ LAYERS = {
     "synthetic": 5,  # its truth is computed with the survival estimators
     "causal": 6,
     "studies": 7,
-    "figures": 8,
+    "figures": 1,  # drawing only: takes tables and the results' own lookups, computes nothing
     "tables": 8,
     "report": 9,
     "cli": 10,

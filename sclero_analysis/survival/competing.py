@@ -13,8 +13,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from scipy import linalg, stats
 
+from sclero_analysis.figures.curves import plot_curves
 from sclero_analysis.survival.inputs import (
     CAUSE,
     EVENT,
@@ -26,6 +28,7 @@ from sclero_analysis.survival.inputs import (
     survival_data,
 )
 from sclero_analysis.survival.results import HypothesisTest
+from sclero_analysis.survival.steps import step_lookup
 
 CIF_COLUMNS = ("group", "time", "n_risk", "n_event", "cif", "se", "lower", "upper")
 
@@ -138,14 +141,31 @@ class CumulativeIncidence:
 
     def at(self, times) -> pd.DataFrame:
         """Return the CIF per group (rows) at each of ``times`` (columns), 0 before the first."""
-        rows = {}
-        for group, curve in self.summary.groupby("group", observed=True, sort=False):
-            position = np.searchsorted(curve["time"].to_numpy(), times, side="right") - 1
-            values = curve["cif"].to_numpy()
-            rows[group] = np.where(position >= 0, values[np.maximum(position, 0)], 0.0)
-        frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(times))
-        frame.index.name = "group"
-        return frame
+        return step_lookup(self.summary, times, "cif", "left", 0.0)
+
+    def at_risk(self, times) -> pd.DataFrame:
+        """Return the number at risk per group (rows) at each of ``times`` (columns)."""
+        return step_lookup(self.summary, times, "n_risk", "right", 0.0)
+
+    def plot(self, ax: Axes | None = None, ci: bool = True, risk_table: bool = True,
+             pvalue: float | None = None, xlabel: str = "Months",
+             ylabel: str = "Cumulative incidence") -> Axes:
+        """Draw the cumulative incidence per group with CI bands and a number-at-risk table.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+        ci, risk_table : bool
+        pvalue : float, optional
+            Printed in the corner (e.g. ``cif.gray_test().p_value``).
+        xlabel, ylabel : str
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        return plot_curves(self.summary, "cif", self.at_risk if risk_table else None, ax=ax, ci=ci,
+                           censor_marks=False, pvalue=pvalue, xlabel=xlabel, ylabel=ylabel)
 
     def gray_test(self, rho: float = 0.0, strata: np.ndarray | None = None) -> HypothesisTest:
         """Gray's K-sample test that the groups' cumulative incidences are equal."""

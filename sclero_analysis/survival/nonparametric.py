@@ -13,13 +13,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from scipy import stats
 
 from sclero_analysis.exceptions import SmallSampleWarning
+from sclero_analysis.figures.curves import plot_curves
 from sclero_analysis.survival.inputs import CAUSE, EVENT, GROUP, TIME, SurvivalData, survival_data
 from sclero_analysis.survival.logrank import logrank
 from sclero_analysis.survival.rmst import rmst
-from sclero_analysis.survival.steps import Steps, km_steps
+from sclero_analysis.survival.steps import Steps, km_steps, step_lookup
 
 __all__ = ["KaplanMeier", "kaplan_meier", "km_steps", "logrank", "rmst"]
 
@@ -114,31 +116,41 @@ class KaplanMeier:
         """Group labels in order."""
         return list(self.medians.index)
 
-    def _lookup(self, times: Sequence[float], column: str, side: str, before: float) -> pd.DataFrame:
-        rows = {}
-        for group, curve in self.summary.groupby("group", observed=True, sort=False):
-            t, v = curve["time"].to_numpy(), curve[column].to_numpy()
-            if side == "left":  # last step at or before each time
-                position = np.searchsorted(t, times, side="right") - 1
-                rows[group] = np.where(position >= 0, v[np.maximum(position, 0)], before)
-            else:  # first step at or after each time
-                position = np.searchsorted(t, times, side="left")
-                rows[group] = np.where(position < len(t), v[np.minimum(position, len(t) - 1)], 0.0)
-        frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(times))
-        frame.index.name = "group"
-        return frame
-
     def at_risk(self, times: Sequence[float]) -> pd.DataFrame:
         """Return the number at risk per group (rows) at each of ``times`` (columns).
 
         As R's ``summary(fit, times=)``: the number at risk at the first step at or after each
         time, 0 beyond the last follow-up.
         """
-        return self._lookup(times, "n_risk", "right", 0.0)
+        return step_lookup(self.summary, times, "n_risk", "right", 0.0)
 
     def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
         """Return the survival probability per group (rows) at each of ``times`` (columns)."""
-        return self._lookup(times, "survival", "left", 1.0)
+        return step_lookup(self.summary, times, "survival", "left", 1.0)
+
+    def plot(self, ax: Axes | None = None, ci: bool = True, censor_marks: bool = True,
+             risk_table: bool = True, median_lines: bool = False, pvalue: float | None = None,
+             xlabel: str = "Months", ylabel: str = "Relapse-free probability") -> Axes:
+        """Draw the curves with CI bands, censor marks and a number-at-risk table.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+        ci, censor_marks, risk_table, median_lines : bool
+            Confidence bands, censoring ticks, the at-risk table under the x ticks (numbers
+            from :meth:`at_risk`), dashed guides to each median.
+        pvalue : float, optional
+            Printed in the corner (e.g. ``sa.logrank(df).p_value``).
+        xlabel, ylabel : str
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        return plot_curves(self.summary, "survival", self.at_risk if risk_table else None, ax=ax,
+                           ci=ci, censor_marks=censor_marks,
+                           medians=self.medians if median_lines else None, pvalue=pvalue,
+                           xlabel=xlabel, ylabel=ylabel)
 
 
 def _group_table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,24 @@ def km_steps(time: np.ndarray, is_event: np.ndarray, weight: np.ndarray) -> Step
         term = np.where(has_event, d_w / (n_risk * (n_risk - d_w)), 0.0)
     return Steps(times, n_risk, d_w, leaving - d_w, hazard, np.cumprod(1 - hazard),
                  np.cumsum(term))
+
+
+def step_lookup(summary: pd.DataFrame, times, column: str, side: str, before: float) -> pd.DataFrame:
+    """Read a per-group step table at ``times``: groups (rows) × times (columns).
+
+    ``side="left"``: the last step at or before each time (``before`` ahead of the first);
+    ``side="right"``: the first step at or after each time (0 beyond the last), as R's
+    ``summary(fit, times=)`` counts those at risk.
+    """
+    rows = {}
+    for group, curve in summary.groupby("group", observed=True, sort=False):
+        t, v = curve["time"].to_numpy(), curve[column].to_numpy()
+        if side == "left":
+            position = np.searchsorted(t, times, side="right") - 1
+            rows[group] = np.where(position >= 0, v[np.maximum(position, 0)], before)
+        else:
+            position = np.searchsorted(t, times, side="left")
+            rows[group] = np.where(position < len(t), v[np.minimum(position, len(t) - 1)], 0.0)
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(times))
+    frame.index.name = "group"
+    return frame
