@@ -10,7 +10,7 @@ Examples
 'immunosuppression'
 """
 
-from sclero_analysis import causal
+from sclero_analysis import causal, figures
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.causal import adjusted_curves, compare_tiers, e_value, propensity, tipping_point
 from sclero_analysis.cohort import exclusions, relapse_frame, survival_frame, tier_history
@@ -42,6 +42,7 @@ __all__ = [
     "UnknownAgentWarning",
     "adjusted_curves",
     "causal",
+    "figures",
     "compare_tiers",
     "e_value",
     "propensity",
