@@ -297,6 +297,8 @@ def test_other_bad_arguments():
         propensity(lines(), COVARIATES, estimand="ATC")
     with pytest.raises(PropensityError, match="not columns"):
         propensity(lines(), ["age", "mrss"])
+    with pytest.raises(PropensityError, match="duplicate"):
+        propensity(pd.concat([lines(), lines()]), COVARIATES)
     with pytest.raises(PropensityError, match="single level"):
         propensity(lines()[lambda d: d["tier"] == "ivig"], COVARIATES)
 

@@ -291,6 +291,9 @@ def propensity(
     >>> ps.balance().summary  # doctest: +SKIP
     """
     check_estimand(estimand)
+    if not df.index.is_unique:
+        raise PropensityError("the frame's index has duplicate labels; weights are matched to rows "
+                              "by index: call df.reset_index(drop=True) first")
     names, formula = covariate_formula(df, covariates)
     rows = _complete_rows(df, names, missing)
     excluded = df.index.difference(rows.index, sort=False)
