@@ -26,7 +26,7 @@ from sclero_analysis.exceptions import PropensityError, ScleroWarning, SmallSamp
 from sclero_analysis.survival.competing import cif_steps
 from sclero_analysis.survival.inputs import CAUSE, EVENT, TIME, SurvivalInputError, survival_data
 from sclero_analysis.survival.rmst import rmst_one
-from sclero_analysis.survival.steps import km_steps
+from sclero_analysis.survival.steps import km_steps, step_lookup
 
 Kind = Literal["survival", "cif"]
 FAILED_SHARE_WARNING = 0.05  # warn when more than 5% of resamples cannot be analysed
@@ -73,15 +73,8 @@ class AdjustedCurves:
 
     def at(self, times: Sequence[float]) -> pd.DataFrame:
         """Return the estimate per tier (rows) at each of ``times`` (columns)."""
-        rows = {}
-        start = 1.0 if self.kind == "survival" else 0.0
-        for group, curve in self.summary.groupby("group", observed=True, sort=False):
-            position = np.searchsorted(curve["time"].to_numpy(), times, side="right") - 1
-            values = curve["estimate"].to_numpy()
-            rows[group] = np.where(position >= 0, values[np.maximum(position, 0)], start)
-        frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(times))
-        frame.index.name = "group"
-        return frame
+        return step_lookup(self.summary, times, "estimate", "left",
+                           1.0 if self.kind == "survival" else 0.0)
 
     def __repr__(self) -> str:
         return (f"AdjustedCurves({self.kind}, {self.propensity.estimand}, tiers "
@@ -230,8 +223,9 @@ def adjusted_curves(
 
     Notes
     -----
-    Warnings of the propensity model inside resamples (separation, positivity) are counted
-    but not repeated; the full-data fit warns as usual.
+    Warnings of the propensity model inside resamples (separation, positivity) are not
+    repeated for every resample; the full-data fit warns as usual. Resamples whose model
+    cannot be fitted at all are counted in ``n_failed``.
 
     References
     ----------
@@ -275,7 +269,7 @@ def _bootstrap(rows, arrays, covariates, ps, levels, grids, kind, tau, n_boot, s
         sample = rows.iloc[positions].reset_index(drop=True)
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ScleroWarning)  # counted via failures, see Notes
+                warnings.simplefilter("ignore", ScleroWarning)  # the full-data fit warned already
                 refit = propensity(sample, covariates, options["treatment"], ps.estimand, ps.focal)
         except PropensityError:
             failed += 1
