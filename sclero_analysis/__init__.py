@@ -31,6 +31,8 @@ from sclero_analysis.synthetic import (
     publish_case_reports,
     simulate_registry,
 )
+from sclero_analysis.report import save_figure, save_table
+from sclero_analysis.tables import regression_table, table_one
 from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
 
 __all__ = [
@@ -59,10 +61,14 @@ __all__ = [
     "publish_case_reports",
     "read_case_series",
     "relapse_frame",
+    "regression_table",
     "resolve_agents",
     "rmst",
+    "save_figure",
+    "save_table",
     "simulate_registry",
     "survival_frame",
+    "table_one",
     "tier_history",
 ]
 __version__ = "0.1.0"

@@ -15,13 +15,14 @@ PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
 LAYERS = {
     "exceptions": 0,
     "therapy": 1,
+    "formatting": 1,  # how numbers are printed (p-values, ratios), shared by figures and tables
     "caseseries": 2,
     "cohort": 3,
     "survival": 4,
     "synthetic": 5,  # its truth is computed with the survival estimators
     "causal": 6,
     "studies": 7,
-    "figures": 1,  # drawing only: takes tables and the results' own lookups, computes nothing
+    "figures": 3,  # drawing: may shape data (cohort) but never imports an estimator (survival, causal)
     "tables": 8,
     "report": 9,
     "cli": 10,

@@ -14,14 +14,23 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.testing.compare import compare_images  # noqa: E402
 
 import sclero_analysis as sa  # noqa: E402
 from sclero_analysis.exceptions import PositivityWarning  # noqa: E402
-from sclero_analysis.figures import TIER_COLOURS, forest_plot, journal_style  # noqa: E402
+from sclero_analysis.figures import (  # noqa: E402
+    TIER_COLOURS,
+    forest_plot,
+    journal_style,
+    love_plot,
+    swimmer_plot,
+    therapy_courses,
+)
 from sclero_analysis.figures.curves import RISK_TABLE_LABEL  # noqa: E402
+from sclero_analysis.report import save_figure  # noqa: E402
 
 BASELINE = Path(__file__).parent / "baseline"
 
@@ -109,18 +118,36 @@ def test_forest_plot_shows_reference_rows_and_the_numbers(lines):
 
 def _figures(lines):
     km = sa.kaplan_meier(lines)
-    yield "km_by_tier", lambda ax: km.plot(ax=ax, pvalue=sa.logrank(lines).p_value)
+    yield "km_by_tier", lambda ax: km.plot(ax=ax, pvalue=sa.logrank(lines).p_value), (3.35, 2.6)
     cif = sa.cumulative_incidence(lines)
-    yield "cif_by_tier", lambda ax: cif.plot(ax=ax, pvalue=cif.gray_test().p_value)
+    gray = cif.gray_test().p_value
+    yield "cif_by_tier", lambda ax: cif.plot(ax=ax, pvalue=gray, competing=True), (3.35, 2.6)
     fit = sa.fit_cox(lines, "tier + age_at_diagnosis_years + mrss + neuro + cardiac", cluster="patient_id")
-    yield "forest_cox", lambda ax: forest_plot(fit, ax=ax)
+    yield "forest_cox", lambda ax: forest_plot(fit, ax=ax), (3.35, 2.6)
+    cs = sa.load_example()
+    yield "swimmer", lambda ax: swimmer_plot(cs, ax=ax, max_patients=40, seed=1), (4.5, 3.6)
+    ps = _propensity(lines)
+    yield "love", lambda ax: _quiet(ps.plot, ax=ax), (3.35, 2.6)
+    yield "overlap_cytoreduction", lambda ax: ps.plot("overlap", ax=ax, tier="cytoreduction"), (3.35, 2.6)
+
+    def adjusted(ax):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PositivityWarning)
+            curves = sa.adjusted_curves(lines, COVARIATES, n_boot=20, seed=3, progress=False)
+        return curves.plot(ax=ax)
+
+    yield "adjusted_km", adjusted, (3.35, 2.6)
 
 
-@pytest.mark.parametrize("name", ["km_by_tier", "cif_by_tier", "forest_cox"])
+FIGURES = ["km_by_tier", "cif_by_tier", "forest_cox", "swimmer", "love", "overlap_cytoreduction",
+           "adjusted_km"]
+
+
+@pytest.mark.parametrize("name", FIGURES)
 def test_figures_match_their_baseline_images(lines, name, tmp_path):
-    draw = dict(_figures(lines))[name]
+    draw, size = {n: (d, s) for n, d, s in _figures(lines)}[name]
     with journal_style():
-        fig, ax = plt.subplots(figsize=(3.35, 2.6))
+        fig, ax = plt.subplots(figsize=size)
         draw(ax)
         actual = tmp_path / f"{name}.png"
         fig.savefig(actual, dpi=150)
@@ -130,3 +157,169 @@ def test_figures_match_their_baseline_images(lines, name, tmp_path):
     assert expected.exists(), f"no baseline {expected}: regenerate (see module docstring)"
     # RMS tolerance 2 (of 255) absorbs anti-aliasing noise; a moved curve, label or number fails
     assert compare_images(str(expected), str(actual), tol=2) is None
+
+
+# ----------------------------------------------------------------------------- swimmer
+
+def _bars(ax, height):
+    return [p for p in ax.patches if abs(p.get_height() - height) < 1e-9]
+
+
+def test_swimmer_draws_every_line_in_its_tier_colour_and_no_identifier():
+    cs = sa.load_example()
+    fig, ax = plt.subplots()
+    swimmer_plot(cs, ax=ax, max_patients=40, seed=5)
+    followup = _bars(ax, 0.18)
+    assert len(followup) == 40
+    courses, segments, _ = therapy_courses(cs)
+    sampled = courses.index[np.sort(np.random.default_rng(5).choice(400, 40, replace=False))]
+    np.testing.assert_allclose(sorted(p.get_width() for p in followup),
+                               sorted(courses.loc[sampled, "followup_months"]))
+    lines_drawn = _bars(ax, 0.7)
+    assert len(lines_drawn) == int(segments["patient_id"].isin(sampled).sum())
+    tiers = segments[segments["patient_id"].isin(sampled)]["tier"]
+    assert {to_hex(p.get_facecolor()) for p in lines_drawn} == {TIER_COLOURS[t].lower() for t in set(tiers)}
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    assert not any("SYN" in t for t in texts)  # no patient identifier in a figure (DESIGN §7)
+    assert ax.get_ylabel() == "Patients (random sample of 40 of 400)"
+
+
+def test_swimmer_orders_by_followup_or_escalation_and_samples_reproducibly():
+    cs = sa.load_example()
+    courses, _, _ = therapy_courses(cs)
+    ids = list(courses.sort_values("followup_months").index[:30])
+    fig, (a, b, c) = plt.subplots(1, 3)
+    swimmer_plot(cs, ax=a, patients=ids)
+    widths = [p.get_width() for p in sorted(_bars(a, 0.18), key=lambda p: p.get_y())]
+    assert widths == sorted(widths, reverse=True)  # longest follow-up on top (smallest y)
+    swimmer_plot(cs, ax=b, patients=ids, sort_by="escalation")
+    order = [round(p.get_width(), 9) for p in sorted(_bars(b, 0.18), key=lambda p: p.get_y())]
+    escalation = courses.loc[ids].assign(w=courses.loc[ids, "followup_months"].round(9)).set_index("w")
+    times = escalation.loc[order, "escalation_months"].to_numpy()
+    escalated = times[~np.isnan(times)]
+    assert np.all(np.diff(escalated) >= 0) and np.isnan(times[len(escalated):]).all()
+    again = swimmer_plot(cs, max_patients=25, seed=2)
+    assert ax_equal(swimmer_plot(cs, ax=c, max_patients=25, seed=2), again)
+    with pytest.raises(KeyError, match="not in the case series"):
+        swimmer_plot(cs, patients=["nobody"])
+    with pytest.raises(ValueError, match="sort_by"):
+        swimmer_plot(cs, sort_by="age")
+
+
+def ax_equal(a, b):
+    return [(p.get_x(), p.get_y(), p.get_width()) for p in a.patches] == \
+        [(p.get_x(), p.get_y(), p.get_width()) for p in b.patches]
+
+
+def test_swimmer_markers_are_the_case_series_responses_events_and_deaths():
+    cs = sa.load_example()
+    courses, _, markers = therapy_courses(cs)
+    assert (markers["kind"] == "CR").sum() == (cs.lines["best_response"] == "CR").sum()
+    assert (markers["kind"] == "death").sum() == cs.patients["death_date"].notna().sum()
+    assert (markers["kind"].isin(["relapse", "progression"])).sum() == len(cs.events)
+    assert courses["alive"].sum() == (cs.patients["vital_status"] == "alive").sum()
+    fig, ax = plt.subplots()
+    swimmer_plot(cs, ax=ax, max_patients=None)
+    n_points = sum(len(line.get_xdata()) for line in ax.get_lines()
+                   if line.get_marker() in ("o", "v", "X", "s"))
+    assert n_points == len(markers)
+
+
+# ----------------------------------------------------------------------------- balance
+
+COVARIATES = ["age_at_diagnosis_years", "mrss", "neuro", "cardiac"]
+
+
+def _quiet(fn, *args, **kwargs):
+    """Call fn with the expected PositivityWarning (one 'other' line scores < 0.01) silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PositivityWarning)
+        return fn(*args, **kwargs)
+
+
+def _propensity(lines):
+    return _quiet(sa.propensity, lines, COVARIATES)
+
+
+def test_love_plot_points_are_the_balance_tables_absolute_smds(lines):
+    balance = _quiet(_propensity(lines).balance)
+    fig, (a, b) = plt.subplots(1, 2)
+    balance.plot(ax=a)
+    labels = [t.get_text() for t in a.get_yticklabels()]
+    expected = balance.summary.assign(after=balance.summary["smd_after"].abs(),
+                                      before=balance.summary["smd_before"].abs()).groupby("covariate")
+    points = {line.get_label(): line.get_xdata() for line in a.get_lines() if line.get_label() in
+              ("Unweighted", "Weighted")}
+    np.testing.assert_allclose(points["Weighted"], expected["after"].max().loc[labels], rtol=1e-12)
+    np.testing.assert_allclose(points["Unweighted"], expected["before"].max().loc[labels], rtol=1e-12)
+    assert list(points["Unweighted"]) == sorted(points["Unweighted"], reverse=True)
+    assert any(np.allclose(line.get_xdata(), 0.1) for line in a.get_lines())  # threshold
+    love_plot(balance, ax=b, pair="cytoreduction vs ivig")
+    one = balance.summary[balance.summary["pair"] == "cytoreduction vs ivig"].set_index("covariate")
+    weighted = next(line for line in b.get_lines() if line.get_label() == "Weighted")
+    labels = [t.get_text() for t in b.get_yticklabels()]
+    np.testing.assert_allclose(weighted.get_xdata(), one.loc[labels, "smd_after"].abs(), rtol=1e-12)
+    with pytest.raises(KeyError, match="pair"):
+        love_plot(balance, pair="a vs b")
+
+
+def test_overlap_plot_has_one_panel_per_tier_and_histograms_of_the_scores(lines):
+    ps = _propensity(lines)
+    axes = ps.plot("overlap")
+    assert [ax.get_title() for ax in axes] == [f"P({t})" for t in ps.levels]
+    fig, ax = plt.subplots()
+    ps.plot("overlap", ax=ax, tier="cytoreduction", bins=10)
+    filled = [p for p in ax.patches if p.get_alpha() is not None]
+    heights = np.array([p.get_height() for p in filled]).reshape(len(ps.levels), 10)
+    own = ps.scores.loc[(ps.treatment == "cytoreduction").to_numpy(), "cytoreduction"]
+    density, _ = np.histogram(own, bins=np.linspace(0, 1, 11), density=True)
+    np.testing.assert_allclose(heights[ps.levels.index("cytoreduction")], density, rtol=1e-12)
+    with pytest.raises(ValueError, match="kind"):
+        ps.plot("violin")
+    with pytest.raises(KeyError, match="tier"):
+        ps.plot("overlap", tier="surgery")
+
+
+def test_adjusted_curves_plot_draws_the_weighted_estimates(lines):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PositivityWarning)
+        curves = sa.adjusted_curves(lines, COVARIATES, n_boot=5, seed=1, progress=False)
+    fig, ax = plt.subplots()
+    curves.plot(ax=ax)
+    drawn = {line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")}
+    for tier, table in curves.summary.groupby("group", observed=True):
+        np.testing.assert_array_equal(drawn[str(tier)].get_ydata()[1:], table["estimate"].to_numpy())
+        assert to_hex(drawn[str(tier)].get_color()) == TIER_COLOURS[str(tier)].lower()
+    assert ax.get_ylabel() == "Relapse-free probability (IPTW)"
+
+
+def test_competing_incidence_adds_up_with_the_cause_to_one_minus_all_cause_survival(lines):
+    cif = sa.cumulative_incidence(lines)
+    competing = cif.competing_summary()
+    any_event = lines.assign(event=(lines["event"] > 0).astype(int))
+    km = sa.kaplan_meier(any_event).summary
+    total = cif.summary["cif"].to_numpy() + competing["cif"].to_numpy()
+    np.testing.assert_allclose(total, 1 - km["survival"].to_numpy(), atol=1e-12)
+    fig, ax = plt.subplots()
+    cif.plot(ax=ax, competing=True, risk_table=False)
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--" and len(line.get_xdata())]
+    assert len(dashed) == lines["tier"].nunique()
+    assert "competing event" in {t.get_text() for t in ax.get_legend().get_texts()}
+
+
+# ----------------------------------------------------------------------------- saving
+
+def test_save_figure_writes_each_format_with_embedded_fonts_and_no_date(lines, tmp_path):
+    fig, ax = plt.subplots()  # outside journal_style: save_figure still embeds TrueType
+    sa.kaplan_meier(lines).plot(ax=ax)
+    paths = save_figure(fig, tmp_path / "sub" / "km", formats=("pdf", "svg", "png"), dpi=120)
+    assert [p.name for p in paths] == ["km.pdf", "km.svg", "km.png"] and all(p.stat().st_size for p in paths)
+    pdf = paths[0].read_bytes()
+    assert b"/FontFile2" in pdf and b"/Subtype /Type3" not in pdf and b"CreationDate" not in pdf
+    assert "<text" in paths[1].read_text()  # SVG keeps text as text
+    again = save_figure(fig, tmp_path / "again", formats=("pdf",))[0].read_bytes()
+    assert again == pdf  # same figure, same bytes
+    with pytest.raises(ValueError, match="without extension"):
+        save_figure(fig, tmp_path / "km.pdf")
+    with pytest.raises(ValueError, match="unknown figure format"):
+        save_figure(fig, tmp_path / "km", formats=("jpg",))

@@ -17,12 +17,14 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from scipy import stats
 from tqdm.auto import tqdm
 
 from sclero_analysis.causal.propensity import Missing, Propensity, propensity
 from sclero_analysis.causal.weights import Estimand, Trim
 from sclero_analysis.exceptions import PropensityError, ScleroWarning, SmallSampleWarning
+from sclero_analysis.figures.curves import plot_curves
 from sclero_analysis.survival.competing import cif_steps
 from sclero_analysis.survival.inputs import CAUSE, EVENT, TIME, SurvivalInputError, survival_data
 from sclero_analysis.survival.rmst import rmst_one
@@ -75,6 +77,29 @@ class AdjustedCurves:
         """Return the estimate per tier (rows) at each of ``times`` (columns)."""
         return step_lookup(self.summary, times, "estimate", "left",
                            1.0 if self.kind == "survival" else 0.0)
+
+    def plot(self, ax: Axes | None = None, ci: bool = True, xlabel: str = "Months",
+             ylabel: str | None = None) -> Axes:
+        """Draw the weighted curve per tier with its bootstrap band.
+
+        No number-at-risk table: weighted risk sets are not patient counts (draw the
+        unweighted curve's table beside it if needed).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+        ci : bool
+            Percentile bootstrap bands.
+        xlabel, ylabel : str
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        label = ylabel or ("Relapse-free probability (IPTW)" if self.kind == "survival"
+                           else "Cumulative incidence (IPTW)")
+        return plot_curves(self.summary, "estimate", None, ax=ax, ci=ci, censor_marks=False,
+                           xlabel=xlabel, ylabel=label, start=1.0 if self.kind == "survival" else 0.0)
 
     def __repr__(self) -> str:
         return (f"AdjustedCurves({self.kind}, {self.propensity.estimand}, tiers "

@@ -18,6 +18,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+
+from sclero_analysis.figures.balance import love_plot
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +46,10 @@ class Balance:
     def max_abs_smd(self) -> float:
         """Largest absolute difference after weighting."""
         return float(self.summary["smd_after"].abs().max())
+
+    def plot(self, ax: Axes | None = None, threshold: float = 0.1, pair: str | None = None) -> Axes:
+        """Love plot: absolute SMDs before and after weighting (see :func:`figures.love_plot`)."""
+        return love_plot(self, ax=ax, threshold=threshold, pair=pair)
 
     def __repr__(self) -> str:
         return (f"Balance({self.summary['covariate'].nunique()} covariates, "

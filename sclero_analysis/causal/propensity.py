@@ -26,6 +26,7 @@ from sclero_analysis.causal.weights import (
     positivity_check,
 )
 from sclero_analysis.exceptions import ExcludedRowsWarning, PropensityError, SeparationWarning
+from sclero_analysis.figures.balance import love_plot, overlap_plot
 from sclero_analysis.survival.design import design_matrix
 
 SCORE_FLOOR = 1e-6  # scores are bounded to [SCORE_FLOOR, 1] when the model separates
@@ -137,6 +138,28 @@ class Propensity:
                              **dict(zip(("min", "q05", "q25", "median", "q75", "q95", "max"), q,
                                         strict=True))})
         return pd.DataFrame(rows)
+
+    def plot(self, kind: Literal["love", "overlap"] = "love", ax=None, **options):
+        """Draw the love plot of :meth:`balance` (default weights) or the score overlap.
+
+        Parameters
+        ----------
+        kind : {"love", "overlap"}
+            ``love``: :func:`sclero_analysis.figures.love_plot`; ``overlap``:
+            :func:`sclero_analysis.figures.overlap_plot` (one panel per tier).
+        ax : Axes (or array of Axes for ``overlap``), optional
+        **options
+            Passed to the drawing function (``threshold``, ``pair``, ``tier``, ``bins``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes, or an array of Axes for the overlap panels
+        """
+        if kind == "love":
+            return love_plot(self.balance(), ax=ax, **options)
+        if kind == "overlap":
+            return overlap_plot(self, axes=ax, **options)
+        raise ValueError(f"kind must be 'love' or 'overlap', not {kind!r}")
 
     def __repr__(self) -> str:
         counts = self.treatment.value_counts().reindex(self.levels)

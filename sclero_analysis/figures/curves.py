@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from sclero_analysis.figures.style import colours_for
+from sclero_analysis.formatting import format_p
 
 RISK_TABLE_LABEL = "risk_table"
 
@@ -92,6 +93,9 @@ def plot_curves(
     pvalue: float | None = None,
     xlabel: str = "Months",
     ylabel: str = "Probability",
+    start: float | None = None,
+    dashed: pd.DataFrame | None = None,
+    dashed_label: str = "competing event",
 ) -> Axes:
     """Draw one step curve per group of a survival or incidence table.
 
@@ -111,13 +115,21 @@ def plot_curves(
     pvalue : float, optional
         A test's p-value printed in the corner (e.g. log-rank).
     xlabel, ylabel : str
+    start : float, optional
+        Value of every curve at time 0 (default: 1 for ``survival``, 0 otherwise).
+    dashed : pandas.DataFrame, optional
+        Second curves per group (``group, time`` and ``column``), drawn dashed in the group's
+        colour, e.g. the competing event's cumulative incidence.
+    dashed_label : str
+        Legend entry of the dashed curves.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     ax = ax if ax is not None else new_axes()
-    start = 1.0 if column == "survival" else 0.0
+    if start is None:
+        start = 1.0 if column == "survival" else 0.0
     groups = [str(g) for g in pd.unique(summary["group"].astype(str))]
     colours = colours_for(groups)
     last = float(summary["time"].max()) if len(summary) else 1.0
@@ -128,18 +140,23 @@ def plot_curves(
             _band(ax, curve, start, colours[group])
         if censor_marks:
             _censor_marks(ax, curve, column, colours[group])
+    if dashed is not None:
+        for group, curve in dashed.groupby(dashed["group"].astype(str), sort=False):
+            x, y = _curve_xy(curve, column, start)
+            ax.step(x, y, where="post", color=colours.get(group, "grey"), ls="--", lw=0.8)
+        ax.plot([], [], color="grey", ls="--", lw=0.8, label=dashed_label)
     if medians is not None:
         _median_guides(ax, medians, colours)
     if pvalue is not None:
-        text = "p < 0.001" if pvalue < 0.001 else f"p = {pvalue:.3f}"
-        ax.text(0.03, 0.04 if start == 1 else 0.95, text, transform=ax.transAxes, ha="left",
+        ax.text(0.03, 0.04 if start == 1 else 0.95, format_p(pvalue, prefix=True),
+                transform=ax.transAxes, ha="left",
                 va="bottom" if start == 1 else "top")
     ax.set_xlim(0, last)
     ax.set_ylim(0, 1.02)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 3, 6, 10], integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="upper right" if start == 1 else "lower right")
+    ax.legend(loc="upper right" if start == 1 else "best")
     if at_risk is not None:
         risk_table(ax, at_risk, colours)
     return ax
@@ -151,8 +168,13 @@ def _median_guides(ax: Axes, medians: pd.DataFrame, colours: dict[str, str]) -> 
             ax.plot([0, value, value], [0.5, 0.5, 0], ls="--", lw=0.6, color=colours.get(str(group), "grey"))
 
 
-def new_axes() -> Axes:
-    """Return the current pyplot Axes (pyplot is imported on first drawing, never at import)."""
+def new_axes(figsize: tuple[float, float] | None = None) -> Axes:
+    """Return the current pyplot Axes, or a new figure's when ``figsize`` is given.
+
+    pyplot is imported on first drawing, never at import.
+    """
     import matplotlib.pyplot as plt
 
+    if figsize is not None:
+        return plt.subplots(figsize=figsize)[1]
     return plt.gca()

@@ -2,62 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-
 import numpy as np
-import pandas as pd
 from matplotlib import transforms
 from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from sclero_analysis.figures.curves import new_axes
 from sclero_analysis.figures.style import OKABE_ITO
-
-LEVEL = re.compile(r"^(?P<term>[^\[]+)\[(?P<level>.+)\]$")
-
-
-def _from_compare_table(table: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, dict]]:
-    out = {}
-    for method, rows in table.groupby("method", sort=False):
-        summary = rows.set_index(rows["tier"].map(lambda t: f"tier[{t}]"))
-        out[str(method)] = (summary, {"tier": str(rows["reference"].iloc[0])})
-    return out
-
-
-def _one(obj) -> tuple[pd.DataFrame, dict]:
-    if isinstance(obj, pd.DataFrame):
-        return obj, {}
-    design = getattr(obj, "design", None)
-    return obj.summary, dict(getattr(design, "reference", {}) or {})
-
-
-def _models(results) -> dict[str, tuple[pd.DataFrame, dict]]:
-    if isinstance(results, pd.DataFrame) and "method" in results.columns:
-        return _from_compare_table(results)
-    if isinstance(results, Mapping):
-        return {str(k): _one(v) for k, v in results.items()}
-    return {"": _one(results)}
-
-
-def _rows(models: dict[str, tuple[pd.DataFrame, dict]]) -> list[tuple[str, str | None]]:
-    """Row labels and the summary index each row reads (None for reference rows)."""
-    rows, seen_terms = [], set()
-    references = {}
-    for _, refs in models.values():
-        references.update(refs)
-    for summary, _ in models.values():
-        for index in summary.index:
-            match = LEVEL.match(str(index))
-            term = match["term"] if match else str(index)
-            binary = bool(match) and match["level"] == "True"  # a yes/no covariate: one row
-            if match and not binary and term not in seen_terms and term in references:
-                rows.append((f"{references[term]} (reference)", None))
-            seen_terms.add(term)
-            label = term if binary or not match else match["level"]
-            if (label, str(index)) not in rows:
-                rows.append((label, str(index)))
-    return rows
+from sclero_analysis.formatting import format_ratio_ci, regression_models, term_rows
 
 
 def _log_axis(ax: Axes) -> None:
@@ -99,8 +51,8 @@ def forest_plot(results, ax: Axes | None = None, xlabel: str = "Hazard ratio (95
     >>> plt.close(ax.figure)
     """
     ax = ax if ax is not None else new_axes()
-    models = _models(results)
-    rows = _rows(models)
+    models = regression_models(results)
+    rows = [(label, index) for label, index, _ in term_rows(models)]
     k = len(models)
     offsets = np.linspace(-0.15, 0.15, k) if k > 1 else np.zeros(1)
     colours = dict(zip(models, OKABE_ITO if k > 1 else ["black"], strict=False))
@@ -116,7 +68,7 @@ def forest_plot(results, ax: Axes | None = None, xlabel: str = "Hazard ratio (95
             ax.plot([lo, hi], [y, y], color=colours[name], lw=0.8)
             ax.plot([hr], [y], marker="s", ms=3.5, color=colours[name], label=name if i == 0 or
                     name not in ax.get_legend_handles_labels()[1] else None)
-            ax.text(1.03, y, f"{hr:.2f} ({lo:.2f}–{hi:.2f})", transform=text,
+            ax.text(1.03, y, format_ratio_ci(hr, lo, hi), transform=text,
                     va="center", fontsize="small", color=colours[name])
     for i, (_, index) in enumerate(rows):
         if index is None:

@@ -147,8 +147,25 @@ class CumulativeIncidence:
         """Return the number at risk per group (rows) at each of ``times`` (columns)."""
         return step_lookup(self.summary, times, "n_risk", "right", 0.0)
 
+    def competing_summary(self) -> pd.DataFrame:
+        """Cumulative incidence of the competing events (all other causes together) per group.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``group, time, cif`` at the same times as :attr:`summary` (point estimates).
+        """
+        tables = []
+        for level in self.summary["group"].cat.categories:
+            s = _steps(self._data.subset(np.asarray(self._data.group == level)))
+            competing = np.cumsum(s.survival_before * s.d2 / s.n_risk)
+            tables.append(pd.DataFrame({"group": level, "time": s.time, "cif": competing}))
+        out = pd.concat(tables, ignore_index=True)
+        out["group"] = pd.Categorical(out["group"], categories=self.summary["group"].cat.categories)
+        return out
+
     def plot(self, ax: Axes | None = None, ci: bool = True, risk_table: bool = True,
-             pvalue: float | None = None, xlabel: str = "Months",
+             competing: bool = False, pvalue: float | None = None, xlabel: str = "Months",
              ylabel: str = "Cumulative incidence") -> Axes:
         """Draw the cumulative incidence per group with CI bands and a number-at-risk table.
 
@@ -156,6 +173,8 @@ class CumulativeIncidence:
         ----------
         ax : matplotlib.axes.Axes, optional
         ci, risk_table : bool
+        competing : bool
+            Also draw the competing events' cumulative incidence (dashed, same colours).
         pvalue : float, optional
             Printed in the corner (e.g. ``cif.gray_test().p_value``).
         xlabel, ylabel : str
@@ -165,7 +184,8 @@ class CumulativeIncidence:
         matplotlib.axes.Axes
         """
         return plot_curves(self.summary, "cif", self.at_risk if risk_table else None, ax=ax, ci=ci,
-                           censor_marks=False, pvalue=pvalue, xlabel=xlabel, ylabel=ylabel)
+                           censor_marks=False, pvalue=pvalue, xlabel=xlabel, ylabel=ylabel,
+                           dashed=self.competing_summary() if competing else None)
 
     def gray_test(self, rho: float = 0.0, strata: np.ndarray | None = None) -> HypothesisTest:
         """Gray's K-sample test that the groups' cumulative incidences are equal."""
