@@ -15,6 +15,7 @@ from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.causal import adjusted_curves, compare_tiers, e_value, propensity, tipping_point
 from sclero_analysis.cohort import exclusions, relapse_frame, survival_frame, tier_history
 from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
+from sclero_analysis.report import save_figure, save_table
 from sclero_analysis.survival import (
     cumulative_incidence,
     fit_cox,
@@ -31,7 +32,6 @@ from sclero_analysis.synthetic import (
     publish_case_reports,
     simulate_registry,
 )
-from sclero_analysis.report import save_figure, save_table
 from sclero_analysis.tables import regression_table, table_one
 from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
 
