@@ -10,12 +10,13 @@ Examples
 'immunosuppression'
 """
 
-from sclero_analysis import causal, figures
+from sclero_analysis import causal, figures, studies
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.causal import adjusted_curves, compare_tiers, e_value, propensity, tipping_point
 from sclero_analysis.cohort import exclusions, relapse_frame, survival_frame, tier_history
 from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
 from sclero_analysis.report import save_figure, save_table
+from sclero_analysis.studies import StudyDesign, run_study
 from sclero_analysis.survival import (
     cumulative_incidence,
     fit_cox,
@@ -40,6 +41,7 @@ __all__ = [
     "CaseSeries",
     "PublicationDesign",
     "RegistryDesign",
+    "StudyDesign",
     "CaseSeriesError",
     "UnknownAgentWarning",
     "adjusted_curves",
@@ -64,9 +66,11 @@ __all__ = [
     "regression_table",
     "resolve_agents",
     "rmst",
+    "run_study",
     "save_figure",
     "save_table",
     "simulate_registry",
+    "studies",
     "survival_frame",
     "table_one",
     "tier_history",

@@ -244,6 +244,19 @@ def generate(design: RegistryDesign, rng: np.random.Generator) -> tuple[Cohort, 
         One row per line with integer days from diagnosis: ``patient, line, tier, start, end,
         response, response_day, event_day, event_kind`` (−1 where absent).
     """
+    cohort, lines = generate_arrays(design, rng)
+    return cohort, pd.DataFrame(lines).astype(LINE_COLUMNS)
+
+
+def generate_arrays(design: RegistryDesign, rng: np.random.Generator) -> tuple[Cohort, dict[str, np.ndarray]]:
+    """Draw a cohort and its lines as arrays (the same draws as :func:`generate`, no DataFrame).
+
+    Returns
+    -------
+    cohort : Cohort
+    lines : dict of numpy.ndarray
+        The columns of :func:`generate`'s lines table, ordered by line number then patient.
+    """
     cohort = draw_cohort(design, rng)
     n = design.n_patients
     first_start = np.floor(rng.uniform(0, 61, n))
@@ -256,13 +269,13 @@ def generate(design: RegistryDesign, rng: np.random.Generator) -> tuple[Cohort, 
         if len(rows) == 0:
             break
         pieces.append(_one_line(design, rng, cohort, state, rows, k))
-    lines = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(
-        {name: pd.Series(dtype=dtype) for name, dtype in LINE_COLUMNS.items()})
+    lines = {name: np.concatenate([piece[name] for piece in pieces]) if pieces
+             else np.array([], dtype=dtype) for name, dtype in LINE_COLUMNS.items()}
     cohort = dataclasses.replace(cohort, death_day=state.death_day, death_cause=state.death_cause)
     return cohort, lines
 
 
-def _one_line(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows, k) -> pd.DataFrame:
+def _one_line(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows, k) -> dict[str, np.ndarray]:
     tier = _next_tier(design, rng, cohort, state, rows, k)
     relapse_uniform = rng.uniform(size=len(rows))
     response = _responses(design, rng, cohort, tier, rows, relapse_uniform)
@@ -300,11 +313,11 @@ def _one_line(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows, 
     state.nonresponse[rows] = ~responder
     state.after_event[rows] = relapsed
     ecp = rng.uniform(size=len(rows)) < design.ecp_fraction
-    return pd.DataFrame({
-        "patient": rows, "line": k + 1, "tier": tier, "start": start, "end": end_day,
+    return {
+        "patient": rows, "line": np.full(len(rows), k + 1), "tier": tier, "start": start, "end": end_day,
         "agents": _agents(rng, tier, ecp), "response": response, "response_day": response_day,
         "event_day": event_day, "event_kind": np.where(responder, "relapse", "progression"),
-    })
+    }
 
 
 def _agents(rng: np.random.Generator, tier: np.ndarray, ecp: np.ndarray) -> np.ndarray:

@@ -1,0 +1,215 @@
+"""The analyses a registry study runs per replicate: a registry of named, extensible functions.
+
+Two kinds:
+
+* **batched** — ``fn(batch: LinesBatch, contrast: int) -> dict`` of arrays (one value per
+  replicate of the batch): ``estimate, se, p, converged`` (``lower, upper`` optional). The
+  built-in Cox analyses are batched (:mod:`~sclero_analysis.studies.batched_cox`).
+* **frame** — ``fn(df: DataFrame, contrast: str) -> dict`` of numbers for one replicate, where
+  ``df`` has :func:`~sclero_analysis.relapse_frame`'s column names. Any function of the library
+  (or the user's own) fits here.
+
+Each analysis names its estimand: a function of the scenario's truth (the generator's
+counterfactual estimands) and the contrast tier, or None when only power is of interest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sclero_analysis.studies.batched_cox import fit_cox_batched
+from sclero_analysis.studies.batched_logit import fit_multinomial_batched
+from sclero_analysis.studies.fastpath import Lines
+from sclero_analysis.survival import fit_fine_gray, logrank, rmst
+from sclero_analysis.synthetic.pathway import TIER_NAMES
+
+#: Confounders of the adjusted and propensity models (complete cases on mRSS).
+CONFOUNDERS = ("age", "mrss", "neuro", "cardiac")
+RMST_TAU_MONTHS = 36.0
+
+
+@dataclass(frozen=True)
+class LinesBatch:
+    """Several replicates' lines, padded to a common length (``mask`` marks real rows)."""
+
+    time_months: np.ndarray
+    event: np.ndarray
+    tier: np.ndarray
+    patient: np.ndarray
+    covariates: np.ndarray  # (B, n, 4): age, mrss, neuro, cardiac
+    mask: np.ndarray  # real rows
+    complete: np.ndarray  # real rows with every confounder recorded
+
+    @classmethod
+    def from_lines(cls, replicates: Sequence[Lines]) -> LinesBatch:
+        """Pad replicates' arrays to the longest (padding rows are masked out)."""
+        b, n = len(replicates), max((len(r) for r in replicates), default=0)
+        out = {name: np.zeros((b, n), dtype) for name, dtype in
+               (("time_months", float), ("event", int), ("tier", int), ("patient", int))}
+        cov = np.zeros((b, n, len(CONFOUNDERS)))
+        mask = np.zeros((b, n), bool)
+        for i, r in enumerate(replicates):
+            k = len(r)
+            for name in out:
+                out[name][i, :k] = getattr(r, name)
+            cov[i, :k] = np.column_stack([r.age, r.mrss, r.neuro, r.cardiac])
+            mask[i, :k] = True
+        complete = mask & np.all(np.isfinite(cov), axis=2)
+        return cls(**out, covariates=np.where(np.isfinite(cov), cov, 0.0), mask=mask, complete=complete)
+
+    def tier_dummies(self) -> np.ndarray:
+        """(B, n, 3) indicators of the non-reference tiers."""
+        return (self.tier[:, :, None] == np.arange(1, len(TIER_NAMES))).astype(float)
+
+
+def _wald(coef: np.ndarray, se: np.ndarray, converged: np.ndarray) -> dict[str, np.ndarray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = 2 * stats.norm.sf(np.abs(coef / se))
+    return {"estimate": coef, "se": se, "p": p, "converged": converged & np.isfinite(se)}
+
+
+def _cox(batch: LinesBatch, contrast: int, x: np.ndarray, weight=None, cluster=None) -> dict:
+    fit = fit_cox_batched(batch.time_months, batch.event == 1, x, weight=weight, mask=batch.complete,
+                          cluster=cluster)
+    column = contrast - 1
+    return _wald(fit.coef[:, column], fit.se[:, column], fit.converged)
+
+
+def naive_cox(batch: LinesBatch, contrast: int) -> dict:
+    """Cox on the tier alone (complete cases): the crude, confounded log HR."""
+    return _cox(batch, contrast, batch.tier_dummies())
+
+
+def adjusted_cox(batch: LinesBatch, contrast: int) -> dict:
+    """Cox on tier + age + mRSS + neuro + cardiac: a conditional log HR."""
+    return _cox(batch, contrast, np.concatenate([batch.tier_dummies(), batch.covariates], axis=2))
+
+
+def stabilized_weights(batch: LinesBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Stabilised ATE weights from the multinomial propensity model, and its convergence."""
+    k = len(TIER_NAMES)
+    scores, converged = fit_multinomial_batched(batch.covariates, batch.tier, k, batch.complete)
+    own = np.take_along_axis(scores, batch.tier[:, :, None], axis=2)[:, :, 0]
+    counts = (batch.tier[:, :, None] == np.arange(k)) & batch.complete[:, :, None]
+    share = counts.sum(axis=1) / np.maximum(batch.complete.sum(axis=1), 1)[:, None]
+    own_share = np.take_along_axis(share, batch.tier, axis=1)
+    weights = np.where(batch.complete, own_share / np.where(own > 0, own, 1.0), 0.0)
+    return weights, converged
+
+
+def iptw_cox(batch: LinesBatch, contrast: int) -> dict:
+    """Cox on the tier weighted by stabilised ATE weights, robust SE clustered on patient."""
+    weights, ps_ok = stabilized_weights(batch)
+    out = _cox(batch, contrast, batch.tier_dummies(), weight=weights, cluster=batch.patient)
+    out["converged"] = out["converged"] & ps_ok
+    return out
+
+
+def _two_tiers(df: pd.DataFrame, contrast: str) -> pd.DataFrame:
+    rows = df[df["tier"].isin([TIER_NAMES[0], contrast])]
+    return rows.assign(tier=rows["tier"].cat.remove_unused_categories())
+
+
+def logrank_test(df: pd.DataFrame, contrast: str) -> dict:
+    """Log-rank test of the contrast tier vs IVIG (power only: no estimand)."""
+    test = logrank(_two_tiers(df, contrast))
+    return {"estimate": np.nan, "se": np.nan, "p": test.p_value}
+
+
+def fine_gray(df: pd.DataFrame, contrast: str) -> dict:
+    """Fine–Gray log subdistribution HR of relapse, death competing (power only)."""
+    fit = fit_fine_gray(_two_tiers(df, contrast), "tier")
+    row = fit.summary.loc[f"tier[{contrast}]"]
+    return {"estimate": row["coef"], "se": row["se"], "p": row["p"]}
+
+
+def rmst_difference(df: pd.DataFrame, contrast: str) -> dict:
+    """RMST to 36 months, contrast tier minus IVIG (Kaplan–Meier, survRM2's variance)."""
+    result = rmst(_two_tiers(df, contrast), tau=RMST_TAU_MONTHS)
+    row = result.differences.iloc[0]
+    return {"estimate": row["difference"], "se": row["se"], "p": row["p"],
+            "lower": row["lower"], "upper": row["upper"]}
+
+
+def _marginal(truth: dict, contrast: str) -> float:
+    return float(truth["marginal_log_hr"][contrast])
+
+
+def _conditional(truth: dict, contrast: str) -> float:
+    return float(truth["conditional_log_hr"][f"tier[{contrast}]"])
+
+
+def _rmst_truth(truth: dict, contrast: str) -> float:
+    return float(truth["rmst_36"][contrast] - truth["rmst_36"][TIER_NAMES[0]])
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A named analysis: its function, kind and estimand (see the module docstring)."""
+
+    name: str
+    function: Callable
+    kind: Literal["batched", "frame"]
+    estimand: Callable[[dict, str], float] | None
+    description: str = ""
+
+
+ANALYSES: dict[str, Analysis] = {}
+
+
+def register_analysis(name: str, function: Callable, kind: Literal["batched", "frame"] = "frame",
+                      estimand: Callable[[dict, str], float] | None = None, description: str = "",
+                      replace: bool = False) -> Analysis:
+    """Add an analysis that studies can name.
+
+    Parameters
+    ----------
+    name : str
+    function : callable
+        ``frame``: ``fn(df, contrast) -> {"estimate", "se", "p"[, "lower", "upper"]}`` for one
+        replicate; ``batched``: the same keys as arrays over a :class:`LinesBatch` (plus
+        ``converged``).
+    kind : {"frame", "batched"}
+    estimand : callable, optional
+        ``estimand(truth, contrast) -> float``: the true value the estimate targets (truth is
+        the scenario's ``simulate_registry(...).truth``); None for tests without an estimand.
+    description : str
+    replace : bool
+        Allow replacing an analysis of the same name.
+
+    Returns
+    -------
+    Analysis
+
+    Examples
+    --------
+    >>> import sclero_analysis as sa
+    >>> def crude_rate_ratio(df, contrast):
+    ...     return {"estimate": 0.0, "se": 1.0, "p": 1.0}
+    >>> sa.studies.register_analysis("demo", crude_rate_ratio).kind
+    'frame'
+    >>> del sa.studies.ANALYSES["demo"]
+    """
+    if kind not in ("batched", "frame"):
+        raise ValueError(f"kind must be 'batched' or 'frame', not {kind!r}")
+    if name in ANALYSES and not replace:
+        raise ValueError(f"an analysis named {name!r} exists; pass replace=True to replace it")
+    ANALYSES[name] = Analysis(name, function, kind, estimand, description or (function.__doc__ or "").strip())
+    return ANALYSES[name]
+
+
+for _name, _fn, _kind, _estimand in (
+    ("naive_cox", naive_cox, "batched", _marginal),
+    ("adjusted_cox", adjusted_cox, "batched", _conditional),
+    ("iptw_cox", iptw_cox, "batched", _marginal),
+    ("logrank", logrank_test, "frame", None),
+    ("fine_gray", fine_gray, "frame", None),
+    ("rmst_difference", rmst_difference, "frame", _rmst_truth),
+):
+    register_analysis(_name, _fn, _kind, _estimand)

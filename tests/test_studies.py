@@ -1,0 +1,320 @@
+"""Registry-study simulator: fast path, batched fits vs fit_cox/propensity, reproducibility,
+backends, checkpoints, bad designs and ADEMP measures."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import sclero_analysis as sa  # noqa: E402
+from sclero_analysis.studies import (  # noqa: E402
+    ANALYSES,
+    LinesBatch,
+    StudyDesign,
+    StudyDesignError,
+    fit_cox_batched,
+    performance,
+    register_analysis,
+    run_study,
+    simulate_lines,
+)
+from sclero_analysis.studies.analyses import stabilized_weights  # noqa: E402
+
+TIERS = ["ivig", "immunosuppression", "cytoreduction", "other"]
+CONFOUNDERS = ["age_at_diagnosis_years", "mrss", "neuro", "cardiac"]
+
+
+def quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------- fast path
+
+@pytest.mark.parametrize(("design", "seed"), [
+    (sa.RegistryDesign(n_patients=300), 1),
+    (sa.RegistryDesign(n_patients=150, confounding=False, n_sites=3), 7),
+    (sa.RegistryDesign(n_patients=80, max_lines=2, mrss_missing=0.5), 11),
+])
+def test_fast_path_gives_the_relapse_frame_of_simulate_registry(design, seed):
+    cs = quiet(sa.simulate_registry, design, seed=seed, truth=False)
+    df = quiet(sa.relapse_frame, cs)
+    lines = simulate_lines(design, np.random.default_rng(np.random.SeedSequence(seed)))
+    assert len(lines) == len(df)
+    np.testing.assert_array_equal(lines.time_months, df["time_months"].to_numpy())
+    np.testing.assert_array_equal(lines.event, df["event"].to_numpy())
+    np.testing.assert_array_equal(lines.tier, df["tier"].cat.codes.to_numpy())
+    assert list(df["tier"].cat.categories) == TIERS
+    np.testing.assert_array_equal(lines.line, df["line"].to_numpy())
+    ids = cs.patients["patient_id"].to_numpy()
+    np.testing.assert_array_equal(ids[lines.patient], df["patient_id"].to_numpy())
+    for name, column in (("age", "age_at_diagnosis_years"), ("mrss", "mrss"), ("neuro", "neuro"),
+                         ("cardiac", "cardiac")):
+        np.testing.assert_array_equal(getattr(lines, name), df[column].to_numpy(float))
+
+
+# ----------------------------------------------------------------------------- batched Cox
+
+def _batch(n_reps=12, n_patients=200, tie_months=None, seed=0):
+    reps = [simulate_lines(sa.RegistryDesign(n_patients=n_patients), np.random.default_rng(seed + i))
+            for i in range(n_reps)]
+    batch = LinesBatch.from_lines(reps)
+    if tie_months:  # coarse times: many ties
+        batch = LinesBatch(np.ceil(batch.time_months / tie_months) * tie_months, batch.event, batch.tier,
+                           batch.patient, batch.covariates, batch.mask, batch.complete)
+    return reps, batch
+
+
+def _frame(batch, i):
+    keep = batch.mask[i]
+    cov = batch.covariates[i, keep]
+    return pd.DataFrame({
+        "time_months": batch.time_months[i, keep], "event": batch.event[i, keep],
+        "tier": pd.Categorical.from_codes(batch.tier[i, keep], TIERS),
+        "patient_id": batch.patient[i, keep].astype(str),
+        "age_at_diagnosis_years": cov[:, 0], "mrss": np.where(batch.complete[i, keep], cov[:, 1], np.nan),
+        "neuro": cov[:, 2].astype(bool), "cardiac": cov[:, 3].astype(bool)})
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_batched_cox_agrees_with_fit_cox_on_every_replicate(ties, weighted):
+    _, batch = _batch(tie_months=1.0)
+    rng = np.random.default_rng(3)
+    weight = np.where(batch.mask, rng.uniform(0.2, 3.0, batch.mask.shape), 0.0) if weighted else None
+    x = np.concatenate([batch.tier_dummies(), batch.covariates], axis=2)
+    fit = fit_cox_batched(batch.time_months, batch.event == 1, x, weight=weight, mask=batch.complete,
+                          cluster=batch.patient if weighted else None, ties=ties)
+    assert fit.converged.all()
+    for i in range(len(batch.mask)):
+        df = _frame(batch, i).dropna(subset=["mrss"])
+        if weighted:
+            df = df.assign(w=weight[i][batch.complete[i]])
+        ref = quiet(sa.fit_cox, df, "tier + age_at_diagnosis_years + mrss + neuro + cardiac", ties=ties,
+                    weights="w" if weighted else None, cluster="patient_id" if weighted else None)
+        terms = ["tier[immunosuppression]", "tier[cytoreduction]", "tier[other]",
+                 "age_at_diagnosis_years", "mrss", "neuro[True]", "cardiac[True]"]
+        columns = [j for j, term in enumerate(terms) if term in ref.summary.index]
+        s = ref.summary.loc[[terms[j] for j in columns]]
+        np.testing.assert_allclose(fit.coef[i, columns], s["coef"].to_numpy(), atol=1e-6, rtol=0)
+        np.testing.assert_allclose(fit.se[i, columns], s["se"].to_numpy(), rtol=1e-6)
+        if weighted:
+            np.testing.assert_allclose(fit.se_naive[i, columns], s["se_naive"].to_numpy(), rtol=1e-6)
+        assert fit.loglik[i] == pytest.approx(ref.loglik, rel=1e-9)
+
+
+def test_batched_cox_reproduces_r_on_a_small_example():
+    # R 4.2.2, survival 3.5-3: coxph(Surv(c(1,2,3,4,5,6), c(1,1,0,1,1,0)) ~ c(0,1,0,1,1,0))
+    t = np.array([[1.0, 2, 3, 4, 5, 6]])
+    e = np.array([[1, 1, 0, 1, 1, 0]], bool)
+    fit = fit_cox_batched(t, e, np.array([[0.0, 1, 0, 1, 1, 0]]))
+    assert fit.coef[0, 0] == pytest.approx(0.845527764296, rel=1e-9)
+
+
+def test_a_replicate_gives_the_same_digits_alone_or_in_any_batch():
+    _, batch = _batch(n_reps=5)
+    x = batch.tier_dummies()
+    together = fit_cox_batched(batch.time_months, batch.event == 1, x, mask=batch.mask,
+                               cluster=batch.patient)
+    pad = 37
+    alone = fit_cox_batched(np.pad(batch.time_months[3:4], ((0, 0), (0, pad))),
+                            np.pad(batch.event[3:4] == 1, ((0, 0), (0, pad))),
+                            np.pad(x[3:4], ((0, 0), (0, pad), (0, 0))),
+                            mask=np.pad(batch.mask[3:4], ((0, 0), (0, pad))),
+                            cluster=np.pad(batch.patient[3:4], ((0, 0), (0, pad))))
+    np.testing.assert_array_equal(alone.coef[0], together.coef[3])
+    np.testing.assert_array_equal(alone.se[0], together.se[3])
+
+
+def test_non_converged_and_empty_replicates_are_flagged_not_averaged():
+    t = np.tile(np.arange(1.0, 9.0), (3, 1))
+    x = np.array([[0.0, 1, 1, 0, 1, 0, 0, 1], [0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1, 1, 1]])
+    e = np.ones((3, 8), bool)
+    e[1] = False  # no events
+    e[2] = x[2] == 1  # only the x = 1 rows have events, all early: monotone likelihood
+    t[2] = [11.0, 12, 13, 14, 1, 2, 3, 4]  # the x = 1 rows die first, the x = 0 rows never
+    fit = fit_cox_batched(t, e, x)
+    assert fit.converged.tolist() == [True, False, False]
+    assert np.isfinite(fit.coef[0, 0]) and np.isnan(fit.coef[1:, 0]).all() and np.isnan(fit.se[1:, 0]).all()
+
+
+def test_batched_propensity_weights_and_iptw_cox_match_the_library():
+    reps, batch = _batch(n_reps=6, n_patients=300)
+    weights, converged = stabilized_weights(batch)
+    out = ANALYSES["iptw_cox"].function(batch, TIERS.index("cytoreduction"))
+    assert converged.all()
+    for i in range(len(reps)):
+        df = _frame(batch, i).dropna(subset=["mrss"])
+        ps = quiet(sa.propensity, df, CONFOUNDERS)
+        np.testing.assert_allclose(weights[i][batch.complete[i]], ps.weights().to_numpy(), rtol=1e-9)
+        table = quiet(sa.compare_tiers, df, CONFOUNDERS, method="iptw")
+        row = table[table["tier"] == "cytoreduction"].iloc[0]
+        assert out["estimate"][i] == pytest.approx(row["coef"], abs=1e-6)
+        assert out["se"][i] == pytest.approx(row["se"], rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- study engine
+
+SMALL = dict(registry=sa.RegistryDesign(n_patients=120), analyses=("naive_cox", "iptw_cox", "logrank"),
+             n_reps=12, chunk_size=4, truth_patients=400, seed=5)
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return run_study(StudyDesign(**SMALL), progress=False)
+
+
+def test_same_result_whatever_jobs_and_chunking(serial):
+    parallel = run_study(StudyDesign(**SMALL), n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(parallel.replicates, serial.replicates)
+    rechunked = run_study(StudyDesign(**{**SMALL, "chunk_size": 5}), progress=False)
+    pd.testing.assert_frame_equal(rechunked.replicates, serial.replicates)
+    one = serial.replicates
+    assert one["replicate"].tolist()[:4] == [0, 1, 2, 3] and len(one) == 12 * 3
+
+
+def test_dask_local_cluster_gives_the_serial_result(serial):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        result = run_study(StudyDesign(**SMALL), client=client, progress=False)
+    pd.testing.assert_frame_equal(result.replicates, serial.replicates)
+
+
+class Interrupt:
+    """An analysis that presses Ctrl-C at one replicate while armed."""
+
+    armed = True
+
+    def __call__(self, df, contrast):
+        if Interrupt.armed and len(df) == self.length:
+            raise KeyboardInterrupt
+        return {"estimate": 0.0, "se": 1.0, "p": 0.5}
+
+
+def test_an_interrupted_study_resumes_from_its_checkpoint(serial, tmp_path):
+    lengths = serial.replicates.drop_duplicates("replicate")["n_lines"].tolist()
+    interrupt = Interrupt()
+    interrupt.length = lengths[9]  # replicate 9 sits in the third chunk (8–11)
+    register_analysis("interrupt_once", interrupt, replace=True)
+    design = StudyDesign(**{**SMALL, "analyses": ("naive_cox", "interrupt_once")})
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_study(design, progress=False, checkpoint=tmp_path)
+        written = sorted(p.name for p in tmp_path.glob("*.parquet"))
+        assert written == ["scenario000_rep0000000.parquet", "scenario000_rep0000004.parquet"]
+        assert not list(tmp_path.glob("*.tmp"))  # no half-written chunk
+        Interrupt.armed = False
+        resumed = run_study(design, progress=False, checkpoint=tmp_path)
+        fresh = run_study(design, progress=False)
+    finally:
+        Interrupt.armed = True
+        del ANALYSES["interrupt_once"]
+    pd.testing.assert_frame_equal(resumed.replicates, fresh.replicates)
+    other = StudyDesign(**{**SMALL, "seed": 6})
+    with pytest.raises(ValueError, match="another study design"):
+        run_study(other, progress=False, checkpoint=tmp_path)
+
+
+def test_a_failing_replicate_is_recorded_and_the_study_goes_on():
+    def fragile(df, contrast):
+        if df["event"].sum() % 2:
+            raise ValueError("odd number of events")
+        return {"estimate": 0.1, "se": 0.2, "p": 0.6}
+
+    register_analysis("fragile", fragile, estimand=lambda truth, contrast: 0.1)
+    try:
+        result = run_study(StudyDesign(**{**SMALL, "analyses": ("fragile",)}), progress=False)
+    finally:
+        del ANALYSES["fragile"]
+    rows = result.replicates
+    failed = rows["error"] != ""
+    assert failed.any() and (~failed).any()
+    assert rows.loc[failed, "error"].str.contains("odd number of events").all()
+    assert not rows.loc[failed, "converged"].any()
+    summary = result.summary.iloc[0]
+    assert summary["n_failed"] == failed.sum() and summary["n_used"] == (~failed).sum()
+    assert summary["bias"] == pytest.approx(0.0) and summary["coverage"] == 1.0
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    (dict(vary={"n_patients": [100, -5]}), "n_patients"),
+    (dict(vary={"p_neuro": [0.2, 1.5]}), "p_neuro must be a probability"),
+    (dict(vary={"log_hr_surgery": [0.0]}), "'log_hr_surgery' is not a RegistryDesign field"),
+    (dict(analyses=("naive_cox", "bayes")), "unknown 'bayes'"),
+    (dict(contrast="surgery"), "contrast"),
+    (dict(n_reps=0), "n_reps"),
+    (dict(alpha=1.5), "alpha"),
+])
+def test_invalid_designs_fail_before_any_computation_naming_the_field(changes, message):
+    with pytest.raises(StudyDesignError, match=message):
+        StudyDesign(**{**SMALL, **changes})
+
+
+def test_design_grid_and_toml(tmp_path):
+    path = tmp_path / "design.toml"
+    path.write_text('[registry]\nconfounding = false\n[vary]\nn_patients = [100, 200]\n'
+                    'log_hr_cytoreduction = [0.0, -0.7]\n[study]\nanalyses = ["naive_cox"]\nn_reps = 3\n')
+    design = StudyDesign.from_toml(path)
+    assert design.scenarios() == [
+        {"n_patients": 100, "log_hr_cytoreduction": 0.0}, {"n_patients": 100, "log_hr_cytoreduction": -0.7},
+        {"n_patients": 200, "log_hr_cytoreduction": 0.0}, {"n_patients": 200, "log_hr_cytoreduction": -0.7}]
+    assert design.registry_design(3).n_patients == 200 and not design.registry.confounding
+    path.write_text("[study]\nreps = 3\n")
+    with pytest.raises(StudyDesignError, match="unknown options"):
+        StudyDesign.from_toml(path)
+
+
+# ----------------------------------------------------------------------------- ADEMP
+
+def test_performance_measures_follow_morris_white_crowther():
+    rng = np.random.default_rng(1)
+    n = 400
+    est = rng.normal(0.3, 0.2, n)
+    se = rng.uniform(0.15, 0.25, n)
+    lo, hi = est - 1.96 * se, est + 1.96 * se
+    p = rng.uniform(size=n)
+    out = performance(est, se, lo, hi, p, 0.25, 0.05)
+    emp = est.std(ddof=1)
+    mod = np.sqrt(np.mean(se**2))
+    assert out["bias"] == pytest.approx(est.mean() - 0.25)
+    assert out["bias_mcse"] == pytest.approx(emp / np.sqrt(n))
+    assert out["empirical_se_mcse"] == pytest.approx(emp / np.sqrt(2 * (n - 1)))
+    assert out["model_se"] == pytest.approx(mod)
+    assert out["model_se_mcse"] == pytest.approx(np.sqrt(np.var(se**2, ddof=1) / (4 * n * mod**2)))
+    assert out["relative_error_model_se"] == pytest.approx(100 * (mod / emp - 1))
+    cover = np.mean((lo <= 0.25) & (0.25 <= hi))
+    assert out["coverage"] == cover
+    assert out["coverage_mcse"] == pytest.approx(np.sqrt(cover * (1 - cover) / n))
+    assert out["power"] == np.mean(p < 0.05)
+
+
+def test_study_without_confounding_covers_the_truth_and_naive_is_biased_with_it():
+    common = dict(analyses=("naive_cox", "iptw_cox"), n_reps=150, chunk_size=50, truth_patients=3000,
+                  seed=11)
+    random_tiers = run_study(StudyDesign(sa.RegistryDesign(n_patients=300, confounding=False), **common),
+                             progress=False).summary.set_index("analysis")
+    for name in ("naive_cox", "iptw_cox"):
+        row = random_tiers.loc[name]
+        assert row["n_failed"] == 0
+        assert abs(row["coverage"] - 0.95) < 3 * np.sqrt(0.95 * 0.05 / 150) + 0.02, row["coverage"]
+        assert abs(row["bias"]) < 3 * row["bias_mcse"] + 0.02
+    confounded = run_study(StudyDesign(sa.RegistryDesign(n_patients=300), **common),
+                           progress=False).summary.set_index("analysis")
+    naive = confounded.loc["naive_cox"]
+    assert naive["bias"] > 5 * naive["bias_mcse"]  # confounding by indication: HR pulled to the null
+
+
+def test_study_plot_draws_power_bias_and_coverage(serial):
+    axes = serial.plot()
+    assert [ax.get_ylabel() for ax in axes] == ["Power (rejection rate)", "Bias", "Coverage"]
+    assert {t.get_text() for t in axes[0].get_legend().get_texts()} == {"naive_cox", "iptw_cox", "logrank"}
+    plt.close("all")
