@@ -1,4 +1,4 @@
-"""Command line: ``sclero-analysis validate PATH`` and ``sclero-analysis simulate --out DIR``.
+"""Command line: ``validate PATH``, ``simulate --out DIR`` and ``study DESIGN.toml --out DIR``.
 
 Exit codes of ``validate``: 0 when the series has no errors (warnings allowed), 1 when some rows
 were rejected for errors, 2 when the input cannot be read at all.
@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from sclero_analysis import __version__
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.exceptions import CaseSeriesError
+from sclero_analysis.figures import journal_style
+from sclero_analysis.report import save_figure, save_table
+from sclero_analysis.studies import StudyDesign, StudyDesignError, run_study
 from sclero_analysis.synthetic import RegistryDesign
 from sclero_analysis.synthetic.examples import EXAMPLE_SEED, write_example
 
@@ -63,7 +67,47 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", required=True, help="directory for the registry")
     simulate.add_argument("--literature", metavar="DIR", help="directory for the published cases")
     simulate.add_argument("--design", metavar="TOML", help="RegistryDesign fields to change")
+    study = commands.add_parser(
+        "study", help="run a Monte Carlo registry study",
+        description="Run the scenarios x analyses x replicates of a study design (TOML with "
+                    "[registry], [vary] and [study] sections) and write replicates.parquet, "
+                    "summary.csv, summary.md and study.png; the folder doubles as checkpoint.",
+    )
+    study.add_argument("design", help="study design TOML")
+    study.add_argument("--out", required=True, help="results folder (resumes if it holds chunks)")
+    study.add_argument("--jobs", type=int, default=1, help="local worker processes (-1: all cores)")
+    study.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786)")
+    study.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def _study(args: argparse.Namespace) -> int:
+    try:
+        design = StudyDesign.from_toml(args.design)
+    except (StudyDesignError, ValueError, OSError) as error:
+        print(f"sclero-analysis: {args.design}: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    out = Path(args.out)
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        result = run_study(design, n_jobs=args.jobs, client=client, progress=not args.no_progress,
+                           checkpoint=out / "chunks")
+    finally:
+        if client is not None:
+            client.close()
+    result.replicates.to_parquet(out / "replicates.parquet", index=False)
+    summary = result.summary
+    save_table(summary.set_index("analysis"), out / "summary", formats=("csv", "md"))
+    with journal_style("double"):
+        axes = result.plot()
+        save_figure(axes[0].figure, out / "study", formats=("png", "pdf"))
+    print(summary.to_string(index=False, max_cols=12))
+    print(f"wrote {out}")
+    return EXIT_OK
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -128,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module docstring).
     """
     args = build_parser().parse_args(argv)
-    return {"validate": _validate, "simulate": _simulate}[args.command](args)
+    return {"validate": _validate, "simulate": _simulate, "study": _study}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -58,8 +58,9 @@ class Table:
         return [indent + str(i).lstrip() if str(i).startswith(INDENT) else str(i) for i in self.summary.index]
 
     def to_csv(self) -> str:
-        """CSV text: a ``characteristic`` column then the table's columns (level rows indented)."""
-        return self.summary.rename_axis("characteristic").to_csv(lineterminator="\n")
+        """CSV text: the row labels (``characteristic`` unless the index is named) then the columns."""
+        label = self.summary.index.name or "characteristic"
+        return self.summary.rename_axis(label).to_csv(lineterminator="\n")
 
     def to_markdown(self) -> str:
         """Return a Markdown (pipe) table, title in bold above and notes below."""

@@ -59,3 +59,22 @@ def test_dayfirst_flag_and_sheet_option(tmp_path, capsys):
     assert main(["validate", str(workbook), *sheets]) == 0
     assert main(["validate", str(workbook), "--sheet", "patient=Sheet1"]) == 2
     assert "sheet_names keys" in capsys.readouterr().err
+
+
+def test_study_command_writes_results_and_resumes(tmp_path):
+    design = tmp_path / "design.toml"
+    design.write_text('[registry]\nn_patients = 100\n[vary]\nlog_hr_cytoreduction = [0.0, -0.7]\n'
+                      '[study]\nanalyses = ["naive_cox", "iptw_cox"]\nn_reps = 6\nchunk_size = 3\n'
+                      'truth_patients = 300\n')
+    out = tmp_path / "results"
+    assert main(["study", str(design), "--out", str(out), "--no-progress"]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 4 and set(summary["analysis"]) == {"naive_cox", "iptw_cox"}
+    assert (out / "study.png").stat().st_size and len(list((out / "chunks").glob("*.parquet"))) == 4
+    replicates = pd.read_parquet(out / "replicates.parquet")
+    assert main(["study", str(design), "--out", str(out), "--no-progress"]) == 0  # resumes: no work
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "replicates.parquet"), replicates)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[vary]\nlog_hr_surgery = [0.0]\n")
+    result = run("study", str(bad), "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and "log_hr_surgery" in result.stderr

@@ -146,6 +146,16 @@ def test_non_converged_and_empty_replicates_are_flagged_not_averaged():
     assert np.isfinite(fit.coef[0, 0]) and np.isnan(fit.coef[1:, 0]).all() and np.isnan(fit.se[1:, 0]).all()
 
 
+def test_a_tier_absent_from_a_replicate_leaves_the_other_coefficients_as_without_it():
+    t = np.array([[1.0, 2, 3, 4, 5, 6, 7, 8]])
+    e = np.ones((1, 8), bool)
+    x = np.array([[0.0, 1, 1, 0, 1, 0, 0, 1]])
+    with_empty = fit_cox_batched(t, e, np.stack([x, np.zeros_like(x)], axis=2))
+    alone = fit_cox_batched(t, e, x[:, :, None])
+    assert with_empty.converged[0] and np.isnan(with_empty.coef[0, 1]) and np.isnan(with_empty.se[0, 1])
+    assert with_empty.coef[0, 0] == alone.coef[0, 0] and with_empty.se[0, 0] == alone.se[0, 0]
+
+
 def test_batched_propensity_weights_and_iptw_cox_match_the_library():
     reps, batch = _batch(n_reps=6, n_patients=300)
     weights, converged = stabilized_weights(batch)

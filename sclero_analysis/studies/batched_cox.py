@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numba import njit
 
 Ties = Literal["efron", "breslow"]
 
@@ -27,6 +28,8 @@ class BatchedCoxResult:
     ----------
     coef, se, se_naive : ndarray (B, p)
         ``se`` is robust when weights or clusters were given (or ``robust=True``), else naive.
+        NaN for a covariate without variation in a replicate (e.g. a tier absent from it; the
+        other coefficients are estimated as R would without that column).
     loglik : ndarray (B,)
     iterations : ndarray (B,)
     converged : ndarray (B,) of bool
@@ -54,6 +57,8 @@ class _Batch:
     frac: np.ndarray  # (B, n) Efron fraction k/d of each death (0 for Breslow)
     c: np.ndarray  # (B, n) weight multiplying each death's log-denominator term
     n_dead: np.ndarray  # (B, n) deaths in the row's tie group
+    efron: bool = True
+    constant: np.ndarray | None = None  # (B, p) covariates without variation in the replicate
 
 
 def _total(values: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -65,9 +70,11 @@ def _total(values: np.ndarray, last: np.ndarray) -> np.ndarray:
 
 
 def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """values[b, index[b, i], ...] for every b, i."""
-    shape = index.shape + (1,) * (values.ndim - 2)
-    return np.take_along_axis(values, index.reshape(shape), axis=1)
+    """values[b, index[b, i], ...] for every b, i (a flat row gather)."""
+    b, n = index.shape
+    flat = (np.arange(b)[:, None] * values.shape[1] + index).ravel()
+    rows = values.reshape(b * values.shape[1], -1)[flat]
+    return rows.reshape((b, n) + values.shape[2:])
 
 
 def _before(running: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -117,7 +124,8 @@ def _prepare(time, event, x, weight, mask, cluster, ties: Ties) -> tuple[_Batch,
         batch = _Batch(x, w, d, start, end, last, codes, frac, d * mean_w, n_dead)
     else:
         batch = _Batch(x, w, d, start, end, last, codes, batch.frac, batch.c, n_dead)
-    return batch, order
+    return _Batch(np.ascontiguousarray(batch.x), w, d, start, np.ascontiguousarray(end), last, codes,
+                  batch.frac, batch.c, n_dead, ties == "efron", ~np.any(x != 0, axis=1)), order
 
 
 @dataclass(frozen=True)
@@ -130,33 +138,91 @@ class _Eval:
     risk: np.ndarray  # (B, n) exp(eta)
 
 
+@njit(cache=True, nogil=True)
+def _evaluate_kernel(x, w, d, end, last, efron, beta, loglik, score, info, denom, xbar, risk):  # noqa: C901
+    """R's coxfit6 per replicate: walk tie groups from the latest time, accumulating risk sets."""
+    b_count, _, p = x.shape
+    s1, u, e1 = np.zeros(p), np.zeros(p), np.zeros(p)
+    s2, imat, e2 = np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p))
+    for b in range(b_count):
+        s0 = 0.0
+        ll = 0.0
+        s1[:] = 0.0
+        s2[:, :] = 0.0
+        u[:] = 0.0
+        imat[:, :] = 0.0
+        i = 0
+        while i <= last[b]:
+            ge = end[b, i]
+            e0 = 0.0
+            e1[:] = 0.0
+            e2[:, :] = 0.0
+            n_dead = 0
+            w_dead = 0.0
+            for j in range(i, ge + 1):
+                eta = 0.0
+                for k in range(p):
+                    eta += x[b, j, k] * beta[b, k]
+                ej = np.exp(eta)
+                risk[b, j] = ej
+                rj = w[b, j] * ej
+                s0 += rj
+                for k in range(p):
+                    s1[k] += rj * x[b, j, k]
+                    for m in range(p):
+                        s2[k, m] += rj * x[b, j, k] * x[b, j, m]
+                if d[b, j] > 0:
+                    n_dead += 1
+                    w_dead += w[b, j]
+                    ll += w[b, j] * eta
+                    e0 += rj
+                    for k in range(p):
+                        u[k] += w[b, j] * x[b, j, k]
+                        e1[k] += rj * x[b, j, k]
+                        for m in range(p):
+                            e2[k, m] += rj * x[b, j, k] * x[b, j, m]
+            step = 0
+            for j in range(i, ge + 1):  # the deaths' sub-steps, in row order
+                if d[b, j] == 0:
+                    continue
+                frac = step / n_dead if efron else 0.0
+                mean_w = w_dead / n_dead if efron else w[b, j]
+                den = s0 - frac * e0
+                denom[b, j] = den
+                ll -= mean_w * np.log(den)
+                for k in range(p):
+                    xbar[b, j, k] = (s1[k] - frac * e1[k]) / den
+                    u[k] -= mean_w * xbar[b, j, k]
+                for k in range(p):
+                    for m in range(p):
+                        imat[k, m] += mean_w * ((s2[k, m] - frac * e2[k, m]) / den
+                                                - xbar[b, j, k] * xbar[b, j, m])
+                step += 1
+            i = ge + 1
+        loglik[b] = ll
+        for k in range(p):
+            score[b, k] = u[k]
+            for m in range(p):
+                info[b, k, m] = imat[k, m]
+
+
 def _evaluate(batch: _Batch, beta: np.ndarray) -> _Eval:
-    x, w, d, c, frac = batch.x, batch.w, batch.d, batch.c, batch.frac
-    eta = np.einsum("bnp,bp->bn", x, beta)
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(eta)
-        r = w * e
-        rx = r[:, :, None] * x
-        s0 = _at(np.cumsum(r, axis=1), batch.end)
-        s1 = _at(np.cumsum(rx, axis=1), batch.end)
-        e0 = _group_sum(d * r, batch)
-        e1 = _group_sum(d[:, :, None] * rx, batch)
-        denom = np.where(d > 0, s0 - frac * e0, 1.0)
-        a = np.where((d > 0)[:, :, None], (s1 - frac[:, :, None] * e1) / denom[:, :, None], 0.0)
-        loglik = _total(d * w * eta - c * np.log(denom), batch.last)
-        score = _total(d[:, :, None] * w[:, :, None] * x - c[:, :, None] * a, batch.last)
-        h = c / denom  # each death's hazard increment
-        at_or_after = np.cumsum(h[:, ::-1], axis=1)[:, ::-1]  # Σ over deaths at times <= row's
-        a_row = _at(at_or_after, batch.start)
-        b_row = _group_sum(h * frac, batch)
-        q = r * (a_row - d * b_row)
-        xx = x[:, :, :, None] * x[:, :, None, :]
-        info = _total(q[:, :, None, None] * xx - c[:, :, None, None] * a[:, :, :, None] * a[:, :, None, :],
-                      batch.last)
-    return _Eval(loglik, score, info, denom, a, e)
+    """Log partial likelihood, score and information of every replicate at ``beta``."""
+    b, n, p = batch.x.shape
+    loglik, score, info = np.zeros(b), np.zeros((b, p)), np.zeros((b, p, p))
+    denom, xbar, risk = np.ones((b, n)), np.zeros((b, n, p)), np.zeros((b, n))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        _evaluate_kernel(batch.x, batch.w, batch.d, batch.end, batch.last, batch.efron, beta, loglik,
+                         score, info, denom, xbar, risk)
+    return _Eval(loglik, score, info, denom, xbar, risk)
 
 
-def _solve(info: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _solve(info: np.ndarray, score: np.ndarray, constant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Newton steps; a covariate constant in a replicate (e.g. an absent tier) stays at 0."""
+    if constant.any():
+        info = np.where(constant[:, :, None] | constant[:, None, :], 0.0, info) + \
+            np.eye(info.shape[1]) * constant[:, None, :]
+        score = np.where(constant, 0.0, score)
     ok = np.all(np.isfinite(info), axis=(1, 2)) & np.all(np.isfinite(score), axis=1)
     safe = np.where(ok[:, None, None], info, np.eye(info.shape[1]))
     try:
@@ -176,7 +242,7 @@ def _newton(batch: _Batch, p: int, max_iter: int, tol: float):
     b = batch.x.shape[0]
     beta = np.zeros((b, p))
     current = _evaluate(batch, beta)
-    step, ok = _solve(current.info, current.score)
+    step, ok = _solve(current.info, current.score, batch.constant)
     done = ok & (np.max(np.abs(step), axis=1, initial=0.0) <= tol)
     iterations = np.zeros(b, int)
     for _ in range(max_iter):
@@ -190,7 +256,7 @@ def _newton(batch: _Batch, p: int, max_iter: int, tol: float):
         iterations += accept
         beta = np.where(accept[:, None], trial, beta)
         current = _merge(current, new, accept)
-        new_step, new_ok = _solve(current.info, current.score)
+        new_step, new_ok = _solve(current.info, current.score, batch.constant)
         step = np.where(accept[:, None], new_step, np.where(halve[:, None], step / 2, step))
         ok = np.where(accept, new_ok, ok) & ~(halve & (np.max(np.abs(step), axis=1) < 1e-15))
         size = np.max(np.abs(step), axis=1)
@@ -297,15 +363,20 @@ def fit_cox_batched(
     beta, ev, converged, iterations = _newton(batch, p, max_iter, tol)
     converged &= batch.d.sum(axis=1) > 0
     variance = np.full((len(beta), p, p), np.nan)
-    good = converged & np.all(np.isfinite(ev.info), axis=(1, 2))
+    constant = batch.constant
+    fixed = constant[:, :, None] | constant[:, None, :]
+    info = np.where(fixed, 0.0, ev.info) + np.eye(p) * constant[:, None, :]
+    good = converged & np.all(np.isfinite(info), axis=(1, 2))
     if good.any():
-        inv = np.linalg.inv(np.where(good[:, None, None], ev.info, np.eye(p)))
+        inv = np.linalg.inv(np.where(good[:, None, None], info, np.eye(p)))
+        inv = np.where(fixed, 0.0, inv)
         variance = np.where(good[:, None, None], inv, np.nan)
     se_naive = np.sqrt(np.diagonal(variance, axis1=1, axis2=2))
     se = se_naive
     if weight is not None or cluster is not None or robust:
         robust_var = _robust(batch, ev, np.where(good[:, None, None], variance, 0.0))
         se = np.where(good[:, None], np.sqrt(np.diagonal(robust_var, axis1=1, axis2=2)), np.nan)
-    nan = ~good
-    return BatchedCoxResult(np.where(nan[:, None], np.nan, beta), se, se_naive,
-                            np.where(nan, np.nan, ev.loglik), iterations, good)
+    nan = ~good[:, None] | constant  # a covariate constant in a replicate has no estimate
+    se, se_naive = np.where(nan, np.nan, se), np.where(nan, np.nan, se_naive)
+    return BatchedCoxResult(np.where(nan, np.nan, beta), se, se_naive,
+                            np.where(good, ev.loglik, np.nan), iterations, good)

@@ -4,14 +4,13 @@ The model of :func:`sclero_analysis.propensity` (logit for two levels, multinomi
 more, reference = first level, intercept plus the given columns), fitted by Newton–Raphson with
 step halving for every replicate of a padded batch. A level absent from a replicate is left out
 of that replicate's model (its probability is 0), as ``propensity`` keeps present levels only.
-Sums over rows are sequential cumulative sums, so results do not depend on the batch.
+A replicate's numbers depend only on its data and the batch's padded length (the chunk size
+of a study fixes both).
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from sclero_analysis.studies.batched_cox import _total
 
 #: Scores are bounded below as in ``propensity`` when the model separates.
 MIN_SCORE = 1e-6
@@ -26,10 +25,49 @@ def _probabilities(x: np.ndarray, beta: np.ndarray, present: np.ndarray) -> np.n
     return e / e.sum(axis=2, keepdims=True)
 
 
-def _loglik(y: np.ndarray, p: np.ndarray, mask: np.ndarray, last: np.ndarray) -> np.ndarray:
+def _loglik(y: np.ndarray, p: np.ndarray, mask: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         own = np.log(np.take_along_axis(p, y[:, :, None], axis=2)[:, :, 0])
-    return _total(np.where(mask, own, 0.0), last)
+    return np.sum(np.where(mask, own, 0.0), axis=1)
+
+
+def _newton_step(x, onehot, p, mask, present, k) -> np.ndarray:
+    """Newton step (B, k−1, q) of the multinomial log-likelihood; absent levels stay fixed."""
+    b, _, q = x.shape
+    size = (k - 1) * q
+    resid = np.where(mask[:, :, None], onehot - p, 0.0)[:, :, 1:]
+    grad = np.einsum("bnk,bnq->bkq", resid, x).reshape(b, size)
+    pk = np.where(mask[:, :, None], p[:, :, 1:], 0.0)
+    info = np.zeros((b, k - 1, q, k - 1, q))
+    for j in range(k - 1):  # blocks Σ_i p_ij (δ_jm − p_im) x_i x_iᵀ
+        for m in range(j, k - 1):
+            weight = pk[:, :, j] * ((j == m) - pk[:, :, m])
+            block = np.einsum("bnq,bnr->bqr", weight[:, :, None] * x, x)
+            info[:, j, :, m, :] = block
+            info[:, m, :, j, :] = np.swapaxes(block, 1, 2)
+    info = info.reshape(b, size, size)
+    fixed = np.repeat(~present[:, 1:], q, axis=1)  # parameters of absent levels stay 0
+    info = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, info) + np.eye(size) * fixed[:, None, :]
+    grad = np.where(fixed, 0.0, grad)
+    try:
+        step = np.linalg.solve(info, grad[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        step = np.stack([np.linalg.lstsq(a, g, rcond=None)[0] for a, g in zip(info, grad, strict=True)])
+    return step.reshape(b, k - 1, q)
+
+
+def _halve(x, y, mask, present, beta, step, ll):
+    """Take the step, halving it (up to 30 times) where it lowers the log-likelihood."""
+    for _ in range(30):
+        trial = beta.copy()
+        trial[:, 1:] += step
+        p_new = _probabilities(x, trial, present)
+        ll_new = _loglik(y, p_new, mask)
+        worse = ~(ll_new >= ll - 1e-12 * np.abs(ll))
+        if not worse.any():
+            break
+        step = np.where(worse[:, None, None], step / 2, step)
+    return trial, p_new, ll_new, worse
 
 
 def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarray,
@@ -61,47 +99,26 @@ def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarr
     onehot = (y[:, :, None] == np.arange(k)) & mask[:, :, None]
     present = onehot.any(axis=1)
     present[:, 0] = True  # the reference level carries the normalisation
-    free = present[:, 1:]  # (B, k-1) levels with parameters
-    last = np.full(b, n - 1)
     beta = np.zeros((b, k, q))
     p = _probabilities(x, beta, present)
-    ll = _loglik(y, p, mask, last)
+    ll = _loglik(y, p, mask)
     converged = np.zeros(b, bool)
     failed = np.zeros(b, bool)
-    size = (k - 1) * q
     for _ in range(max_iter):
-        active = ~converged & ~failed
-        if not active.any():
+        rows = np.flatnonzero(~converged & ~failed)  # only the replicates still iterating
+        if len(rows) == 0:
             break
-        resid = np.where(mask[:, :, None], onehot - p, 0.0)[:, :, 1:]  # (B, n, k-1)
-        grad = _total(resid[:, :, :, None] * x[:, :, None, :], last).reshape(b, size)
-        pk = np.where(mask[:, :, None], p[:, :, 1:], 0.0)
-        cov = pk[:, :, :, None] * (np.eye(k - 1) - pk[:, :, None, :])  # (B, n, k-1, k-1)
-        xx = x[:, :, :, None] * x[:, :, None, :]
-        info = _total(cov[:, :, :, None, :, None] * xx[:, :, None, :, None, :], last)
-        info = info.reshape(b, size, size)
-        fixed = np.repeat(~free, q, axis=1)  # parameters of absent levels stay 0
-        info = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, info) + np.eye(size) * fixed[:, None, :]
-        grad = np.where(fixed, 0.0, grad)
-        try:
-            step = np.linalg.solve(info, grad[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            step = np.stack([np.linalg.lstsq(a, g, rcond=None)[0] for a, g in zip(info, grad, strict=True)])
-        step = np.where(active[:, None], step, 0.0).reshape(b, k - 1, q)
-        for _halving in range(30):
-            trial = beta.copy()
-            trial[:, 1:] += step
-            p_new = _probabilities(x, trial, present)
-            ll_new = _loglik(y, p_new, mask, last)
-            worse = active & ~(ll_new >= ll - 1e-12 * np.abs(ll))
-            if not worse.any():
-                break
-            step = np.where(worse[:, None, None], step / 2, step)
-        take = active & ~worse
-        beta = np.where(take[:, None, None], trial, beta)
-        p = np.where(take[:, None, None], p_new, p)
-        small = np.max(np.abs(step), axis=(1, 2)) <= tol * (1 + np.max(np.abs(beta), axis=(1, 2)))
-        converged |= take & small
-        failed |= active & worse  # no ascent possible: separation or a flat likelihood
+        step = _newton_step(x[rows], onehot[rows], p[rows], mask[rows], present[rows], k)
+        trial, p_new, ll_new, worse = _halve(x[rows], y[rows], mask[rows], present[rows], beta[rows],
+                                             step, ll[rows])
+        take = ~worse
+        beta[rows[take]], p[rows[take]], ll_new_taken = trial[take], p_new[take], ll_new[take]
+        change = np.abs(ll_new_taken - ll[rows[take]])
+        ll[rows[take]] = ll_new_taken
+        size = np.max(np.abs(step[take]), axis=(1, 2))
+        small = (size <= tol * (1 + np.max(np.abs(trial[take]), axis=(1, 2)))) | \
+            (change <= 1e-14 * np.abs(ll_new_taken))
+        converged[rows[take][small]] = True
+        failed[rows[worse]] = True  # no ascent possible: separation or a flat likelihood
     scores = np.where(present[:, None, :], np.maximum(p, MIN_SCORE), 0.0)
     return scores, converged
