@@ -92,7 +92,12 @@ def adjusted_cox(batch: LinesBatch, contrast: int) -> dict:
 
 
 def stabilized_weights(batch: LinesBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Stabilised ATE weights from the multinomial propensity model, and its convergence."""
+    """Stabilised ATE weights from the multinomial propensity model, and whether it is usable.
+
+    Not usable (the replicate's IPTW fit is counted as failed): no convergence (e.g.
+    separation), or a tier with fewer lines than covariates + 2, where
+    :func:`sclero_analysis.propensity` refuses to fit.
+    """
     k = len(TIER_NAMES)
     scores, converged = fit_multinomial_batched(batch.covariates, batch.tier, k, batch.complete)
     own = np.take_along_axis(scores, batch.tier[:, :, None], axis=2)[:, :, 0]
@@ -100,7 +105,9 @@ def stabilized_weights(batch: LinesBatch) -> tuple[np.ndarray, np.ndarray]:
     share = counts.sum(axis=1) / np.maximum(batch.complete.sum(axis=1), 1)[:, None]
     own_share = np.take_along_axis(share, batch.tier, axis=1)
     weights = np.where(batch.complete, own_share / np.where(own > 0, own, 1.0), 0.0)
-    return weights, converged
+    n_level = counts.sum(axis=1)
+    too_small = np.any((n_level > 0) & (n_level < len(CONFOUNDERS) + 2), axis=1)  # as propensity()
+    return weights, converged & ~too_small
 
 
 def iptw_cox(batch: LinesBatch, contrast: int) -> dict:
