@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from sclero_analysis.cohort import CENSORED, DAYS_PER_MONTH, DEATH, RELAPSE
 from sclero_analysis.synthetic.design import RegistryDesign
@@ -54,8 +55,6 @@ class Lines:
 
     def to_frame(self):
         """Return the lines as a DataFrame with ``relapse_frame``'s names (tier as a categorical)."""
-        import pandas as pd
-
         return pd.DataFrame({
             "patient_id": self.patient, "line": self.line,
             "tier": pd.Categorical.from_codes(self.tier, categories=list(TIER_NAMES)),
