@@ -290,8 +290,16 @@ def _score_residuals(batch: _Batch, ev: _Eval) -> np.ndarray:
     return residual + d[:, :, None] * own
 
 
+def _rows_times(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Rows (B, n, p) @ matrix (B, p, q), summed over p in a fixed order (batch-independent bits)."""
+    out = np.zeros(rows.shape[:2] + matrix.shape[2:])
+    for k in range(rows.shape[2]):
+        out += rows[:, :, k, None] * matrix[:, None, k, :]
+    return out
+
+
 def _robust(batch: _Batch, ev: _Eval, variance: np.ndarray) -> np.ndarray:
-    dfbeta = batch.w[:, :, None] * np.einsum("bnp,bpq->bnq", _score_residuals(batch, ev), variance)
+    dfbeta = batch.w[:, :, None] * _rows_times(_score_residuals(batch, ev), variance)
     b, n, p = dfbeta.shape
     if batch.cluster is None:
         outer = dfbeta[:, :, :, None] * dfbeta[:, :, None, :]
