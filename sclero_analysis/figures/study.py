@@ -28,7 +28,7 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
     numpy.ndarray of Axes
     """
     if x not in summary.columns:
-        raise KeyError(f"{x!r} is not a column of the summary; varied fields: {list(summary.columns[:-19])}")
+        raise KeyError(f"{x!r} is not a column of the summary; its columns are {list(summary.columns)}")
     if axes is None:
         import matplotlib.pyplot as plt
 
