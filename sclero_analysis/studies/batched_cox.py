@@ -11,6 +11,7 @@ the padding: a study gives the same result to the last digit however it is chunk
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,6 +90,59 @@ def _group_sum(values: np.ndarray, batch: _Batch) -> np.ndarray:
     return _at(running, batch.end) - _before(running, batch.start)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _prepare_kernel(order, t_in, w_in, d_in, x_in, last, efron, x, w, d, start, end, frac, c, n_dead):  # noqa: C901
+    """Sort, centre and group every replicate's rows.
+
+    Rows in ``order``; x centred on its weighted mean over the real rows (summed in row order);
+    tie groups (first and last position), deaths per group, Efron fractions and weights.
+    """
+    b_count, n = order.shape
+    p = x_in.shape[2]
+    t = np.empty(n)
+    mean = np.empty(p)
+    for b in range(b_count):
+        for i in range(n):
+            o = order[b, i]
+            t[i] = t_in[b, o]
+            w[b, i] = w_in[b, o]
+            d[b, i] = d_in[b, o]
+            for k in range(p):
+                x[b, i, k] = x_in[b, o, k]
+        sw = 0.0
+        mean[:] = 0.0
+        for i in range(last[b] + 1):
+            sw += w[b, i]
+            for k in range(p):
+                mean[k] += w[b, i] * x[b, i, k]
+        for k in range(p):
+            mean[k] = mean[k] / sw if sw > 0 else mean[k]
+        for i in range(n):
+            for k in range(p):
+                x[b, i, k] = x[b, i, k] - mean[k] if w[b, i] > 0 else 0.0
+        i = 0
+        while i < n:
+            j = i
+            while j + 1 < n and t[j + 1] == t[i]:
+                j += 1
+            dead, w_dead = 0.0, 0.0
+            for r in range(i, j + 1):
+                dead += d[b, r]
+                w_dead += w[b, r] * d[b, r]
+            rank = 0
+            for r in range(i, j + 1):
+                start[b, r] = i
+                end[b, r] = j
+                n_dead[b, r] = dead
+                frac[b, r] = 0.0
+                c[b, r] = w[b, r] * d[b, r]
+                if d[b, r] > 0 and efron:
+                    frac[b, r] = rank / dead
+                    c[b, r] = d[b, r] * (w_dead / dead)
+                    rank += 1
+            i = j + 1
+
+
 def _prepare(time, event, x, weight, mask, cluster, ties: Ties) -> tuple[_Batch, np.ndarray]:
     time = np.asarray(time, float)
     b, n = time.shape
@@ -96,36 +150,17 @@ def _prepare(time, event, x, weight, mask, cluster, ties: Ties) -> tuple[_Batch,
     mask = np.ones((b, n), bool) if mask is None else np.asarray(mask, bool)
     w = np.where(mask, 1.0 if weight is None else np.asarray(weight, float), 0.0)
     d = (np.asarray(event, bool) & mask).astype(float)
-    t = np.where(mask, time, -np.inf)
-    order = np.argsort(-t, axis=1, kind="stable")  # descending; padding last
-    t = np.take_along_axis(t, order, axis=1)
-    w, d = np.take_along_axis(w, order, axis=1), np.take_along_axis(d, order, axis=1)
-    x = np.take_along_axis(x, order[:, :, None], axis=1)
-    n_real = mask.sum(axis=1)
-    last = n_real - 1
-    sw = _total(w, last)
-    mean = _total(w[:, :, None] * x, last) / np.where(sw > 0, sw, 1.0)[:, None]
-    x = np.where((w > 0)[:, :, None], x - mean[:, None, :], 0.0)  # centred as R
-    pos = np.broadcast_to(np.arange(n), (b, n))
-    first_of = np.r_["1", np.ones((b, 1), bool), t[:, 1:] != t[:, :-1]] if n else np.zeros((b, 0), bool)
-    last_of = np.r_["1", t[:, :-1] != t[:, 1:], np.ones((b, 1), bool)] if n else np.zeros((b, 0), bool)
-    start = np.maximum.accumulate(np.where(first_of, pos, 0), axis=1)
-    end = np.minimum.accumulate(np.where(last_of, pos, n)[:, ::-1], axis=1)[:, ::-1]
-    codes = None
-    if cluster is not None:
-        codes = np.take_along_axis(np.asarray(cluster), order, axis=1)
-    batch = _Batch(x, w, d, start, end, last, codes, np.zeros((b, n)), w * d, np.zeros((b, n)))
-    n_dead = _group_sum(d, batch)
-    if ties == "efron":
-        running = np.cumsum(d, axis=1)
-        rank = running - _before(running, start)  # 1..d among the deaths of each tie group
-        frac = np.where(d > 0, (rank - 1) / np.where(n_dead > 0, n_dead, 1.0), 0.0)
-        mean_w = _group_sum(w * d, batch) / np.where(n_dead > 0, n_dead, 1.0)
-        batch = _Batch(x, w, d, start, end, last, codes, frac, d * mean_w, n_dead)
-    else:
-        batch = _Batch(x, w, d, start, end, last, codes, batch.frac, batch.c, n_dead)
-    return _Batch(np.ascontiguousarray(batch.x), w, d, start, np.ascontiguousarray(end), last, codes,
-                  batch.frac, batch.c, n_dead, ties == "efron", ~np.any(x != 0, axis=1)), order
+    order = np.argsort(-np.where(mask, time, -np.inf), axis=1, kind="stable")  # descending; padding last
+    last = mask.sum(axis=1) - 1
+    out = {name: np.empty((b, n)) for name in ("w", "d", "frac", "c", "n_dead")}
+    start, end = np.empty((b, n), np.int64), np.empty((b, n), np.int64)
+    x_sorted = np.empty_like(x)
+    _prepare_kernel(order, np.where(mask, time, -np.inf), w, d, np.ascontiguousarray(x), last,
+                    ties == "efron", x_sorted, out["w"], out["d"], start, end, out["frac"], out["c"],
+                    out["n_dead"])
+    codes = None if cluster is None else np.take_along_axis(np.asarray(cluster), order, axis=1)
+    return _Batch(x_sorted, out["w"], out["d"], start, end, last, codes, out["frac"], out["c"],
+                  out["n_dead"], ties == "efron", ~np.any(x_sorted != 0, axis=1)), order
 
 
 @dataclass(frozen=True)
@@ -138,13 +173,16 @@ class _Eval:
     risk: np.ndarray  # (B, n) exp(eta)
 
 
-@njit(cache=True, nogil=True)
-def _evaluate_kernel(x, w, d, end, last, efron, beta, loglik, score, info, denom, xbar, risk):  # noqa: C901
-    """R's coxfit6 per replicate: walk tie groups from the latest time, accumulating risk sets."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def _evaluate_kernel(x, w, d, end, last, efron, beta, active, rows, loglik, score, info, denom, xbar,  # noqa: C901
+                     risk):
+    """R's coxfit6 per active replicate: walk tie groups from the latest time, accumulating risk sets."""
     b_count, _, p = x.shape
-    s1, u, e1 = np.zeros(p), np.zeros(p), np.zeros(p)
+    s1, u, e1, a = np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p)
     s2, imat, e2 = np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p))
     for b in range(b_count):
+        if not active[b]:
+            continue
         s0 = 0.0
         ll = 0.0
         s1[:] = 0.0
@@ -160,27 +198,31 @@ def _evaluate_kernel(x, w, d, end, last, efron, beta, loglik, score, info, denom
             n_dead = 0
             w_dead = 0.0
             for j in range(i, ge + 1):
+                xj = x[b, j]
                 eta = 0.0
                 for k in range(p):
-                    eta += x[b, j, k] * beta[b, k]
+                    eta += xj[k] * beta[b, k]
                 ej = np.exp(eta)
-                risk[b, j] = ej
+                if rows:
+                    risk[b, j] = ej
                 rj = w[b, j] * ej
                 s0 += rj
                 for k in range(p):
-                    s1[k] += rj * x[b, j, k]
-                    for m in range(p):
-                        s2[k, m] += rj * x[b, j, k] * x[b, j, m]
+                    rx = rj * xj[k]
+                    s1[k] += rx
+                    for m in range(k, p):  # upper triangle; mirrored where used
+                        s2[k, m] += rx * xj[m]
                 if d[b, j] > 0:
                     n_dead += 1
                     w_dead += w[b, j]
                     ll += w[b, j] * eta
                     e0 += rj
                     for k in range(p):
-                        u[k] += w[b, j] * x[b, j, k]
-                        e1[k] += rj * x[b, j, k]
-                        for m in range(p):
-                            e2[k, m] += rj * x[b, j, k] * x[b, j, m]
+                        rx = rj * xj[k]
+                        u[k] += w[b, j] * xj[k]
+                        e1[k] += rx
+                        for m in range(k, p):
+                            e2[k, m] += rx * xj[m]
             step = 0
             for j in range(i, ge + 1):  # the deaths' sub-steps, in row order
                 if d[b, j] == 0:
@@ -188,32 +230,41 @@ def _evaluate_kernel(x, w, d, end, last, efron, beta, loglik, score, info, denom
                 frac = step / n_dead if efron else 0.0
                 mean_w = w_dead / n_dead if efron else w[b, j]
                 den = s0 - frac * e0
-                denom[b, j] = den
+                if rows:
+                    denom[b, j] = den
                 ll -= mean_w * np.log(den)
                 for k in range(p):
-                    xbar[b, j, k] = (s1[k] - frac * e1[k]) / den
-                    u[k] -= mean_w * xbar[b, j, k]
+                    a[k] = (s1[k] - frac * e1[k]) / den
+                    if rows:
+                        xbar[b, j, k] = a[k]
+                    u[k] -= mean_w * a[k]
+                inv = 1.0 / den
                 for k in range(p):
-                    for m in range(p):
-                        imat[k, m] += mean_w * ((s2[k, m] - frac * e2[k, m]) / den
-                                                - xbar[b, j, k] * xbar[b, j, m])
+                    for m in range(k, p):
+                        imat[k, m] += mean_w * ((s2[k, m] - frac * e2[k, m]) * inv - a[k] * a[m])
                 step += 1
             i = ge + 1
         loglik[b] = ll
         for k in range(p):
             score[b, k] = u[k]
-            for m in range(p):
+            for m in range(k, p):
                 info[b, k, m] = imat[k, m]
+                info[b, m, k] = imat[k, m]
 
 
-def _evaluate(batch: _Batch, beta: np.ndarray) -> _Eval:
-    """Log partial likelihood, score and information of every replicate at ``beta``."""
+def _evaluate(batch: _Batch, beta: np.ndarray, active: np.ndarray | None = None, rows: bool = True) -> _Eval:
+    """Log partial likelihood, score and information of every (active) replicate at ``beta``.
+
+    Inactive replicates are skipped; their entries are placeholders the caller does not use.
+    ``rows=False`` skips the row-level quantities (denominators, x̄, risks; left as placeholders).
+    """
     b, n, p = batch.x.shape
+    active = np.ones(b, bool) if active is None else active
     loglik, score, info = np.zeros(b), np.zeros((b, p)), np.zeros((b, p, p))
     denom, xbar, risk = np.ones((b, n)), np.zeros((b, n, p)), np.zeros((b, n))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        _evaluate_kernel(batch.x, batch.w, batch.d, batch.end, batch.last, batch.efron, beta, loglik,
-                         score, info, denom, xbar, risk)
+        _evaluate_kernel(batch.x, batch.w, batch.d, batch.end, batch.last, batch.efron, beta, active, rows,
+                         loglik, score, info, denom, xbar, risk)
     return _Eval(loglik, score, info, denom, xbar, risk)
 
 
@@ -237,11 +288,15 @@ def _solve(info: np.ndarray, score: np.ndarray, constant: np.ndarray) -> tuple[n
     return np.where(ok[:, None], step, 0.0), ok & np.all(np.isfinite(step), axis=1)
 
 
-def _newton(batch: _Batch, p: int, max_iter: int, tol: float):
-    """Newton–Raphson from beta = 0 per replicate; a step that lowers the likelihood is halved."""
+def _newton(batch: _Batch, p: int, max_iter: int, tol: float, rows: bool):
+    """Newton–Raphson from beta = 0 per replicate; a step that lowers the likelihood is halved.
+
+    ``rows``: keep the row-level quantities (denominators, x̄, risks) of the accepted betas, which
+    only the robust variance needs.
+    """
     b = batch.x.shape[0]
     beta = np.zeros((b, p))
-    current = _evaluate(batch, beta)
+    current = _evaluate(batch, beta, rows=rows)
     step, ok = _solve(current.info, current.score, batch.constant)
     done = ok & (np.max(np.abs(step), axis=1, initial=0.0) <= tol)
     iterations = np.zeros(b, int)
@@ -250,12 +305,12 @@ def _newton(batch: _Batch, p: int, max_iter: int, tol: float):
         if not active.any():
             break
         trial = beta + np.where(active[:, None], step, 0.0)
-        new = _evaluate(batch, trial)
+        new = _evaluate(batch, trial, active, rows)
         worse = ~np.isfinite(new.loglik) | (new.loglik < current.loglik - 1e-13 * np.abs(current.loglik))
         halve, accept = active & worse, active & ~worse
         iterations += accept
         beta = np.where(accept[:, None], trial, beta)
-        current = _merge(current, new, accept)
+        current = _merge(current, new, accept, rows)
         new_step, new_ok = _solve(current.info, current.score, batch.constant)
         step = np.where(accept[:, None], new_step, np.where(halve[:, None], step / 2, step))
         ok = np.where(accept, new_ok, ok) & ~(halve & (np.max(np.abs(step), axis=1) < 1e-15))
@@ -264,12 +319,12 @@ def _newton(batch: _Batch, p: int, max_iter: int, tol: float):
     return beta, current, done & ok, iterations
 
 
-def _merge(old: _Eval, new: _Eval, take: np.ndarray) -> _Eval:
+def _merge(old: _Eval, new: _Eval, take: np.ndarray, rows: bool) -> _Eval:
     def pick(a, b):
         return np.where(take.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)
 
-    return _Eval(*(pick(getattr(old, f), getattr(new, f)) for f in
-                   ("loglik", "score", "info", "denom", "xbar", "risk")))
+    fields = ("loglik", "score", "info") + (("denom", "xbar", "risk") if rows else ())
+    return dataclasses.replace(old, **{f: pick(getattr(old, f), getattr(new, f)) for f in fields})
 
 
 def _score_residuals(batch: _Batch, ev: _Eval) -> np.ndarray:
@@ -368,7 +423,8 @@ def fit_cox_batched(
     x = x[:, :, None] if x.ndim == 2 else x
     p = x.shape[2]
     batch, _ = _prepare(time, event, x, weight, mask, cluster, ties)
-    beta, ev, converged, iterations = _newton(batch, p, max_iter, tol)
+    robust = weight is not None or cluster is not None or robust
+    beta, ev, converged, iterations = _newton(batch, p, max_iter, tol, rows=robust)
     converged &= batch.d.sum(axis=1) > 0
     variance = np.full((len(beta), p, p), np.nan)
     constant = batch.constant
@@ -381,7 +437,7 @@ def fit_cox_batched(
         variance = np.where(good[:, None, None], inv, np.nan)
     se_naive = np.sqrt(np.diagonal(variance, axis1=1, axis2=2))
     se = se_naive
-    if weight is not None or cluster is not None or robust:
+    if robust:
         robust_var = _robust(batch, ev, np.where(good[:, None, None], variance, 0.0))
         se = np.where(good[:, None], np.sqrt(np.diagonal(robust_var, axis1=1, axis2=2)), np.nan)
     nan = ~good[:, None] | constant  # a covariate constant in a replicate has no estimate

@@ -141,11 +141,11 @@ def _serial(design, tasks, analyses) -> Iterator[tuple[tuple, pd.DataFrame]]:
 
 
 def _joblib(design, tasks, analyses, n_jobs) -> Iterator[tuple[tuple, pd.DataFrame]]:
+    """Start the chunks on joblib's (reusable) worker pool now; results as they finish."""
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    calls = (delayed(_tagged)(design, task, analyses) for task in tasks)
-    yield from parallel(calls)
+    return parallel(delayed(_tagged)(design, task, analyses) for task in tasks)
 
 
 def _tagged(design, task, analyses):
@@ -153,9 +153,14 @@ def _tagged(design, task, analyses):
 
 
 def _dask(design, tasks, analyses, client) -> Iterator[tuple[tuple, pd.DataFrame]]:
+    """Submit the chunks to the cluster now; results as they finish."""
+    futures = [client.submit(_tagged, design, task, analyses, pure=False) for task in tasks]
+    return _completed(futures, client)
+
+
+def _completed(futures, client) -> Iterator[tuple[tuple, pd.DataFrame]]:
     from distributed import as_completed
 
-    futures = [client.submit(_tagged, design, task, analyses, pure=False) for task in tasks]
     try:
         for future in as_completed(futures):
             yield future.result()
@@ -200,7 +205,6 @@ def run_study(
     8
     """
     analyses = design.get_analyses()
-    truths = [scenario_truth(design, j) for j in range(len(design.scenarios()))]
     tasks = design.chunks()
     done: dict[tuple, pd.DataFrame] = {}
     folder = Path(checkpoint) if checkpoint is not None else None
@@ -219,6 +223,8 @@ def run_study(
     else:
         runner = _serial(design, todo, analyses)
     try:
+        # workers (if any) already run the chunks: the truths are computed here meanwhile
+        truths = [scenario_truth(design, j) for j in range(len(design.scenarios()))]
         for task, table in runner:
             done[tuple(task)] = table
             if folder is not None:
@@ -226,6 +232,7 @@ def run_study(
             bar.update(1)
     finally:
         bar.close()
+        runner.close()  # on an error or Ctrl-C: chunks still queued are cancelled
     replicates = pd.concat([done[task] for task in tasks], ignore_index=True)
     order = replicates["analysis"].map({a: i for i, a in enumerate(design.analyses)})
     replicates = replicates.assign(_order=order).sort_values(

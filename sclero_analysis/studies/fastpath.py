@@ -86,7 +86,7 @@ def simulate_lines(design: RegistryDesign, rng: np.random.Generator) -> Lines:
     >>> bool(np.all(lines.time_months > 0))
     True
     """
-    cohort, raw = generate_arrays(design, rng)
+    cohort, raw = generate_arrays(design, rng, labels=False)
     order = np.lexsort((raw["line"], raw["patient"]))
     patient = raw["patient"][order]
     start = raw["start"][order]
@@ -102,13 +102,10 @@ def simulate_lines(design: RegistryDesign, rng: np.random.Generator) -> Lines:
     stop = np.where(relapsed, event_day, np.where(died, death_day, window_end))
     time_months = (stop - start) / DAYS_PER_MONTH
     keep = time_months > 0
-    frame = cohort.frame
     return Lines(
         patient=patient[keep], line=raw["line"][order][keep], tier=raw["tier"][order][keep],
         time_months=time_months[keep], event=code[keep].astype(np.int64),
-        age=frame["age_at_diagnosis_years"].to_numpy(float)[patient][keep],
-        mrss=frame["mrss"].to_numpy(float)[patient][keep],
-        neuro=frame["neuro"].to_numpy(bool)[patient][keep],
-        cardiac=frame["cardiac"].to_numpy(bool)[patient][keep],
+        age=cohort.age[patient][keep], mrss=cohort.mrss[patient][keep],
+        neuro=cohort.neuro[patient][keep].astype(bool), cardiac=cohort.cardiac[patient][keep].astype(bool),
         site=cohort.site[patient][keep],
     )

@@ -80,6 +80,14 @@ def cox_data(x, weight, stop, event, stratum=None, start=None) -> CoxData:
                    np.concatenate(time_stratum), death_index, first, last)
 
 
+def _bin_sums(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Column-wise sums of ``values`` (n, k) per bin ``index`` (rows added in order, as np.add.at)."""
+    out = np.empty((size, values.shape[1]))
+    for column in range(values.shape[1]):
+        out[:, column] = np.bincount(index, weights=values[:, column], minlength=size)
+    return out
+
+
 def risk_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
     """Sum ``values`` (n, k) over each event time's risk set: rows with first <= j < last.
 
@@ -90,8 +98,7 @@ def risk_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
     m = len(data.times)
 
     def from_end(index: np.ndarray) -> np.ndarray:  # Σ over rows with index > j, for each j
-        bins = np.zeros((m + 1, values.shape[1]))
-        np.add.at(bins, index, values)
+        bins = _bin_sums(index, values, m + 1)
         return np.cumsum(bins[::-1], axis=0)[::-1][1:]
 
     total = from_end(data.last)
@@ -102,9 +109,7 @@ def risk_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
 
 def death_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
     """Sum ``values`` (n, k) over the deaths at each event time."""
-    out = np.zeros((len(data.times), values.shape[1]))
-    np.add.at(out, data.death_index[data.event], values[data.event])
-    return out
+    return _bin_sums(data.death_index[data.event], values[data.event], len(data.times))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from sclero_analysis.synthetic.design import RegistryDesign
 
@@ -60,8 +60,9 @@ def _expit(x):
 class Cohort:
     """Patient-level draws kept for the true model and the counterfactual truth."""
 
-    frame: pd.DataFrame  # patients table of the data contract (observed mRSS)
+    frame: pd.DataFrame | None  # patients table of the data contract; None when drawn without labels
     age: np.ndarray
+    mrss: np.ndarray  # observed baseline mRSS (NaN when not recorded)
     mrss_true: np.ndarray
     neuro: np.ndarray
     cardiac: np.ndarray
@@ -131,18 +132,22 @@ def _lognormal_delay(design: RegistryDesign, rng: np.random.Generator, n: int) -
     return rng.lognormal(np.log(design.delay_median_months), sigma, n)
 
 
-def draw_cohort(design: RegistryDesign, rng: np.random.Generator) -> Cohort:
-    """Draw patients at diagnosis: demographics, paraprotein, organs, skin, death, censoring."""
+def draw_cohort(design: RegistryDesign, rng: np.random.Generator, labels: bool = True) -> Cohort:
+    """Draw patients at diagnosis: demographics, paraprotein, organs, skin, death, censoring.
+
+    ``labels=False`` makes the same draws but skips the patients table (identifiers, site names,
+    dates as text), which a simulation study does not need.
+    """
     n = design.n_patients
     start = np.datetime64(f"{design.accrual_start_year}-01-01")
     admin_end = np.datetime64(design.admin_end)
     window = min(design.accrual_years * 365.25, float((admin_end - start).astype(int)) - 31)
     diagnosis = start + np.floor(rng.uniform(0, max(window, 1), n)).astype("timedelta64[D]")
     age = np.round(np.clip(rng.normal(design.age_mean_years, design.age_sd_years, n), 18, 95), 1)
-    sex = np.where(rng.uniform(size=n) < design.male_fraction, "M", "F")
+    male = rng.uniform(size=n) < design.male_fraction
     isotypes = list(design.paraprotein_mix)
-    paraprotein = np.where(rng.uniform(size=n) < design.mg_fraction,
-                           rng.choice(isotypes, n, p=list(design.paraprotein_mix.values())), "none")
+    has_mg = rng.uniform(size=n) < design.mg_fraction
+    isotype = rng.choice(len(isotypes), n, p=list(design.paraprotein_mix.values()))
     organs = {name: rng.uniform(size=n) < getattr(design, f"p_{name}") for name in INVOLVEMENT}
     delay = _lognormal_delay(design, rng, n)
     mrss_true = np.round(np.clip(rng.normal(design.mrss_mean + design.mrss_per_month_delay
@@ -159,13 +164,15 @@ def draw_cohort(design: RegistryDesign, rng: np.random.Generator) -> Cohort:
     to_end = (admin_end - diagnosis).astype(int).astype(float)
     lost = _days(_exponential(rng, design.loss_to_followup_per_year / 12, n))
     censor_day = np.minimum(lost, to_end)
-    frame = pd.DataFrame({
-        "patient_id": [f"SYN{i + 1:05d}" for i in range(n)],
-        "site": [f"Site {s + 1:02d}" for s in site], "sex": sex, "age_at_diagnosis_years": age,
-        "diagnosis_date": diagnosis.astype("datetime64[ns]"), "paraprotein": paraprotein,
-        **organs, "mrss": mrss,
-    })
-    return Cohort(frame, age, mrss_true, neuro, cardiac, severity, site, frailty, death_day,
+    frame = None
+    if labels:
+        frame = pd.DataFrame({
+            "patient_id": [f"SYN{i + 1:05d}" for i in range(n)],
+            "site": [f"Site {s + 1:02d}" for s in site], "sex": np.where(male, "M", "F"),
+            "age_at_diagnosis_years": age, "diagnosis_date": diagnosis.astype("datetime64[ns]"),
+            "paraprotein": np.where(has_mg, np.array(isotypes)[isotype], "none"), **organs, "mrss": mrss,
+        })
+    return Cohort(frame, age, mrss, mrss_true, neuro, cardiac, severity, site, frailty, death_day,
                   death_cause, censor_day, death_day.copy(), response_intercepts(design, severity))
 
 
@@ -226,9 +233,9 @@ def _responses(design: RegistryDesign, rng, cohort: Cohort, tier, rows, relapse_
         p_respond = _expit(cohort.response_intercept[tier]
                            + design.severity_on_response * cohort.severity[rows])
     rho = design.response_relapse_correlation
-    late = stats.norm.ppf(np.clip(relapse_uniform, 1e-12, 1 - 1e-12))  # high: late relapse
+    late = special.ndtri(np.clip(relapse_uniform, 1e-12, 1 - 1e-12))  # normal quantile: late relapse
     latent = rho * late + np.sqrt(1 - rho**2) * rng.standard_normal(len(rows))
-    rank = stats.norm.sf(latent)  # uniform; small for late relapses
+    rank = special.ndtr(-latent)  # the normal survival function: uniform, small for late relapses
     p_cr = p_respond * table[:, 0] / np.maximum(respond, 1e-12)
     p_sd = (1 - p_respond) * table[:, 2] / np.maximum(1 - respond, 1e-12)
     return np.select([rank < p_cr, rank < p_respond, rank < p_respond + p_sd], [0, 1, 2], 3)
@@ -248,16 +255,26 @@ def generate(design: RegistryDesign, rng: np.random.Generator) -> tuple[Cohort, 
     return cohort, pd.DataFrame(lines).astype(LINE_COLUMNS)
 
 
-def generate_arrays(design: RegistryDesign, rng: np.random.Generator) -> tuple[Cohort, dict[str, np.ndarray]]:
+def generate_arrays(design: RegistryDesign, rng: np.random.Generator,
+                    labels: bool = True) -> tuple[Cohort, dict[str, np.ndarray]]:
     """Draw a cohort and its lines as arrays (the same draws as :func:`generate`, no DataFrame).
+
+    Parameters
+    ----------
+    design : RegistryDesign
+    rng : numpy.random.Generator
+    labels : bool
+        False: the same draws without the text a study does not need (no patients table in
+        ``cohort.frame``, no ``agents`` column), which is several times faster.
 
     Returns
     -------
     cohort : Cohort
     lines : dict of numpy.ndarray
-        The columns of :func:`generate`'s lines table, ordered by line number then patient.
+        The columns of :func:`generate`'s lines table, ordered by line number then patient, plus
+        ``regimen`` (index into the tier's ``REGIMENS``) and ``ecp``.
     """
-    cohort = draw_cohort(design, rng)
+    cohort = draw_cohort(design, rng, labels)
     n = design.n_patients
     first_start = np.floor(rng.uniform(0, 61, n))
     exit_day = np.minimum(cohort.death_day, cohort.censor_day)
@@ -269,8 +286,11 @@ def generate_arrays(design: RegistryDesign, rng: np.random.Generator) -> tuple[C
         if len(rows) == 0:
             break
         pieces.append(_one_line(design, rng, cohort, state, rows, k))
+    dtypes = {**LINE_COLUMNS, "regimen": "int64", "ecp": bool}
     lines = {name: np.concatenate([piece[name] for piece in pieces]) if pieces
-             else np.array([], dtype=dtype) for name, dtype in LINE_COLUMNS.items()}
+             else np.array([], dtype=dtype) for name, dtype in dtypes.items() if name != "agents"}
+    if labels:
+        lines["agents"] = _agent_labels(lines["tier"], lines["regimen"], lines["ecp"])
     cohort = dataclasses.replace(cohort, death_day=state.death_day, death_cause=state.death_cause)
     return cohort, lines
 
@@ -315,14 +335,24 @@ def _one_line(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows, 
     ecp = rng.uniform(size=len(rows)) < design.ecp_fraction
     return {
         "patient": rows, "line": np.full(len(rows), k + 1), "tier": tier, "start": start, "end": end_day,
-        "agents": _agents(rng, tier, ecp), "response": response, "response_day": response_day,
+        "regimen": _regimens(rng, tier), "ecp": ecp, "response": response, "response_day": response_day,
         "event_day": event_day, "event_kind": np.where(responder, "relapse", "progression"),
     }
 
 
-def _agents(rng: np.random.Generator, tier: np.ndarray, ecp: np.ndarray) -> np.ndarray:
-    agents = np.empty(len(tier), dtype=object)
+def _regimens(rng: np.random.Generator, tier: np.ndarray) -> np.ndarray:
+    """Index of each line's regimen within its tier's ``REGIMENS``."""
+    regimen = np.zeros(len(tier), dtype=np.int64)
     for level, (names, weights) in REGIMENS.items():
         where = np.flatnonzero(tier == level)
-        agents[where] = rng.choice(names, len(where), p=weights)
+        regimen[where] = rng.choice(len(names), len(where), p=weights)
+    return regimen
+
+
+def _agent_labels(tier: np.ndarray, regimen: np.ndarray, ecp: np.ndarray) -> np.ndarray:
+    """Return each line's agents as text (from ``REGIMENS``, "; ECP" added where given)."""
+    agents = np.empty(len(tier), dtype=object)
+    for level, (names, _) in REGIMENS.items():
+        where = np.flatnonzero(tier == level)
+        agents[where] = np.array(names, dtype=object)[regimen[where]]
     return np.where(ecp, agents + "; ECP", agents)
