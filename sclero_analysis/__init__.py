@@ -10,12 +10,13 @@ Examples
 'immunosuppression'
 """
 
-from sclero_analysis import causal, figures, studies
+from sclero_analysis import causal, figures, literature, report, studies
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.causal import adjusted_curves, compare_tiers, e_value, propensity, tipping_point
-from sclero_analysis.cohort import exclusions, relapse_frame, survival_frame, tier_history
+from sclero_analysis.cohort import cohort_flow, exclusions, relapse_frame, survival_frame, tier_history
 from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
-from sclero_analysis.report import save_figure, save_table
+from sclero_analysis.literature import publication_sweep, response_rates
+from sclero_analysis.report import build_report, load_data, save_figure, save_table
 from sclero_analysis.studies import StudyDesign, run_study
 from sclero_analysis.survival import (
     cumulative_incidence,
@@ -45,7 +46,9 @@ __all__ = [
     "CaseSeriesError",
     "UnknownAgentWarning",
     "adjusted_curves",
+    "build_report",
     "causal",
+    "cohort_flow",
     "figures",
     "compare_tiers",
     "e_value",
@@ -57,12 +60,17 @@ __all__ = [
     "fit_fine_gray",
     "gray_test",
     "kaplan_meier",
+    "literature",
+    "load_data",
     "load_example",
     "load_vocabulary",
     "logrank",
+    "publication_sweep",
     "publish_case_reports",
     "read_case_series",
     "relapse_frame",
+    "report",
+    "response_rates",
     "regression_table",
     "resolve_agents",
     "rmst",

@@ -1,4 +1,4 @@
-"""Command line: ``validate PATH``, ``simulate --out DIR`` and ``study DESIGN.toml --out DIR``.
+"""Command line: ``validate PATH``, ``simulate --out DIR``, ``study DESIGN.toml --out DIR``, ``report``.
 
 Exit codes of ``validate``: 0 when the series has no errors (warnings allowed), 1 when some rows
 were rejected for errors, 2 when the input cannot be read at all.
@@ -17,7 +17,8 @@ from sclero_analysis import __version__
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.exceptions import CaseSeriesError
 from sclero_analysis.figures import journal_style
-from sclero_analysis.report import save_figure, save_table
+from sclero_analysis.report import ReportError, build_report, save_figure, save_table
+from sclero_analysis.report.build import DEFAULT_SEED, DEFAULT_TAU
 from sclero_analysis.studies import StudyDesign, StudyDesignError, run_study
 from sclero_analysis.synthetic import RegistryDesign
 from sclero_analysis.synthetic.examples import EXAMPLE_SEED, write_example
@@ -78,7 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--jobs", type=int, default=1, help="local worker processes (-1: all cores)")
     study.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786)")
     study.add_argument("--no-progress", action="store_true", help="no progress bar")
+    report = commands.add_parser(
+        "report", help="execute the notebooks into a report folder",
+        description="Execute every numbered notebook (notebooks/NN_*.ipynb) on the data and write "
+                    "executed notebooks, HTML, figures, tables and index.html into the folder.",
+    )
+    report.add_argument("--data", help="case series directory or .xlsx workbook "
+                                       "(default: the shipped synthetic registry)")
+    report.add_argument("--out", default="reports", help="report folder (default: reports/)")
+    report.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of every random draw")
+    report.add_argument("--tau", type=float, default=DEFAULT_TAU, help="RMST horizon in months")
+    report.add_argument("--notebooks", help="folder of the notebooks (default: ./notebooks)")
+    report.add_argument("--only", action="append", metavar="NAME", help="run only this notebook")
+    report.add_argument("--fast", action="store_true", help="small simulations (a quick check)")
     return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        result = build_report(data=args.data, out=args.out, notebooks=args.only,
+                              notebooks_dir=args.notebooks, seed=args.seed, tau=args.tau, fast=args.fast)
+    except (ReportError, FileNotFoundError) as error:
+        print(f"sclero-analysis report: {error}", file=sys.stderr)
+        return EXIT_ERRORS
+    total = sum(result.seconds.values())
+    print(f"{len(result.notebooks)} notebooks in {total:.0f} s; open {result.index}")
+    return EXIT_OK
 
 
 def _study(args: argparse.Namespace) -> int:
@@ -172,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module docstring).
     """
     args = build_parser().parse_args(argv)
-    return {"validate": _validate, "simulate": _simulate, "study": _study}[args.command](args)
+    commands = {"validate": _validate, "simulate": _simulate, "study": _study, "report": _report}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -299,3 +299,54 @@ def tier_history(cs: CaseSeries) -> pd.DataFrame:
     frame = frame.join(patients[list(COVARIATES)], on="patient_id")
     return _exclude(frame, frame["stop_months"] <= frame["start_months"], "zero-length interval",
                     "intervals")
+
+
+def cohort_flow(cs: CaseSeries, frame: pd.DataFrame | None = None,
+                covariates: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Cohort flow: patients → lines → analysable lines, with what was left out and why.
+
+    Parameters
+    ----------
+    cs : CaseSeries
+    frame : pandas.DataFrame, optional
+        The analysis frame (default ``relapse_frame(cs)``).
+    covariates : tuple of str
+        Adjustment covariates: a last step counts the lines with all of them recorded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step: ``step, n, left_out, reasons`` (``reasons``: the rules broken or
+        the exclusion reasons, with counts).
+
+    Examples
+    --------
+    >>> import sclero_analysis as sa
+    >>> flow = cohort_flow(sa.load_example())
+    >>> list(flow["step"])[:2]
+    ['patients read', 'patients accepted']
+    """
+    if frame is None:
+        frame = relapse_frame(cs)
+    errors = cs.errors
+
+    def rules(table: str) -> str:
+        counts = errors.loc[errors["table"] == table, "rule"].value_counts()
+        return "; ".join(f"{rule} ({n})" for rule, n in counts.items())
+
+    read = {t: int(cs.counts.loc[t, "read"]) for t in ("patients", "lines")}
+    rows = [
+        ("patients read", read["patients"], 0, ""),
+        ("patients accepted", len(cs.patients), read["patients"] - len(cs.patients), rules("patients")),
+        ("lines read", read["lines"], 0, ""),
+        ("lines accepted", len(cs.lines), read["lines"] - len(cs.lines), rules("lines")),
+    ]
+    excluded = exclusions(frame)
+    reasons = "; ".join(f"{r} ({n})" for r, n in excluded["reason"].value_counts().items())
+    rows.append(("analysable lines", len(frame), len(excluded), reasons))
+    if covariates:
+        missing = frame[list(covariates)].isna()
+        complete = int((~missing.any(axis=1)).sum())
+        detail = "; ".join(f"{c} missing ({int(n)})" for c, n in missing.sum().items() if n)
+        rows.append(("lines with complete covariates", complete, len(frame) - complete, detail))
+    return pd.DataFrame(rows, columns=["step", "n", "left_out", "reasons"])

@@ -24,6 +24,8 @@ LAYERS = {
     "studies": 7,
     "figures": 3,  # drawing: may shape data (cohort) but never imports an estimator (survival, causal)
     "tables": 8,
+    "literature": 8,  # what a published subset shows (publication filter + estimators)
+    "small_samples": 8,  # ordinary vs Firth Cox in drawn small series
     "report": 9,
     "cli": 10,
     "__init__": 11,

@@ -79,7 +79,8 @@ def save_table(table, path_stem: str | Path, formats: Sequence[str] = ("csv", "m
     Parameters
     ----------
     table : Table or pandas.DataFrame
-        A ``Table`` writes its own formats; a DataFrame is written with its index.
+        A ``Table`` writes its own formats; a DataFrame is written with its index (a
+        MultiIndex keeps its first level as rows, the others become the first columns).
     path_stem : str or Path
         Path without extension.
     formats : sequence of {"csv", "md", "html", "tex"}
@@ -94,6 +95,8 @@ def save_table(table, path_stem: str | Path, formats: Sequence[str] = ("csv", "m
         raise ValueError(f"unknown table format {unknown[0]!r}; choose from {TABLE_FORMATS}")
     stem.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(table, pd.DataFrame):
+        if isinstance(table.index, pd.MultiIndex):  # the inner levels become leading columns
+            table = table.reset_index(level=list(range(1, table.index.nlevels)))
         table = Table(table)
     writers = {"csv": table.to_csv, "md": table.to_markdown, "html": table.to_html, "tex": table.to_latex}
     written = []

@@ -46,7 +46,8 @@ def penalised(data: CoxData, beta: np.ndarray) -> Penalised:
     ev = evaluate(data, beta, "breslow")
     n, p = data.x.shape
     sign, logdet = np.linalg.slogdet(ev.information)
-    if sign <= 0 or not np.isfinite(ev.loglik):
+    if not sign > 0 or not np.isfinite(ev.loglik) or not np.isfinite(logdet):
+        # a singular or overflowing information (far from the data): no penalised likelihood
         return Penalised(-np.inf, np.zeros(p), ev.information)
     risk = data.weight * np.exp(ev.eta)
     x = data.x
@@ -67,6 +68,8 @@ def penalised(data: CoxData, beta: np.ndarray) -> Penalised:
     d_info = np.einsum("t,tabk->abk", d, d_info)
     inverse = np.linalg.inv(ev.information)
     correction = 0.5 * np.einsum("ab,bak->k", inverse, d_info)
+    if not np.all(np.isfinite(correction)):  # numerically singular information: treat as no maximum here
+        return Penalised(-np.inf, np.zeros(p), ev.information)
     return Penalised(ev.loglik + 0.5 * logdet, ev.score + correction, ev.information)
 
 
@@ -82,7 +85,10 @@ def _maximise(data: CoxData, beta: np.ndarray, free: np.ndarray) -> tuple[np.nda
             return beta, current
         candidate = penalised(data, beta + delta)
         halvings = 0
-        while iteration > 0 and candidate.loglik < current.loglik and halvings < MAX_HALVING:
+        # coxphf takes its first step whole; a step to where the penalised likelihood does not
+        # exist (singular information, overflow) is halved even then
+        while ((iteration > 0 and candidate.loglik < current.loglik) or not np.isfinite(candidate.loglik)) \
+                and halvings < MAX_HALVING:
             delta /= 2
             halvings += 1
             candidate = penalised(data, beta + delta)
@@ -104,7 +110,9 @@ def _profile_limits(data, beta_hat, k, best, level) -> tuple[float, float]:
     target = best - stats.chi2.ppf(level, 1) / 2
 
     def gap(value):
-        return _profile(data, beta_hat, k, value) - target
+        # beyond where the penalised likelihood exists (−inf), a finite "far below the target"
+        # keeps the root search bracketed
+        return max(_profile(data, beta_hat, k, value) - target, -1e6)
 
     limits = []
     for direction in (-1, 1):
@@ -162,6 +170,9 @@ def fit_firth(
     data = cox_data(design.matrix, np.ones(len(df)), data_in.time, data_in.is_event, None, start)
     p = design.matrix.shape[1]
     beta, best = _maximise(data, np.zeros(p), np.ones(p, bool))
+    if not np.isfinite(best.loglik):
+        raise SurvivalInputError("the Firth-penalised likelihood has no finite maximum here "
+                                 "(a singular information matrix: a covariate without variation?)")
     null = penalised(data, np.zeros(p))
     var = np.linalg.inv(best.information)
     se = np.sqrt(np.diag(var))

@@ -9,6 +9,7 @@ reports or small series, each with a synthetic reference as ``site``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,12 +68,16 @@ def reported_lines(lines: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("patient_id")[lines.columns].reset_index(drop=True)
 
 
-def _selection_probability(lines: pd.DataFrame, design: PublicationDesign) -> np.ndarray:
+def _selection_weight(lines: pd.DataFrame, design: PublicationDesign) -> np.ndarray:
+    """Relative chance of publication: response odds × the dramatic-therapy factor."""
     odds = lines["best_response"].astype(object).map({"CR": design.odds_cr, "PR": design.odds_pr})
     odds = odds.fillna(1.0)
     dramatic = lines["agents"].str.contains("|".join(DRAMATIC))
-    factor = np.where(dramatic, design.dramatic_factor, 1.0)
-    return np.minimum(design.base_probability * odds.to_numpy(float) * factor, 1.0)
+    return odds.to_numpy(float) * np.where(dramatic, design.dramatic_factor, 1.0)
+
+
+def _selection_probability(lines: pd.DataFrame, design: PublicationDesign) -> np.ndarray:
+    return np.minimum(design.base_probability * _selection_weight(lines, design), 1.0)
 
 
 def _truncate(cs: CaseSeries, writing: pd.Series) -> dict[str, pd.DataFrame]:
@@ -95,6 +100,55 @@ def _truncate(cs: CaseSeries, writing: pd.Series) -> dict[str, pd.DataFrame]:
     event_limit = cs.events["patient_id"].map(patients.set_index("patient_id")["last_followup_date"])
     events = cs.events[event_limit.notna() & (cs.events["date"] <= event_limit)]
     return {"patients": patients, "lines": lines, "events": events}
+
+
+def design_for_strength(cs: CaseSeries, strength: float,
+                        reference: PublicationDesign | None = None) -> PublicationDesign:
+    """Return a publication filter of a given selection strength publishing as many cases on average.
+
+    Parameters
+    ----------
+    cs : CaseSeries
+        The registry to be published.
+    strength : float
+        0: no selection on response or therapy; 1: ``reference``; s: its odds ratios raised to
+        the power s (CR ``odds_cr``^s, PR ``odds_pr``^s, dramatic therapies
+        ``dramatic_factor``^s).
+    reference : PublicationDesign, optional
+        Default :class:`PublicationDesign`.
+
+    Returns
+    -------
+    PublicationDesign
+        ``base_probability`` set so that the expected number of published patients (each
+        patient's reported line) equals the reference's, so strengths differ only in *which*
+        cases are written up.
+
+    Examples
+    --------
+    >>> import sclero_analysis as sa
+    >>> design_for_strength(sa.load_example(), 0.0).odds_cr
+    1.0
+    """
+    if not np.isfinite(strength) or strength < 0:
+        raise ValueError(f"strength must be a non-negative number, not {strength!r}")
+    reference = reference or PublicationDesign()
+    design = dataclasses.replace(reference, odds_cr=reference.odds_cr ** strength,
+                                 odds_pr=reference.odds_pr ** strength,
+                                 dramatic_factor=reference.dramatic_factor ** strength)
+    told = reported_lines(cs.lines)
+    if told.empty:
+        return design
+    target = _selection_probability(told, reference).sum()
+    unit = _selection_weight(told, design)
+    low, high = 0.0, 1.0 / max(unit.min(), 1e-12)
+    for _ in range(100):  # bisection: expected reports increase with the base probability
+        mid = (low + high) / 2
+        if np.minimum(mid * unit, 1.0).sum() < target:
+            low = mid
+        else:
+            high = mid
+    return dataclasses.replace(design, base_probability=float(min((low + high) / 2, 1.0)))
 
 
 def publish_case_reports(

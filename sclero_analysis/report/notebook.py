@@ -1,0 +1,154 @@
+"""What the report's notebooks share: their data, where their outputs go, their one-line finding.
+
+Each notebook of ``notebooks/`` opens with :func:`load_data` (the shipped synthetic registry, or
+the user's case series given by ``--data``) and writes through a :class:`NotebookOutputs`:
+figures to ``<out>/figures/``, tables to ``<out>/tables/``, and a manifest
+(``<out>/manifest/<notebook>.json``) listing them with the notebook's finding, from which
+:func:`sclero_analysis.report.build_report` writes ``index.html``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.report.save import save_figure, save_table
+from sclero_analysis.synthetic.examples import load_example
+from sclero_analysis.tables import Table
+
+
+def load_data(data_path: str | Path | None = None) -> CaseSeries:
+    """Load the notebooks' case series.
+
+    Parameters
+    ----------
+    data_path : str or Path, optional
+        A directory of patients/lines/events files or an .xlsx workbook (the data contract).
+        None: the shipped synthetic registry (:func:`sclero_analysis.load_example`).
+
+    Returns
+    -------
+    CaseSeries
+        Validated; ``truth`` is the generator's truth for synthetic data (the shipped registry,
+        or a directory holding the ``truth.json`` that ``sclero-analysis simulate`` writes),
+        else empty: notebooks then skip their comparisons with the truth.
+
+    Examples
+    --------
+    >>> load_data().truth["marginal_log_hr"]["cytoreduction"] < 0
+    True
+    """
+    if data_path is None or str(data_path) == "":
+        return load_example()
+    path = Path(data_path)
+    cs = read_case_series(path)
+    truth_file = path / "truth.json" if path.is_dir() else None
+    if truth_file is not None and truth_file.exists():
+        truth = json.loads(truth_file.read_text())
+        return CaseSeries(cs.patients, cs.lines, cs.events, cs.report, cs.rejected, cs.n_read,
+                          cs.source, truth)
+    return cs
+
+
+@dataclass
+class NotebookOutputs:
+    """Where one notebook writes its figures, tables and finding.
+
+    Attributes
+    ----------
+    folder : Path
+        The report folder (``reports/``).
+    notebook : str
+        The notebook's name without extension (``02_time_to_relapse_by_tier``); its number
+        prefixes every file it writes.
+    """
+
+    folder: Path
+    notebook: str
+    figures: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    finding_text: str = ""
+
+    @property
+    def prefix(self) -> str:
+        """The notebook's number (``02``), or its whole name when it has none."""
+        head = self.notebook.split("_", 1)[0]
+        return head if head.isdigit() else self.notebook
+
+    def figure(self, fig: Figure, name: str, formats=("pdf", "png"), close: bool = False) -> list[Path]:
+        """Save ``fig`` as ``figures/<prefix>_<name>.pdf`` and ``.png`` and list it in the manifest.
+
+        ``close=True`` also closes the figure (when the notebook has already displayed it).
+        """
+        stem = f"{self.prefix}_{name}"
+        paths = save_figure(fig, self.folder / "figures" / stem, formats=formats)
+        if stem not in self.figures:
+            self.figures.append(stem)
+        self._write()
+        if close:
+            plt.close(fig)
+        return paths
+
+    def table(self, table: Table | pd.DataFrame, name: str, formats=("csv", "md")) -> list[Path]:
+        """Save a table as ``tables/<prefix>_<name>.csv`` and ``.md`` and list it in the manifest."""
+        stem = f"{self.prefix}_{name}"
+        paths = save_table(table, self.folder / "tables" / stem, formats=formats)
+        if stem not in self.tables:
+            self.tables.append(stem)
+        self._write()
+        return paths
+
+    def finding(self, text: str) -> str:
+        """Record the notebook's one-line finding (shown in ``index.html``) and return it."""
+        text = " ".join(str(text).split())
+        if not text:
+            raise ValueError("a finding cannot be empty")
+        self.finding_text = text
+        self._write()
+        return text
+
+    @property
+    def manifest_path(self) -> Path:
+        """The manifest file of this notebook."""
+        return self.folder / "manifest" / f"{self.notebook}.json"
+
+    def _write(self) -> None:
+        self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        self.manifest_path.write_text(json.dumps({
+            "notebook": self.notebook, "finding": self.finding_text,
+            "figures": self.figures, "tables": self.tables,
+        }, indent=1))
+
+
+def notebook_outputs(out_dir: str | Path, notebook: str) -> NotebookOutputs:
+    """Start a notebook's outputs in ``out_dir`` (its manifest starts empty).
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The report folder; ``figures/``, ``tables/`` and ``manifest/`` are made inside.
+    notebook : str
+        The notebook's name without extension.
+
+    Returns
+    -------
+    NotebookOutputs
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = notebook_outputs(tempfile.mkdtemp(), "01_overview")
+    >>> out.finding("Four tiers, 400 patients.")
+    'Four tiers, 400 patients.'
+    >>> out.manifest_path.name
+    '01_overview.json'
+    """
+    outputs = NotebookOutputs(Path(out_dir), notebook)
+    outputs._write()
+    return outputs
