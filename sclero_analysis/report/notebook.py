@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -92,6 +91,8 @@ class NotebookOutputs:
             self.figures.append(stem)
         self._write()
         if close:
+            import matplotlib.pyplot as plt  # not at import: the package never loads pyplot itself
+
             plt.close(fig)
         return paths
 
