@@ -126,3 +126,17 @@ def test_firth_without_separation_is_close_to_ordinary_cox():
 def test_firth_refuses_unsupported_options():
     with pytest.raises(SurvivalInputError, match="weights"):
         fit_cox(relapse_data(), "age", firth=True, weights="weight")
+
+
+def test_a_covariate_never_at_risk_with_an_event_is_an_error_not_a_nan():
+    # the single "other" line leaves before the first event: its column has zero information
+    # at every beta, so the penalised likelihood has no finite maximum (coxphf fails as well)
+    df = pd.DataFrame({
+        "time_months": [0.5, 1, 2, 3, 4, 5, 6, 7, 8],
+        "event": [0, 1, 1, 0, 1, 1, 0, 1, 1],
+        "tier": pd.Categorical(["other", "ivig", "ivig", "ivig", "ivig", "cytoreduction",
+                                "cytoreduction", "cytoreduction", "ivig"],
+                               ["ivig", "cytoreduction", "other"]),
+    })
+    with pytest.raises(SurvivalInputError, match="no finite maximum"):
+        fit_cox(df, "tier", ties="breslow", firth=True)

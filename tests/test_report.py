@@ -148,9 +148,13 @@ def test_a_failing_notebook_stops_the_report_naming_its_cell(tmp_path):
     assert (tmp_path / "out" / "00_fine.html").exists()  # the notebook before it keeps its outputs
 
 
-def test_missing_data_path_is_refused_before_running(tmp_path):
+def test_missing_data_path_or_notebook_is_refused_before_running(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         build_report(data=tmp_path / "nowhere", out=tmp_path / "out", progress=None)
+    with pytest.raises(FileNotFoundError, match="no notebook 07_typo.ipynb"):
+        build_report(out=tmp_path / "out", notebooks=["07_typo"], notebooks_dir=ROOT / "notebooks",
+                     progress=None)
+    assert not (tmp_path / "out").exists()  # nothing written
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

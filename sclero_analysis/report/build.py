@@ -195,6 +195,9 @@ def build_report(
         p.stem for p in source.glob("[0-9][0-9]_*.ipynb"))
     if not names:
         raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {source}")
+    unknown = [n for n in names if not (source / f"{n}.ipynb").is_file()]
+    if unknown:
+        raise FileNotFoundError(f"no notebook {unknown[0]}.ipynb in {source}")
     folder.mkdir(parents=True, exist_ok=True)
     record = provenance(data, seed, fast)
     (folder / "provenance.json").write_text(json.dumps(record, indent=1))
