@@ -309,3 +309,31 @@ def test_median_follow_up_matches_the_design(large):
     assert abs(at["survival"] - 0.5) < 3 * at["se"], (at["survival"], at["se"])
     median_months = float(reverse.medians["median"].iloc[0]) / 30.4375
     assert abs(median_months - target_day / 30.4375) < 1.0, (median_months, target_day / 30.4375)
+
+
+def test_relapse_time_inverts_the_cumulative_hazard_with_the_ivig_stop_multiplier():
+    # H(t) = frailty·e^lp·(t/scale)^shape, times ivig_stop_hr past the stop S of an IVIG line
+    from sclero_analysis.synthetic.pathway import relapse_months
+
+    design = RegistryDesign(relapse_shape=1.3, relapse_scale_months=40.0, ivig_stop_hr=4.0)
+    rng = np.random.default_rng(3)
+    n = 2000
+    lp, frailty = rng.normal(0, 0.5, n), rng.lognormal(0, 0.3, n)
+    is_ivig, stop, u = rng.uniform(size=n) < 0.5, rng.exponential(30, n), rng.uniform(size=n)
+    t = relapse_months(design, lp, frailty, is_ivig, stop, u)
+
+    def unit_hazard(months):
+        return (months / 40.0) ** 1.3
+
+    after_stop = is_ivig & (t > stop)
+    cumulative = np.where(after_stop, unit_hazard(stop) + 4.0 * (unit_hazard(t) - unit_hazard(stop)),
+                          unit_hazard(t)) * frailty * np.exp(lp)
+    np.testing.assert_allclose(cumulative, -np.log1p(-u), rtol=1e-12)
+    assert after_stop.sum() > 100 and (is_ivig & ~after_stop).sum() > 100  # both branches tested
+
+
+def test_whole_days_round_up_to_at_least_one_day_and_keep_never_as_inf():
+    from sclero_analysis.synthetic.pathway import _days
+
+    months = np.array([0.0, 1e-9, 1.0, 2.5, np.inf, 1e308])
+    np.testing.assert_array_equal(_days(months), [1.0, 1.0, 31.0, 77.0, np.inf, np.inf])

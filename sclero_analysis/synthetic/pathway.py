@@ -18,8 +18,16 @@ import pandas as pd
 from scipy import special
 
 from sclero_analysis.synthetic.design import RegistryDesign
+from sclero_analysis.synthetic.line_kernel import (
+    days_array,
+    hazard_params,
+    line_kernel,
+    linear_predictor_kernel,
+    pathway_params,
+    relapse_months_kernel,
+    relapse_params,
+)
 
-DAYS_PER_MONTH = 30.4375
 TIER_NAMES = ("ivig", "immunosuppression", "cytoreduction", "other")
 REGIMENS = {  # agents written on a line of each tier (resolved through therapies.toml)
     0: (("IVIG",), (1.0,)),
@@ -39,16 +47,19 @@ INVOLVEMENT = ("neuro", "cardiac", "pulmonary", "renal", "musculoskeletal", "gas
 
 def _days(months: np.ndarray) -> np.ndarray:
     """Durations in months → whole days, at least one (inf stays inf)."""
-    with np.errstate(over="ignore"):  # astronomically long durations are simply never reached
-        days = np.ceil(np.asarray(months, float) * DAYS_PER_MONTH)
-    return np.where(np.isfinite(days), np.maximum(days, 1), np.inf)
+    months = np.asarray(months, float)
+    return days_array(np.ascontiguousarray(months.ravel())).reshape(months.shape)
 
 
 def _exponential(rng: np.random.Generator, rate, size: int) -> np.ndarray:
     """Exponential waiting times in the unit of 1/rate; a zero rate never happens (inf)."""
-    rate = np.broadcast_to(np.asarray(rate, float), (size,))
     draws = rng.exponential(1.0, size)
-    with np.errstate(divide="ignore", over="ignore"):  # tiny rates: never, within any follow-up
+    if np.ndim(rate) == 0:
+        if rate <= 0:
+            return np.full(size, np.inf)
+        with np.errstate(over="ignore"):  # tiny rates: never, within any follow-up
+            return draws / rate
+    with np.errstate(divide="ignore", over="ignore"):
         return np.where(rate > 0, draws / rate, np.inf)
 
 
@@ -80,34 +91,30 @@ def response_intercepts(design: RegistryDesign, severity: np.ndarray) -> np.ndar
     """Per tier, the intercept a with mean(expit(a + b·severity)) = the design's response rate.
 
     So ``response_<tier>`` are the probabilities for a patient drawn from the registry, while
-    sicker patients respond less (b = ``severity_on_response``). Solved by Newton's method.
+    sicker patients respond less (b = ``severity_on_response``). Solved by Newton's method, the
+    four tiers side by side, each stopping at its own convergence.
     """
-    intercepts = np.empty(4)
-    rates = [sum(getattr(design, f"response_{t}")[:2]) for t in TIER_NAMES]
-    for tier, rate in enumerate(rates):
-        if rate <= 0 or rate >= 1 or len(severity) == 0:
-            intercepts[tier] = -np.inf if rate <= 0 else np.inf if rate >= 1 else np.log(rate / (1 - rate))
-            continue
-        a = np.log(rate / (1 - rate))
-        for _ in range(50):
-            p = _expit(a + design.severity_on_response * severity)
-            step = (p.mean() - rate) / np.mean(p * (1 - p))
-            a -= step
-            if abs(step) < 1e-12:
-                break
-        intercepts[tier] = a
+    rates = np.array([sum(getattr(design, f"response_{t}")[:2]) for t in TIER_NAMES])
+    with np.errstate(divide="ignore"):
+        intercepts = np.where(rates <= 0, -np.inf, np.where(rates >= 1, np.inf, np.log(rates / (1 - rates))))
+    solving = np.flatnonzero((rates > 0) & (rates < 1)) if len(severity) else np.array([], int)
+    effect = design.severity_on_response * severity
+    for _ in range(50):
+        if len(solving) == 0:
+            break
+        p = _expit(intercepts[solving, None] + effect[None, :])
+        step = (p.mean(axis=1) - rates[solving]) / np.mean(p * (1 - p), axis=1)
+        intercepts[solving] -= step
+        solving = solving[~(np.abs(step) < 1e-12)]
     return intercepts
 
 
 def linear_predictor(design: RegistryDesign, cohort: Cohort, tier: np.ndarray,
                      rows: np.ndarray) -> np.ndarray:
     """Return the true conditional log relapse hazard of ``rows`` (vs an average IVIG patient)."""
-    tier_effect = np.array([0.0, design.log_hr_immunosuppression, design.log_hr_cytoreduction,
-                            design.log_hr_other])
-    return (tier_effect[tier]
-            + design.log_hr_age_per_10y * (cohort.age[rows] - design.age_mean_years) / 10
-            + design.log_hr_mrss_per_point * (cohort.mrss_true[rows] - design.mrss_mean)
-            + design.log_hr_neuro * cohort.neuro[rows] + design.log_hr_cardiac * cohort.cardiac[rows])
+    return linear_predictor_kernel(hazard_params(design), np.ascontiguousarray(tier, np.int64),
+                                   cohort.age[rows], cohort.mrss_true[rows], cohort.neuro[rows],
+                                   cohort.cardiac[rows])
 
 
 def relapse_months(design: RegistryDesign, lp: np.ndarray, frailty: np.ndarray,
@@ -117,14 +124,11 @@ def relapse_months(design: RegistryDesign, lp: np.ndarray, frailty: np.ndarray,
     H(t) = u·e^lp·(t/scale)^shape, with the multiplier applying to (t/scale)^shape −
     (S/scale)^shape after the maintenance stop S of an IVIG line.
     """
-    rho, scale = design.relapse_shape, design.relapse_scale_months
-    with np.errstate(over="ignore", divide="ignore"):  # inf: a relapse or stop that never comes
-        target = -np.log1p(-uniform) / (frailty * np.exp(lp))
-        before_stop = np.where(is_ivig, (stop_months / scale) ** rho, np.inf)
-        stopped = target > before_stop
-        base = np.where(stopped, before_stop + (target - np.where(stopped, before_stop, 0))
-                        / design.ivig_stop_hr, target)
-        return base ** (1 / rho) * scale
+    def column(values, dtype=float):
+        return np.ascontiguousarray(np.broadcast_to(values, np.shape(lp)), dtype)
+
+    return relapse_months_kernel(relapse_params(design), column(lp), column(frailty), column(is_ivig, bool),
+                                 column(stop_months), column(uniform))
 
 
 def _lognormal_delay(design: RegistryDesign, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -193,7 +197,7 @@ def _death(design: RegistryDesign, rng: np.random.Generator, age, neuro, cardiac
 
 @dataclass
 class _State:
-    """Per-patient state while lines are generated."""
+    """Per-patient state while lines are generated (updated in place by the line kernel)."""
 
     day: np.ndarray  # start day of the next line
     active: np.ndarray
@@ -204,41 +208,19 @@ class _State:
     death_cause: np.ndarray
 
 
-def _next_tier(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows, k: int):
-    """Tier of line k: the pathway (confounded by indication) or, without confounding, at random."""
-    uniform = rng.uniform(size=len(rows))
-    if not design.confounding:  # every line's tier independent of severity and history
-        return np.searchsorted(np.cumsum(design.random_tier_mix), uniform, side="right").clip(0, 3)
-    if k == 0:
-        logit = design.first_line_immuno_logit + design.severity_on_escalation * cohort.severity[rows]
-        return np.where(uniform < _expit(logit), 1, 0)
-    logit = (design.escalation_logit + design.severity_on_escalation * cohort.severity[rows]
-             + design.nonresponse_on_escalation * state.nonresponse[rows])
-    escalate = state.after_event[rows] & (uniform < _expit(logit))
-    return np.where(escalate, np.minimum(state.tier[rows] + 1, 3), state.tier[rows])
-
-
-def _responses(design: RegistryDesign, rng, cohort: Cohort, tier, rows, relapse_uniform) -> np.ndarray:
-    """Best response per line, ordered with the line's relapse draw by a Gaussian copula.
+def _copula_rank(design: RegistryDesign, rng, relapse_uniform: np.ndarray) -> np.ndarray:
+    """Rank of each line's best response, ordered with its relapse draw by a Gaussian copula.
 
     The latest relapses tend to follow complete responses, then partial ones, the earliest
     stable or progressive disease. Each response keeps its probability (by tier and severity,
-    averaging to the design's rate over the registry's patients) and the relapse time its
-    proportional-hazards distribution; only their dependence is added.
+    averaging to the design's rate over the registry's patients; the line kernel compares the
+    rank with them) and the relapse time its proportional-hazards distribution; only their
+    dependence is added.
     """
-    table = np.array([design.response_ivig, design.response_immunosuppression,
-                      design.response_cytoreduction, design.response_other])[tier]
-    respond = table[:, 0] + table[:, 1]
-    with np.errstate(invalid="ignore"):  # ±inf intercepts (rates 0 or 1) give exactly 0 or 1
-        p_respond = _expit(cohort.response_intercept[tier]
-                           + design.severity_on_response * cohort.severity[rows])
     rho = design.response_relapse_correlation
     late = special.ndtri(np.clip(relapse_uniform, 1e-12, 1 - 1e-12))  # normal quantile: late relapse
-    latent = rho * late + np.sqrt(1 - rho**2) * rng.standard_normal(len(rows))
-    rank = special.ndtr(-latent)  # the normal survival function: uniform, small for late relapses
-    p_cr = p_respond * table[:, 0] / np.maximum(respond, 1e-12)
-    p_sd = (1 - p_respond) * table[:, 2] / np.maximum(1 - respond, 1e-12)
-    return np.select([rank < p_cr, rank < p_respond, rank < p_respond + p_sd], [0, 1, 2], 3)
+    latent = rho * late + np.sqrt(1 - rho**2) * rng.standard_normal(len(relapse_uniform))
+    return special.ndtr(-latent)  # the normal survival function: uniform, small for late relapses
 
 
 def generate(design: RegistryDesign, rng: np.random.Generator) -> tuple[Cohort, pd.DataFrame]:
@@ -278,75 +260,50 @@ def generate_arrays(design: RegistryDesign, rng: np.random.Generator,
     n = design.n_patients
     first_start = np.floor(rng.uniform(0, 61, n))
     exit_day = np.minimum(cohort.death_day, cohort.censor_day)
-    state = _State(first_start, first_start < exit_day, np.zeros(n, int), np.zeros(n, bool),
+    state = _State(first_start, first_start < exit_day, np.zeros(n, np.int64), np.zeros(n, bool),
                    np.zeros(n, bool), cohort.death_day.copy(), cohort.death_cause.copy())
+    params = pathway_params(design, [weights for _, weights in REGIMENS.values()])
+    patients = np.stack([cohort.severity, cohort.age, cohort.mrss_true, cohort.neuro, cohort.cardiac,
+                         cohort.frailty, cohort.censor_day]).astype(float)
     pieces = []
     for k in range(design.max_lines):
         rows = np.flatnonzero(state.active)
         if len(rows) == 0:
             break
-        pieces.append(_one_line(design, rng, cohort, state, rows, k))
+        pieces.append(_one_line(design, params, patients, rng, cohort, state, rows, k))
     dtypes = {**LINE_COLUMNS, "regimen": "int64", "ecp": bool}
-    lines = {name: np.concatenate([piece[name] for piece in pieces]) if pieces
-             else np.array([], dtype=dtype) for name, dtype in dtypes.items() if name != "agents"}
+    lines = {name: np.concatenate([piece[name] for piece in pieces]) if pieces else np.array([], dtype=dtype)
+             for name, dtype in dtypes.items() if name not in ("agents", "event_kind")}
+    responder = lines["response"] <= 1
+    lines["event_kind"] = (np.where(responder, "relapse", "progression") if pieces
+                           else np.array([], dtype=object))
     if labels:
         lines["agents"] = _agent_labels(lines["tier"], lines["regimen"], lines["ecp"])
     cohort = dataclasses.replace(cohort, death_day=state.death_day, death_cause=state.death_cause)
     return cohort, lines
 
 
-def _one_line(design: RegistryDesign, rng, cohort: Cohort, state: _State, rows, k) -> dict[str, np.ndarray]:
-    tier = _next_tier(design, rng, cohort, state, rows, k)
-    relapse_uniform = rng.uniform(size=len(rows))
-    response = _responses(design, rng, cohort, tier, rows, relapse_uniform)
-    start = state.day[rows]
-    stop_months = _exponential(rng, design.ivig_stop_per_month, len(rows))
-    lp = linear_predictor(design, cohort, tier, rows)
-    relapse = _days(relapse_months(design, lp, cohort.frailty[rows], tier == 0, stop_months,
-                                   relapse_uniform))
-    last_line = k == design.max_lines - 1
-    switch = _days(_exponential(rng, 0.0 if last_line else design.switch_per_month, len(rows)))
-    toxic = np.where(tier == 2, _days(_exponential(rng, design.treatment_death_per_year / 12,
-                                                   len(rows))), np.inf)
-    limit = np.minimum(state.death_day[rows], cohort.censor_day[rows]) - start
-    exit_after = np.minimum.reduce([relapse, switch, toxic, limit])
-    relapsed = relapse <= exit_after
-    toxic_death = ~relapsed & (toxic <= exit_after) & (toxic < limit)
-    switched = ~relapsed & ~toxic_death & (switch <= exit_after) & (switch < limit)
-    state.death_day[rows[toxic_death]] = (start + toxic)[toxic_death]
-    state.death_cause[rows[toxic_death]] = "treatment"
-    event_day = np.where(relapsed, start + relapse, -1)
-    responder = response <= 1
-    delay = _days(rng.uniform(1, 6, len(rows)))
-    length = exit_after
-    response_day = np.where(responder, start + np.clip(delay, 0, np.maximum(length - 1, 0)), -1)
-    gap = np.floor(rng.uniform(1, 61, len(rows)))
-    next_start = np.where(relapsed, event_day + gap, np.where(switched, start + switch, np.inf))
-    end_limit = np.minimum(state.death_day[rows], cohort.censor_day[rows])
-    continues = (next_start < end_limit) & (relapsed | switched) & ~last_line
-    stop_day = start + _days(stop_months)
-    end_day = np.where((tier == 0) & (stop_day < start + exit_after), stop_day,
-                       np.where(continues, next_start, np.where(relapsed, event_day, -1)))
-    state.day[rows] = np.where(continues, next_start, state.day[rows])
-    state.active[rows] = continues
-    state.tier[rows] = tier
-    state.nonresponse[rows] = ~responder
-    state.after_event[rows] = relapsed
-    ecp = rng.uniform(size=len(rows)) < design.ecp_fraction
+def _one_line(design: RegistryDesign, params, patients: np.ndarray, rng, cohort: Cohort, state: _State,
+              rows: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Line k of every patient still in follow-up: draw its random numbers, then the kernel."""
+    m = len(rows)
+    tier_uniform, relapse_uniform = rng.uniform(size=m), rng.uniform(size=m)
+    rank = _copula_rank(design, rng, relapse_uniform)
+    draws = np.stack([tier_uniform, relapse_uniform,  # then unit exponentials: stop, switch, toxic death
+                      rng.exponential(1.0, m), rng.exponential(1.0, m), rng.exponential(1.0, m),
+                      rng.uniform(1, 6, m), rng.uniform(1, 61, m),  # response delay, gap to the next line
+                      rng.uniform(size=m), rng.random(m)])  # ECP; the regimen (as Generator.choice draws)
+    out_float, out_int = np.empty((4, m)), np.empty((5, m), np.int64)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf: what never happens
+        line_kernel(params, k, k == design.max_lines - 1, rows, draws, rank, patients,
+                    cohort.response_intercept, state.day, state.active, state.tier, state.nonresponse,
+                    state.after_event, state.death_day, out_float, out_int)
+    state.death_cause[rows[out_int[4] == 1]] = "treatment"
     return {
-        "patient": rows, "line": np.full(len(rows), k + 1), "tier": tier, "start": start, "end": end_day,
-        "regimen": _regimens(rng, tier), "ecp": ecp, "response": response, "response_day": response_day,
-        "event_day": event_day, "event_kind": np.where(responder, "relapse", "progression"),
+        "patient": rows, "line": np.full(m, k + 1), "tier": out_int[0], "start": out_float[0],
+        "end": out_float[1], "regimen": out_int[2], "ecp": out_int[3] == 1, "response": out_int[1],
+        "response_day": out_float[2], "event_day": out_float[3],
     }
-
-
-def _regimens(rng: np.random.Generator, tier: np.ndarray) -> np.ndarray:
-    """Index of each line's regimen within its tier's ``REGIMENS``."""
-    regimen = np.zeros(len(tier), dtype=np.int64)
-    for level, (names, weights) in REGIMENS.items():
-        where = np.flatnonzero(tier == level)
-        regimen[where] = rng.choice(len(names), len(where), p=weights)
-    return regimen
 
 
 def _agent_labels(tier: np.ndarray, regimen: np.ndarray, ecp: np.ndarray) -> np.ndarray:

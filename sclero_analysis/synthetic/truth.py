@@ -18,8 +18,8 @@ import pandas as pd
 
 from sclero_analysis.survival.coxcore import cox_data, newton
 from sclero_analysis.synthetic.design import RegistryDesign
+from sclero_analysis.synthetic.line_kernel import DAYS_PER_MONTH
 from sclero_analysis.synthetic.pathway import (
-    DAYS_PER_MONTH,
     TIER_NAMES,
     Cohort,
     _days,
