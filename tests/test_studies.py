@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import sclero_analysis as sa  # noqa: E402
+from sclero_analysis.exceptions import PropensityError, SeparationWarning  # noqa: E402
 from sclero_analysis.studies import (  # noqa: E402
     ANALYSES,
     LinesBatch,
@@ -175,6 +176,36 @@ def test_batched_propensity_weights_and_iptw_cox_match_the_library():
         row = table[table["tier"] == "cytoreduction"].iloc[0]
         assert out["estimate"][i] == pytest.approx(row["coef"], abs=1e-6)
         assert out["se"][i] == pytest.approx(row["se"], rel=1e-6)
+
+
+def test_batched_propensity_is_usable_exactly_where_propensity_fits_without_separation():
+    # small registries: sparse tiers (refused by propensity) and separated fits (SeparationWarning)
+    reps, batch = _batch(n_reps=40, n_patients=60)
+    _, usable = stabilized_weights(batch)
+    expected = []
+    for i in range(len(reps)):
+        df = _frame(batch, i).dropna(subset=["mrss"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                sa.propensity(df, CONFOUNDERS)
+                expected.append(not any(issubclass(w.category, SeparationWarning) for w in caught))
+            except PropensityError:
+                expected.append(False)
+    assert 0 < sum(expected) < len(expected)  # both kinds occur, so the comparison means something
+    assert usable.tolist() == expected
+
+
+def test_batched_propensity_with_an_all_zero_covariate_is_the_model_without_it():
+    _, batch = _batch(n_reps=3, n_patients=200)
+    with_zero = batch.covariates.copy()
+    with_zero[:, :, 2] = 0.0  # no neuro involvement recorded: singular information, least-squares step
+    scores, converged = fit_multinomial_batched(with_zero, batch.tier, 4, batch.complete)
+    without, converged_without = fit_multinomial_batched(batch.covariates[:, :, [0, 1, 3]], batch.tier, 4,
+                                                         batch.complete)
+    assert converged.tolist() == converged_without.tolist() and converged.sum() >= 2
+    rows = batch.complete & converged[:, None]
+    np.testing.assert_allclose(scores[rows], without[rows], rtol=1e-9)
 
 
 # ----------------------------------------------------------------------------- study engine

@@ -1,12 +1,12 @@
-"""Multinomial logistic propensity models for many replicates at once (Newton over (B, n, q)).
+"""Multinomial logistic propensity models for many replicates at once (compiled Newton).
 
 The model of :func:`sclero_analysis.propensity` (logit for two levels, multinomial logit for
 more, reference = first level, intercept plus the given columns), fitted by Newton–Raphson with
-step halving for every replicate of a padded batch (compiled with Numba). A level absent from
-a replicate is left out of that replicate's model (its probability is 0), as ``propensity``
-keeps present levels only.
-Sums over rows run strictly in row order, so a replicate's numbers do not depend on the batch
-(or its padding): a study gives the same digits however it is chunked.
+step halving, one replicate at a time in compiled code (Numba). A level absent from a
+replicate is left out of that replicate's model (its probability is 0), as ``propensity``
+keeps present levels only. A replicate's numbers depend on its own rows only (never on the
+batch, its padding or other replicates' convergence): a study gives the same digits however it
+is chunked.
 """
 
 from __future__ import annotations
@@ -14,124 +14,168 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sclero_analysis.studies.cox_kernel import _newton_direction
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
 #: Scores are bounded below as in ``propensity`` when the model separates.
 MIN_SCORE = 1e-6
+#: A fitted probability below this on a row in use means separation, as ``propensity`` decides.
+SEPARATED_SCORE = 1e-10
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _probabilities_kernel(x, y, mask, present, beta, p, loglik):
-    """Class probabilities of every row and each replicate's log-likelihood, rows in order."""
-    b_count, n, q = x.shape
-    k_count = beta.shape[1]
-    eta = np.empty(k_count)
-    for b in range(b_count):
-        ll = 0.0
-        for i in range(n):
-            top = -np.inf
-            for k in range(k_count):
-                if present[b, k]:
-                    value = 0.0
-                    for j in range(q):
-                        value += x[b, i, j] * beta[b, k, j]
-                    eta[k] = value
-                    top = max(top, value)
-            total = 0.0
-            for k in range(k_count):  # a fixed order of addition
-                eta[k] = np.exp(eta[k] - top) if present[b, k] else 0.0
-                total += eta[k]
-            for k in range(k_count):
-                p[b, i, k] = eta[k] / total
-            if mask[b, i]:
-                ll += np.log(p[b, i, y[b, i]])
-        loglik[b] = ll
+@njit(**_JIT)
+def _probabilities(xi, present, beta, prob):
+    """Class probabilities of one row (reference class 0, absent classes 0)."""
+    k, q = beta.shape
+    top = -np.inf
+    for c in range(k):
+        if present[c]:
+            value = 0.0
+            for j in range(q):
+                value += xi[j] * beta[c, j]
+            prob[c] = value
+            top = max(top, value)
+    total = 0.0
+    for c in range(k):  # a fixed order of addition
+        prob[c] = np.exp(prob[c] - top) if present[c] else 0.0
+        total += prob[c]
+    for c in range(k):
+        prob[c] = prob[c] / total
 
 
-def _probabilities(x, y, mask, present, beta) -> tuple[np.ndarray, np.ndarray]:
-    """(B, n, K) class probabilities (beta (B, K, q), class 0 fixed at 0) and log-likelihoods."""
-    b, n, _ = x.shape
-    p, loglik = np.empty((b, n, beta.shape[1])), np.empty(b)
-    with np.errstate(divide="ignore"):
-        _probabilities_kernel(x, y, mask, present, beta, p, loglik)
-    return p, loglik
+@njit(**_JIT)
+def _products(x, xx):
+    """Each row's products x_s·x_t (s ≤ t), in the order :func:`_evaluate` reads them."""
+    n, q = x.shape
+    for i in range(n):
+        c = 0
+        for s in range(q):
+            for t in range(s, q):
+                xx[i, c] = x[i, s] * x[i, t]
+                c += 1
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _score_info_kernel(x, y, mask, p, grad, info):  # noqa: C901 (one compiled loop nest)
-    """Score and information of the non-reference classes' parameters, summed in row order.
+@njit(**_JIT)
+def _evaluate(x, xx, y, mask, present, beta, prob, acc, grad, info):  # noqa: C901 (one compiled loop nest)
+    """Log-likelihood (returned), score and information at ``beta``, summed over rows in order.
 
-    The information's blocks are Σ_i p_ij (δ_jm − p_im) x_i x_iᵀ; only the upper triangle is
-    accumulated and then mirrored.
+    The information's blocks are Σ_i p_ij (δ_jm − p_im) x_i x_iᵀ: each block (j ≤ m) is
+    symmetric, so only its products s ≤ t (``xx``, from :func:`_products`) are accumulated in
+    ``acc``, then spread over the full matrix.
     """
-    b_count, n, q = x.shape
-    levels = p.shape[2] - 1
-    size = levels * q
-    xx = np.empty((q, q))
-    g = np.empty(size)
-    h = np.empty((size, size))
-    for b in range(b_count):
-        g[:] = 0.0
-        h[:, :] = 0.0
-        for i in range(n):
-            if not mask[b, i]:
-                continue
-            xi = x[b, i]
+    n, q = x.shape
+    levels = beta.shape[0] - 1
+    grad[:] = 0.0
+    acc[:, :] = 0.0
+    ll = 0.0
+    for i in range(n):
+        if not mask[i]:
+            continue
+        _probabilities(x[i], present, beta, prob)
+        ll += np.log(prob[y[i]])
+        pair = 0
+        for j in range(levels):
+            pj = prob[j + 1]
+            resid = (1.0 if y[i] == j + 1 else 0.0) - pj
+            for s in range(q):
+                grad[j * q + s] += resid * x[i, s]
+            for m in range(j, levels):
+                weight = pj * (1.0 - pj) if m == j else -pj * prob[m + 1]
+                for c in range(xx.shape[1]):
+                    acc[pair, c] += weight * xx[i, c]
+                pair += 1
+    pair = 0
+    for j in range(levels):
+        for m in range(j, levels):
+            c = 0
             for s in range(q):
                 for t in range(s, q):
-                    xx[s, t] = xi[s] * xi[t]
-            for j in range(levels):
-                pj = p[b, i, j + 1]
-                resid = (1.0 if y[b, i] == j + 1 else 0.0) - pj
-                for s in range(q):
-                    g[j * q + s] += resid * xi[s]
-                weight = pj * (1.0 - pj)
-                for s in range(q):
-                    for t in range(s, q):
-                        h[j * q + s, j * q + t] += weight * xx[s, t]
-                for m in range(j + 1, levels):
-                    weight = -pj * p[b, i, m + 1]
-                    for s in range(q):
-                        for t in range(q):
-                            h[j * q + s, m * q + t] += weight * xx[min(s, t), max(s, t)]
-        for r in range(size):
-            grad[b, r] = g[r]
-            for c in range(r, size):
-                info[b, r, c] = h[r, c]
-                info[b, c, r] = h[r, c]
+                    info[j * q + s, m * q + t] = acc[pair, c]
+                    info[j * q + t, m * q + s] = acc[pair, c]
+                    info[m * q + t, j * q + s] = acc[pair, c]
+                    info[m * q + s, j * q + t] = acc[pair, c]
+                    c += 1
+            pair += 1
+    return ll
 
-def _newton_step(x, y, p, mask, present, k) -> np.ndarray:
-    """Newton step (B, k−1, q) of the multinomial log-likelihood; absent levels stay fixed."""
-    b, _, q = x.shape
+
+@njit(**_JIT)
+def _direction(info, grad, fixed, step, lu):
+    """Newton step; a singular information gets the minimum-norm least-squares step."""
+    if _newton_direction(info, grad, fixed, step, lu):
+        return True
+    size = grad.shape[0]
+    for r in range(size):
+        for c in range(size):
+            lu[r, c] = (1.0 if r == c else 0.0) if (fixed[r] or fixed[c]) else info[r, c]
+        step[r] = 0.0 if fixed[r] else grad[r]
+    if not np.all(np.isfinite(lu)) or not np.all(np.isfinite(step)):
+        return False
+    step[:] = np.linalg.lstsq(lu, step)[0]
+    return bool(np.all(np.isfinite(step)))
+
+
+@njit(**_JIT)
+def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # noqa: C901
+    """Fit every replicate from beta = 0 by Newton–Raphson, recording scores and convergence.
+
+    A step is halved (up to 30 times) while it lowers the log-likelihood; converged when the
+    full Newton step is below ``tol`` × (1 + max |beta|). No ascent possible (separation, a flat
+    likelihood) ends the replicate unconverged, and so does a fitted probability below
+    ``SEPARATED_SCORE`` on a row in use (separation, as ``propensity`` decides). ``scores`` gets
+    every row's probabilities at the last accepted beta.
+    """
+    b_count, n, q = x.shape
+    k = present.shape[1]
     size = (k - 1) * q
-    grad, info = np.zeros((b, size)), np.zeros((b, size, size))
-    _score_info_kernel(x, y, mask, p, grad, info)
-    fixed = np.repeat(~present[:, 1:], q, axis=1)  # parameters of absent levels stay 0
-    info = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, info) + np.eye(size) * fixed[:, None, :]
-    grad = np.where(fixed, 0.0, grad)
-    try:
-        step = np.linalg.solve(info, grad[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:  # replicate by replicate, so a singular one changes no other's digits
-        step = np.stack([_solve_one(a, g) for a, g in zip(info, grad, strict=True)])
-    return step.reshape(b, k - 1, q)
-
-
-def _solve_one(info: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    try:
-        return np.linalg.solve(info, grad)
-    except np.linalg.LinAlgError:
-        return np.linalg.lstsq(info, grad, rcond=None)[0]
-
-
-def _halve(x, y, mask, present, beta, step, ll):
-    """Take the step, halving it (up to 30 times) where it lowers the log-likelihood."""
-    for _ in range(30):
-        trial = beta.copy()
-        trial[:, 1:] += step
-        p_new, ll_new = _probabilities(x, y, mask, present, trial)
-        worse = ~(ll_new >= ll - 1e-12 * np.abs(ll))
-        if not worse.any():
-            break
-        step = np.where(worse[:, None, None], step / 2, step)
-    return trial, p_new, ll_new, worse
+    products = q * (q + 1) // 2
+    prob, xx, acc = np.empty(k), np.empty((n, products)), np.empty((k * (k - 1) // 2, products))
+    grad, info, trial_grad, trial_info = np.empty(size), np.empty((size, size)), np.empty(size), \
+        np.empty((size, size))
+    step, full, lu, fixed, trial = np.empty(size), np.empty(size), np.empty((size, size)), \
+        np.empty(size, np.bool_), np.empty((k, q))
+    for b in range(b_count):
+        xb, yb, mb, pb, bb = x[b], y[b], mask[b], present[b], beta[b]
+        for j in range(k - 1):
+            for s in range(q):
+                fixed[j * q + s] = not pb[j + 1]  # an absent level's parameters stay 0
+        bb[:, :] = 0.0
+        _products(xb, xx)
+        ll = _evaluate(xb, xx, yb, mb, pb, bb, prob, acc, grad, info)
+        done = False
+        for _ in range(max_iter):
+            if not _direction(info, grad, fixed, step, lu):
+                break
+            full[:] = step
+            accepted = False
+            for _half in range(30):
+                trial[:, :] = bb
+                for j in range(k - 1):
+                    for s in range(q):
+                        trial[j + 1, s] += step[j * q + s]
+                new = _evaluate(xb, xx, yb, mb, pb, trial, prob, acc, trial_grad, trial_info)
+                if new >= ll - 1e-12 * abs(ll):
+                    accepted = True
+                    break
+                step /= 2
+            if not accepted:
+                break
+            bb[:, :] = trial
+            ll = new
+            grad[:] = trial_grad
+            info[:, :] = trial_info
+            if np.max(np.abs(full)) <= tol * (1 + np.max(np.abs(bb))):
+                done = True
+                break
+        lowest = np.inf
+        for i in range(n):
+            _probabilities(xb[i], pb, bb, prob)
+            for c in range(k):
+                scores[b, i, c] = max(prob[c], MIN_SCORE) if pb[c] else 0.0
+                if mb[i] and pb[c]:
+                    lowest = min(lowest, prob[c])
+        converged[b] = done and lowest >= SEPARATED_SCORE
 
 
 def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarray,
@@ -148,37 +192,35 @@ def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarr
         Number of levels.
     mask : ndarray (B, n) of bool
         Real rows (False: padding or rows left out).
+    max_iter : int
+    tol : float
+        Converged when the last full Newton step is below ``tol`` × (1 + max |beta|).
 
     Returns
     -------
     scores : ndarray (B, n, k)
         Fitted probabilities (0 for absent levels), bounded below by 1e-6 for present ones.
     converged : ndarray (B,) of bool
+        False also where the model separates (a fitted probability below 1e-10 on a row in
+        use), where :func:`~sclero_analysis.propensity` warns ``SeparationWarning``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[0.], [0.], [0.], [1.], [1.], [1.]]]); y = np.array([[0, 1, 1, 0, 0, 1]])
+    >>> scores, ok = fit_multinomial_batched(x, y, 2, np.ones((1, 6), bool))
+    >>> bool(ok[0]), round(float(scores[0, 0, 1]), 9), round(float(scores[0, 3, 1]), 9)  # saturated: 2/3, 1/3
+    (True, 0.666666667, 0.333333333)
     """
     b, n, _ = x.shape
     x = np.concatenate([np.ones((b, n, 1)), x], axis=2)
-    x = np.where(mask[:, :, None], x, 0.0)
-    q = x.shape[2]
-    y = np.where(mask, y, 0).astype(int)
+    x = np.ascontiguousarray(np.where(mask[:, :, None], x, 0.0))
+    mask = np.ascontiguousarray(mask, bool)
+    y = np.ascontiguousarray(np.where(mask, y, 0), np.int64)
     present = ((y[:, :, None] == np.arange(k)) & mask[:, :, None]).any(axis=1)
     present[:, 0] = True  # the reference level carries the normalisation
-    beta = np.zeros((b, k, q))
-    p, ll = _probabilities(x, y, mask, present, beta)
-    converged = np.zeros(b, bool)
-    failed = np.zeros(b, bool)
-    for _ in range(max_iter):
-        rows = np.flatnonzero(~converged & ~failed)  # only the replicates still iterating
-        if len(rows) == 0:
-            break
-        step = _newton_step(x[rows], y[rows], p[rows], mask[rows], present[rows], k)
-        trial, p_new, ll_new, worse = _halve(x[rows], y[rows], mask[rows], present[rows], beta[rows],
-                                             step, ll[rows])
-        take = ~worse
-        beta[rows[take]], p[rows[take]], ll_new_taken = trial[take], p_new[take], ll_new[take]
-        ll[rows[take]] = ll_new_taken
-        size = np.max(np.abs(step[take]), axis=(1, 2))
-        small = size <= tol * (1 + np.max(np.abs(trial[take]), axis=(1, 2)))
-        converged[rows[take][small]] = True
-        failed[rows[worse]] = True  # no ascent possible: separation or a flat likelihood
-    scores = np.where(present[:, None, :], np.maximum(p, MIN_SCORE), 0.0)
+    beta, scores = np.empty((b, k, x.shape[2])), np.empty((b, n, k))
+    converged = np.empty(b, bool)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged)
     return scores, converged
