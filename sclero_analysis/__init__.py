@@ -10,32 +10,55 @@ Examples
 'immunosuppression'
 """
 
-from sclero_analysis import causal, figures, literature, report, studies
-from sclero_analysis.caseseries import CaseSeries, read_case_series
-from sclero_analysis.causal import adjusted_curves, compare_tiers, e_value, propensity, tipping_point
-from sclero_analysis.cohort import cohort_flow, exclusions, relapse_frame, survival_frame, tier_history
-from sclero_analysis.exceptions import CaseSeriesError, UnknownAgentWarning
-from sclero_analysis.literature import publication_sweep, response_rates
-from sclero_analysis.report import build_report, load_data, save_figure, save_table
-from sclero_analysis.studies import StudyDesign, run_study
-from sclero_analysis.survival import (
-    cumulative_incidence,
-    fit_cox,
-    fit_fine_gray,
-    gray_test,
-    kaplan_meier,
-    logrank,
-    rmst,
-)
-from sclero_analysis.synthetic import (
-    PublicationDesign,
-    RegistryDesign,
-    load_example,
-    publish_case_reports,
-    simulate_registry,
-)
-from sclero_analysis.tables import regression_table, table_one
-from sclero_analysis.therapy import TIERS, load_vocabulary, resolve_agents
+from sclero_analysis._lazy import lazy_exports
+
+# Each public name and the module defining it; imported on first use (see _lazy.py).
+_EXPORTS = {
+    "causal": "",
+    "figures": "",
+    "literature": "",
+    "report": "",
+    "studies": "",
+    "CaseSeries": "caseseries",
+    "read_case_series": "caseseries",
+    "adjusted_curves": "causal",
+    "compare_tiers": "causal",
+    "e_value": "causal",
+    "propensity": "causal",
+    "tipping_point": "causal",
+    "cohort_flow": "cohort",
+    "exclusions": "cohort",
+    "relapse_frame": "cohort",
+    "survival_frame": "cohort",
+    "tier_history": "cohort",
+    "CaseSeriesError": "exceptions",
+    "UnknownAgentWarning": "exceptions",
+    "publication_sweep": "literature",
+    "response_rates": "literature",
+    "build_report": "report",
+    "load_data": "report",
+    "save_figure": "report",
+    "save_table": "report",
+    "StudyDesign": "studies",
+    "run_study": "studies",
+    "cumulative_incidence": "survival",
+    "fit_cox": "survival",
+    "fit_fine_gray": "survival",
+    "gray_test": "survival",
+    "kaplan_meier": "survival",
+    "logrank": "survival",
+    "rmst": "survival",
+    "PublicationDesign": "synthetic",
+    "RegistryDesign": "synthetic",
+    "load_example": "synthetic",
+    "publish_case_reports": "synthetic",
+    "simulate_registry": "synthetic",
+    "regression_table": "tables",
+    "table_one": "tables",
+    "TIERS": "therapy",
+    "load_vocabulary": "therapy",
+    "resolve_agents": "therapy",
+}
 
 __all__ = [
     "TIERS",
@@ -83,4 +106,5 @@ __all__ = [
     "table_one",
     "tier_history",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __version__ = "0.1.0"

@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     study.add_argument("design", help="study design TOML")
     study.add_argument("--out", required=True, help="results folder (resumes if it holds chunks)")
-    study.add_argument("--jobs", type=int, default=1, help="local worker processes (-1: all cores)")
+    study.add_argument("--jobs", type=int, default=1,
+                       help="local processes computing chunks, this one included (-1: all cores)")
     study.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786)")
     study.add_argument("--no-progress", action="store_true", help="no progress bar")
     report = commands.add_parser(

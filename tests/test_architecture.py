@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
 # Data flows one way: a module may import only modules of its own layer or lower ones.
 LAYERS = {
     "exceptions": 0,
+    "_lazy": 0,  # package names imported on first use (PEP 562)
     "therapy": 1,
     "formatting": 1,  # how numbers are printed (p-values, ratios), shared by figures and tables
     "caseseries": 2,
@@ -85,7 +86,38 @@ def test_import_has_no_side_effects():
         "import statsmodels.discrete.discrete_model  # statsmodels too\n"
         "before = list(warnings.filters)\n"
         "import sclero_analysis\n"
+        "for name in sclero_analysis.__all__:  # the names are imported on first use: use them all\n"
+        "    getattr(sclero_analysis, name)\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported at import time'\n"
         "assert list(warnings.filters) == before, 'warning filters changed at import'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+LAZY_PACKAGES = ["sclero_analysis", "sclero_analysis.synthetic", "sclero_analysis.studies"]
+
+
+@pytest.mark.parametrize("name", LAZY_PACKAGES)
+def test_lazy_packages_export_exactly_their_all(name):
+    import importlib
+
+    package = importlib.import_module(name)
+    assert sorted(package._EXPORTS) == sorted(package.__all__)
+    for attribute in package.__all__:
+        assert getattr(package, attribute) is not None
+    assert set(package.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
+        package.not_a_name  # noqa: B018
+
+
+def test_a_study_worker_imports_only_the_simulator_and_the_batched_fits():
+    # a worker process unpickles studies.chunk.run_task: its start-up is part of every study's wait
+    code = (
+        "import sys\n"
+        "from sclero_analysis.studies.chunk import run_task\n"
+        "heavy = [m for m in ('matplotlib', 'scipy.stats', 'statsmodels', 'lifelines',"
+        " 'sclero_analysis.survival', 'sclero_analysis.causal', 'sclero_analysis.figures',"
+        " 'sclero_analysis.report') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

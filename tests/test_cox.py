@@ -147,3 +147,21 @@ def test_empty_level_is_dropped_with_warning():
     with pytest.warns(SmallSampleWarning, match="other"):
         fit = fit_cox(df, "tier")
     assert "tier[other]" not in fit.summary.index
+
+
+def test_cox_of_levels_from_counts_equals_the_row_by_row_fit():
+    # fit_levels (counts per death time and level) is the same Efron partial likelihood as
+    # coxcore.newton on the dummies, here on heavily tied integer days
+    from sclero_analysis.survival.coxcore import cox_data, fit_levels, newton
+
+    rng = np.random.default_rng(11)
+    n = 6000
+    level = rng.integers(0, 4, n)
+    days = np.ceil(rng.exponential(300, n) * np.exp(-0.3 * level))
+    time, event = days / 30.4375, rng.uniform(size=n) < 0.6
+    beta, information, converged = fit_levels(time, event, level, 4)
+    x = (level[:, None] == np.arange(1, 4)).astype(float)
+    rows = newton(cox_data(x, np.ones(n), time, event), "efron", eps=1e-14, max_iter=50)
+    assert converged and rows.converged
+    np.testing.assert_allclose(beta, rows.beta, atol=1e-10)
+    np.testing.assert_allclose(information, rows.evaluation.information, rtol=1e-9)

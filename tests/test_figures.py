@@ -2,6 +2,8 @@
 
 Baselines live in tests/baseline/. After an intended change of a figure, regenerate them with
 ``SCLERO_REGENERATE_BASELINES=1 .venv/bin/pytest tests/test_figures.py`` and review the PNGs.
+They are drawn in Liberation Sans 2 (Debian ``fonts-liberation2``, which ``.ci/run`` installs);
+another version of the font renders its glyphs a pixel apart and fails the comparison.
 """
 
 from __future__ import annotations

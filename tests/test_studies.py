@@ -3,6 +3,7 @@ backends, checkpoints, bad designs and ADEMP measures."""
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import matplotlib
@@ -228,6 +229,26 @@ def test_same_result_whatever_jobs_and_chunking(serial):
     assert one["replicate"].tolist()[:4] == [0, 1, 2, 3] and len(one) == 12 * 3
 
 
+def _process_id(df, contrast):
+    return {"estimate": float(os.getpid()), "se": 1.0, "p": 0.5}
+
+
+def test_this_process_and_the_pool_share_the_chunks():
+    # n_jobs=2: this process and one pool worker; the worker gets the first chunk at once, this
+    # process takes chunks from the back while the worker starts, so both compute some
+    register_analysis("process_id", _process_id, replace=True)
+    try:
+        result = run_study(StudyDesign(**{**SMALL, "analyses": ("naive_cox", "process_id")}), n_jobs=2,
+                           progress=False)
+    finally:
+        del ANALYSES["process_id"]
+    pids = result.replicates.loc[result.replicates["analysis"] == "process_id", "estimate"]
+    assert os.getpid() in set(pids) and pids.nunique() == 2
+    three = run_study(StudyDesign(**SMALL), n_jobs=3, progress=False)  # this process + 2 workers
+    serial = run_study(StudyDesign(**SMALL), progress=False)
+    pd.testing.assert_frame_equal(three.replicates, serial.replicates)
+
+
 def test_dask_local_cluster_gives_the_serial_result(serial):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -269,6 +290,26 @@ def test_an_interrupted_study_resumes_from_its_checkpoint(serial, tmp_path):
     other = StudyDesign(**{**SMALL, "seed": 6})
     with pytest.raises(ValueError, match="another study design"):
         run_study(other, progress=False, checkpoint=tmp_path)
+
+
+def test_an_interrupted_parallel_study_leaves_complete_chunks_and_resumes(serial, tmp_path):
+    lengths = serial.replicates.drop_duplicates("replicate")["n_lines"].tolist()
+    interrupt = Interrupt()
+    interrupt.length = lengths[9]  # the last chunk (8–11): this process takes it first
+    register_analysis("interrupt_once", interrupt, replace=True)
+    design = StudyDesign(**{**SMALL, "analyses": ("naive_cox", "interrupt_once")})
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_study(design, n_jobs=2, progress=False, checkpoint=tmp_path)
+        assert not (tmp_path / "scenario000_rep0000008.parquet").exists()
+        assert not list(tmp_path.glob("*.tmp"))
+        Interrupt.armed = False
+        resumed = run_study(design, n_jobs=2, progress=False, checkpoint=tmp_path)
+        fresh = run_study(design, progress=False)
+    finally:
+        Interrupt.armed = True
+        del ANALYSES["interrupt_once"]
+    pd.testing.assert_frame_equal(resumed.replicates, fresh.replicates)
 
 
 def test_a_failing_replicate_is_recorded_and_the_study_goes_on():

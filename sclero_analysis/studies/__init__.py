@@ -1,12 +1,26 @@
 """Registry-study simulator: power, bias and coverage by Monte Carlo, locally or on Dask."""
 
-from sclero_analysis.studies.analyses import ANALYSES, Analysis, LinesBatch, register_analysis
-from sclero_analysis.studies.batched_cox import BatchedCoxResult, fit_cox_batched
-from sclero_analysis.studies.design import StudyDesign, StudyDesignError
-from sclero_analysis.studies.engine import run_chunk, run_study, scenario_truth
-from sclero_analysis.studies.fastpath import Lines, simulate_lines
-from sclero_analysis.studies.result import StudyResult, performance
+from sclero_analysis._lazy import lazy_exports
 
+_EXPORTS = {
+    "ANALYSES": "analyses",
+    "Analysis": "analyses",
+    "LinesBatch": "analyses",
+    "register_analysis": "analyses",
+    "BatchedCoxResult": "batched_cox",
+    "fit_cox_batched": "batched_cox",
+    "StudyDesign": "design",
+    "StudyDesignError": "design",
+    "run_chunk": "chunk",
+    "run_study": "engine",
+    "scenario_truth": "engine",
+    "Lines": "fastpath",
+    "simulate_lines": "fastpath",
+    "StudyResult": "result",
+    "performance": "result",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = ["ANALYSES", "Analysis", "BatchedCoxResult", "Lines", "LinesBatch", "StudyDesign",
            "StudyDesignError", "StudyResult", "fit_cox_batched", "performance", "register_analysis",
            "run_chunk", "run_study", "scenario_truth", "simulate_lines"]

@@ -21,12 +21,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from sclero_analysis.studies.batched_cox import fit_cox_batched
 from sclero_analysis.studies.batched_logit import fit_multinomial_batched
 from sclero_analysis.studies.fastpath import Lines
-from sclero_analysis.survival import fit_fine_gray, logrank, rmst
 from sclero_analysis.synthetic.pathway import TIER_NAMES
 
 #: Confounders of the adjusted and propensity models (complete cases on mRSS).
@@ -70,7 +69,7 @@ class LinesBatch:
 
 def _wald(coef: np.ndarray, se: np.ndarray, converged: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2 * stats.norm.sf(np.abs(coef / se))
+        p = 2 * special.ndtr(-np.abs(coef / se))  # two-sided normal p-value
     return {"estimate": coef, "se": se, "p": p, "converged": converged & np.isfinite(se)}
 
 
@@ -118,6 +117,10 @@ def iptw_cox(batch: LinesBatch, contrast: int) -> dict:
     return out
 
 
+# _frame_estimators: the per-replicate (frame) analyses import the library's estimators when
+# first run, not with this module, so a worker process that runs only the batched analyses never
+# loads the survival package (and its plotting): its start-up is part of every study's wait.
+
 def _two_tiers(df: pd.DataFrame, contrast: str) -> pd.DataFrame:
     rows = df[df["tier"].isin([TIER_NAMES[0], contrast])]
     return rows.assign(tier=rows["tier"].cat.remove_unused_categories())
@@ -125,12 +128,16 @@ def _two_tiers(df: pd.DataFrame, contrast: str) -> pd.DataFrame:
 
 def logrank_test(df: pd.DataFrame, contrast: str) -> dict:
     """Log-rank test of the contrast tier vs IVIG (power only: no estimand)."""
+    from sclero_analysis.survival import logrank  # loaded on first use (see _frame_estimators)
+
     test = logrank(_two_tiers(df, contrast))
     return {"estimate": np.nan, "se": np.nan, "p": test.p_value}
 
 
 def fine_gray(df: pd.DataFrame, contrast: str) -> dict:
     """Fine–Gray log subdistribution HR of relapse, death competing (power only)."""
+    from sclero_analysis.survival import fit_fine_gray  # loaded on first use (see _frame_estimators)
+
     fit = fit_fine_gray(_two_tiers(df, contrast), "tier")
     row = fit.summary.loc[f"tier[{contrast}]"]
     return {"estimate": row["coef"], "se": row["se"], "p": row["p"]}
@@ -138,6 +145,8 @@ def fine_gray(df: pd.DataFrame, contrast: str) -> dict:
 
 def rmst_difference(df: pd.DataFrame, contrast: str) -> dict:
     """RMST to 36 months, contrast tier minus IVIG (Kaplan–Meier, survRM2's variance)."""
+    from sclero_analysis.survival import rmst  # loaded on first use (see _frame_estimators)
+
     result = rmst(_two_tiers(df, contrast), tau=RMST_TAU_MONTHS)
     row = result.differences.iloc[0]
     return {"estimate": row["difference"], "se": row["se"], "p": row["p"],

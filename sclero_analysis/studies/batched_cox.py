@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from sclero_analysis.studies.cox_kernel import fit_kernel
+from sclero_analysis.studies.cox_kernel import fit_kernel, robust_kernel
 
 Ties = Literal["efron", "breslow"]
 
@@ -62,34 +62,6 @@ class _Batch:
     constant: np.ndarray | None = None  # (B, p) covariates without variation in the replicate
 
 
-def _total(values: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Σ over rows 0..last of each replicate, summed strictly in row order (padding-proof)."""
-    running = np.cumsum(values, axis=1)
-    index = np.maximum(last, 0).reshape((-1, 1) + (1,) * (values.ndim - 2))
-    out = np.take_along_axis(running, index, axis=1)[:, 0]
-    return np.where((last >= 0).reshape((-1,) + (1,) * (out.ndim - 1)), out, 0.0)
-
-
-def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """values[b, index[b, i], ...] for every b, i (a flat row gather)."""
-    b, n = index.shape
-    flat = (np.arange(b)[:, None] * values.shape[1] + index).ravel()
-    rows = values.reshape(b * values.shape[1], -1)[flat]
-    return rows.reshape((b, n) + values.shape[2:])
-
-
-def _before(running: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Return the running sums just before each row's tie group (0 for the first group)."""
-    first = (start > 0).reshape(start.shape + (1,) * (running.ndim - 2))
-    return np.where(first, _at(running, np.maximum(start - 1, 0)), 0.0)
-
-
-def _group_sum(values: np.ndarray, batch: _Batch) -> np.ndarray:
-    """Σ of ``values`` over each row's tie group, read at every row."""
-    running = np.cumsum(values, axis=1)
-    return _at(running, batch.end) - _before(running, batch.start)
-
-
 @dataclass(frozen=True)
 class _Rows:
     """Row-level quantities at the final beta (only the robust variance needs them)."""
@@ -119,52 +91,26 @@ def _fit(time, event, x, weight, mask, cluster, ties: Ties, max_iter: int, tol: 
                    weight, mask, ties == "efron", max_iter, tol, rows, order, x_sorted, w, d, start, end,
                    frac, c, n_dead, last, constant, beta, loglik, info, iterations, converged, denom,
                    xbar, risk)
-    codes = None if cluster is None else np.take_along_axis(np.asarray(cluster), order, axis=1)
+    codes = None
+    if cluster is not None:
+        cluster = np.asarray(cluster)
+        if not np.issubdtype(cluster.dtype, np.integer) or np.any(cluster[mask] < 0):
+            raise ValueError("cluster must hold non-negative integer codes")
+        codes = np.take_along_axis(cluster, order, axis=1)
     batch = _Batch(x_sorted, w, d, start, end, last, codes, frac, c, n_dead, ties == "efron", constant)
     converged &= d.sum(axis=1) > 0
     return batch, beta, loglik, info, iterations, converged, _Rows(denom, xbar, risk)
 
 
-def _score_residuals(batch: _Batch, ev: _Rows) -> np.ndarray:
-    """Row score residuals per unit weight (as ``survival``'s coxscore), (B, n, p)."""
-    x, d, frac = batch.x, batch.d, batch.frac
-    h = batch.c / ev.denom  # hazard increment of each death sub-step
-    h = np.where(d > 0, h, 0.0)
-    ha = h[:, :, None] * ev.xbar
-    cum_h = _at(np.cumsum(h[:, ::-1], axis=1)[:, ::-1], batch.start)
-    cum_g = _at(np.cumsum(ha[:, ::-1], axis=1)[:, ::-1], batch.start)
-    residual = -ev.risk[:, :, None] * (x * cum_h[:, :, None] - cum_g)
-    # a death is exposed to its own group's Efron sub-steps with share (1 − k/d), not 1
-    lost_h = _group_sum(h * frac, batch)
-    lost_g = _group_sum((h * frac)[:, :, None] * ev.xbar, batch)
-    n_dead = np.where(batch.n_dead > 0, batch.n_dead, 1.0)
-    mean_xbar = _group_sum(d[:, :, None] * ev.xbar, batch) / n_dead[:, :, None]
-    own = ev.risk[:, :, None] * (x * lost_h[:, :, None] - lost_g) + (x - mean_xbar)
-    return residual + d[:, :, None] * own
-
-
-def _rows_times(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Rows (B, n, p) @ matrix (B, p, q), summed over p in a fixed order (batch-independent bits)."""
-    out = np.zeros(rows.shape[:2] + matrix.shape[2:])
-    for k in range(rows.shape[2]):
-        out += rows[:, :, k, None] * matrix[:, None, k, :]
-    return out
-
-
 def _robust(batch: _Batch, ev: _Rows, variance: np.ndarray) -> np.ndarray:
-    dfbeta = batch.w[:, :, None] * _rows_times(_score_residuals(batch, ev), variance)
-    b, n, p = dfbeta.shape
-    if batch.cluster is None:
-        outer = dfbeta[:, :, :, None] * dfbeta[:, :, None, :]
-        return _total(outer, batch.last)
-    codes = batch.cluster
-    k = int(codes.max()) + 1 if codes.size else 1
-    sums = np.zeros((b * k, p))
-    flat = (np.arange(b)[:, None] * k + codes).ravel()
-    np.add.at(sums, flat, dfbeta.reshape(-1, p))  # each cluster's rows in row order
-    sums = sums.reshape(b, k, p)
-    outer = sums[:, :, :, None] * sums[:, :, None, :]
-    return _total(outer, np.full(b, k - 1))
+    """Robust variance (B, p, p) in compiled code (:func:`cox_kernel.robust_kernel`)."""
+    clustered = batch.cluster is not None
+    codes = batch.cluster if clustered else np.zeros((len(batch.last), 1), np.int64)
+    out = np.empty(variance.shape)
+    robust_kernel(batch.x, batch.w, batch.d, batch.start, batch.end, batch.frac, batch.c, batch.n_dead,
+                  batch.last, np.ascontiguousarray(codes, np.int64), clustered, ev.denom, ev.xbar, ev.risk,
+                  np.ascontiguousarray(variance), out)
+    return out
 
 
 def fit_cox_batched(

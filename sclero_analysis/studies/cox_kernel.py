@@ -278,3 +278,71 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
         loglik[b] = ll
         iterations[b] = count
         converged[b] = done and ok and lb >= 0
+
+
+@njit(**_JIT)
+def robust_kernel(x, w, d, start, end, frac, c, n_dead, last, cluster, clustered, denom, xbar, risk,  # noqa: C901
+                  variance, out):
+    """Robust (sandwich) variance of every replicate: D'D from weighted dfbeta residuals.
+
+    Score residuals per unit weight as ``survival``'s coxscore (Efron: a death is exposed to its
+    own tie group's sub-steps with share 1 − k/d), times the case weight, times the naive
+    variance; summed within clusters (``clustered``; else each row its own) in row order.
+    """
+    b_count, n, p = x.shape
+    cum_h, cum_g = np.empty(n), np.empty((n, p))
+    lost_g, mean_xbar, resid, dfbeta = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
+    size = cluster.max() + 1 if clustered and cluster.size else 1
+    sums = np.empty((size, p))
+    for b in range(b_count):
+        out[b, :, :] = 0.0
+        sums[:, :] = 0.0
+        rows = last[b] + 1
+        running_h, running_g = 0.0, np.zeros(p)
+        for i in range(rows - 1, -1, -1):  # hazard increments from the earliest time up
+            if d[b, i] > 0:
+                h = c[b, i] / denom[b, i]
+                running_h += h
+                for k in range(p):
+                    running_g[k] += h * xbar[b, i, k]
+            cum_h[i] = running_h
+            for k in range(p):
+                cum_g[i, k] = running_g[k]
+        i = 0
+        while i < rows:
+            j = end[b, i]
+            lost_h = 0.0
+            lost_g[:] = 0.0
+            mean_xbar[:] = 0.0
+            for r in range(i, j + 1):  # the tie group's own sub-steps
+                if d[b, r] > 0:
+                    share = c[b, r] / denom[b, r] * frac[b, r]
+                    lost_h += share
+                    for k in range(p):
+                        lost_g[k] += share * xbar[b, r, k]
+                        mean_xbar[k] += xbar[b, r, k]
+            for r in range(i, j + 1):
+                first = start[b, r]
+                for k in range(p):
+                    resid[k] = -risk[b, r] * (x[b, r, k] * cum_h[first] - cum_g[first, k])
+                    if d[b, r] > 0:
+                        resid[k] += (risk[b, r] * (x[b, r, k] * lost_h - lost_g[k])
+                                     + x[b, r, k] - mean_xbar[k] / n_dead[b, r])
+                for k in range(p):
+                    total = 0.0
+                    for m in range(p):
+                        total += resid[m] * variance[b, m, k]
+                    dfbeta[k] = w[b, r] * total
+                if clustered:
+                    for k in range(p):
+                        sums[cluster[b, r], k] += dfbeta[k]
+                else:
+                    for k in range(p):
+                        for m in range(p):
+                            out[b, k, m] += dfbeta[k] * dfbeta[m]
+            i = j + 1
+        if clustered:
+            for g in range(size):
+                for k in range(p):
+                    for m in range(p):
+                        out[b, k, m] += sums[g, k] * sums[g, m]

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import warnings
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
-from sclero_analysis.studies.analyses import Analysis, LinesBatch
+from sclero_analysis.studies.chunk import run_chunk, run_task
 from sclero_analysis.studies.design import StudyDesign
-from sclero_analysis.studies.fastpath import simulate_lines
-from sclero_analysis.studies.result import REPLICATE_COLUMNS, StudyResult
-from sclero_analysis.synthetic.pathway import TIER_NAMES
+from sclero_analysis.studies.result import StudyResult
 from sclero_analysis.synthetic.simulate import simulate_registry
 
 TRUTH_LINES_PER_TIER = 100_000
@@ -38,67 +38,6 @@ def scenario_truth(design: StudyDesign, scenario: int) -> dict:
         warnings.simplefilter("ignore")
         cs = simulate_registry(registry, rng, validate=False, truth_lines_per_tier=TRUTH_LINES_PER_TIER)
     return {k: v for k, v in cs.truth.items() if k != "design"}
-
-
-def _frame_rows(analysis: Analysis, replicates, contrast: str) -> list[dict]:
-    rows = []
-    for lines in replicates:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                out = dict(analysis.function(lines.to_frame(), contrast))
-                error = ""
-            except Exception as exc:  # one replicate's failure is recorded, the study goes on
-                out, error = {}, f"{type(exc).__name__}: {exc}"
-        out.setdefault("converged", not error and np.isfinite(out.get("p", np.nan)))
-        rows.append({**out, "error": error,
-                     "warnings": "; ".join(sorted({str(w.message)[:200] for w in caught}))})
-    return rows
-
-
-def _batched_rows(analysis: Analysis, replicates, contrast: int) -> list[dict]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            out = analysis.function(LinesBatch.from_lines(replicates), contrast)
-            error = ""
-        except Exception as exc:
-            out, error = {}, f"{type(exc).__name__}: {exc}"
-    message = "; ".join(sorted({str(w.message)[:200] for w in caught}))
-    if error:
-        return [{"error": error, "warnings": message, "converged": False} for _ in replicates]
-    keys = [k for k in ("estimate", "se", "p", "lower", "upper", "converged") if k in out]
-    return [{**{k: out[k][i] for k in keys}, "error": "", "warnings": message}
-            for i in range(len(replicates))]
-
-
-def run_chunk(design: StudyDesign, scenario: int, first: int, end: int,
-              analyses: list[Analysis] | None = None) -> pd.DataFrame:
-    """Simulate replicates ``first..end-1`` of one scenario and run every analysis on them."""
-    analyses = analyses if analyses is not None else design.get_analyses()
-    registry = design.registry_design(scenario)
-    replicates = [simulate_lines(registry, np.random.default_rng(design.replicate_seed(scenario, i)))
-                  for i in range(first, end)]
-    z = stats.norm.ppf(1 - design.alpha / 2)
-    contrast_code = TIER_NAMES.index(design.contrast)
-    tables = []
-    for analysis in analyses:
-        if analysis.kind == "batched":
-            rows = _batched_rows(analysis, replicates, contrast_code)
-        else:
-            rows = _frame_rows(analysis, replicates, design.contrast)
-        table = pd.DataFrame(rows)
-        for column in ("estimate", "se", "p", "lower", "upper"):
-            table[column] = pd.to_numeric(table[column], errors="coerce") if column in table else np.nan
-        table["lower"] = table["lower"].fillna(table["estimate"] - z * table["se"])
-        table["upper"] = table["upper"].fillna(table["estimate"] + z * table["se"])
-        table["converged"] = table["converged"].fillna(False).astype(bool) & table["error"].eq("")
-        table.insert(0, "analysis", analysis.name)
-        table.insert(0, "replicate", np.arange(first, end))
-        table.insert(0, "scenario", scenario)
-        table["n_lines"] = [len(r) for r in replicates]
-        tables.append(table[list(REPLICATE_COLUMNS)])
-    return pd.concat(tables, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------- checkpoint
@@ -140,21 +79,72 @@ def _serial(design, tasks, analyses) -> Iterator[tuple[tuple, pd.DataFrame]]:
         yield task, run_chunk(design, *task, analyses=analyses)
 
 
-def _joblib(design, tasks, analyses, n_jobs) -> Iterator[tuple[tuple, pd.DataFrame]]:
-    """Start the chunks on joblib's (reusable) worker pool now; results as they finish."""
-    from joblib import Parallel, delayed
+def _shared(design, tasks, analyses, n_jobs) -> Iterator[tuple[tuple, pd.DataFrame]]:
+    """Share the chunks between this process and ``n_jobs`` − 1 workers of joblib's reusable pool.
 
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    return parallel(delayed(_tagged)(design, task, analyses) for task in tasks)
+    Each worker is kept fed with one chunk at a time from the front of the queue (the next is
+    sent as one finishes); this process takes chunks from the back whenever it is free. So the
+    work starts at once, even while a cold pool's workers are still importing the scientific
+    stack, and no core idles when they are warm. Results come as they finish.
+    """
+    from joblib import effective_n_jobs
+    from joblib.externals.loky import get_reusable_executor
+
+    workers = min(effective_n_jobs(n_jobs), len(tasks)) - 1
+    if workers < 1:
+        return _serial(design, tasks, analyses)
+    executor = get_reusable_executor(max_workers=workers)
+    pending, finished, lock, futures = deque(tasks), queue.Queue(), threading.Lock(), []
+
+    def send_next(_done=None) -> None:
+        with lock:
+            if not pending:
+                return
+            task = pending.popleft()
+            try:
+                future = executor.submit(run_task, design, task, analyses)
+            except Exception:  # a broken pool: the chunk goes back, this process computes it
+                pending.appendleft(task)
+                return
+            futures.append(future)
+        future.add_done_callback(finished.put)
+        future.add_done_callback(send_next)
+
+    for _ in range(workers):
+        send_next()
+    return _drain(design, tasks, analyses, pending, finished, lock, futures)
 
 
-def _tagged(design, task, analyses):
-    return task, run_chunk(design, *task, analyses=analyses)
+def _drain(design, tasks, analyses, pending, finished, lock, futures) -> Iterator[tuple[tuple, pd.DataFrame]]:
+    """Yield the workers' chunks as they arrive and this process's own, until every chunk is in."""
+    remaining = len(tasks)
+    try:
+        while remaining:
+            try:
+                future = finished.get_nowait()
+            except queue.Empty:
+                with lock:
+                    task = pending.pop() if pending else None
+                if task is not None:
+                    remaining -= 1
+                    yield task, run_chunk(design, *task, analyses=analyses)
+                    continue
+                try:  # nothing left to take: wait for a worker
+                    future = finished.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+            remaining -= 1
+            yield future.result()
+    finally:  # done, an error or Ctrl-C: chunks not yet sent are dropped, queued ones cancelled
+        with lock:
+            pending.clear()
+        for future in futures:
+            future.cancel()
 
 
 def _dask(design, tasks, analyses, client) -> Iterator[tuple[tuple, pd.DataFrame]]:
     """Submit the chunks to the cluster now; results as they finish."""
-    futures = [client.submit(_tagged, design, task, analyses, pure=False) for task in tasks]
+    futures = [client.submit(run_task, design, task, analyses, pure=False) for task in tasks]
     return _completed(futures, client)
 
 
@@ -181,7 +171,9 @@ def run_study(
     ----------
     design : StudyDesign
     n_jobs : int
-        Local worker processes (joblib; -1 = all cores). 1 runs in this process.
+        Processes computing chunks, this one included: it works alongside ``n_jobs`` − 1
+        workers of joblib's reusable pool (-1 = all cores, as joblib counts). 1 runs
+        everything in this process.
     client : dask.distributed.Client, optional
         Send chunks to a Dask cluster instead (``n_jobs`` is then ignored).
     progress : bool
@@ -219,7 +211,7 @@ def run_study(
     if client is not None:
         runner = _dask(design, todo, analyses, client)
     elif n_jobs != 1 and len(todo) > 1:
-        runner = _joblib(design, todo, analyses, n_jobs)
+        runner = _shared(design, todo, analyses, n_jobs)
     else:
         runner = _serial(design, todo, analyses)
     try:

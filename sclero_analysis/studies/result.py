@@ -15,8 +15,6 @@ import pandas as pd
 
 from sclero_analysis.figures.study import plot_study
 
-REPLICATE_COLUMNS = ("scenario", "replicate", "analysis", "estimate", "se", "lower", "upper", "p",
-                     "converged", "error", "warnings", "n_lines")
 SUMMARY_COLUMNS = ("n_reps", "n_failed", "n_used", "true_value", "mean_estimate", "bias", "bias_mcse",
                    "empirical_se", "empirical_se_mcse", "model_se", "model_se_mcse",
                    "relative_error_model_se", "relative_error_model_se_mcse", "coverage",

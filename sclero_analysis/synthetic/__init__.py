@@ -1,13 +1,18 @@
 """Synthetic registries with known truth: the generator, its design and its truth."""
 
-from sclero_analysis.synthetic.design import RegistryDesign
-from sclero_analysis.synthetic.examples import load_example, write_example
-from sclero_analysis.synthetic.publication import (
-    PublicationDesign,
-    publish_case_reports,
-    reported_lines,
-)
-from sclero_analysis.synthetic.simulate import simulate_registry, true_conditional_log_hr
+from sclero_analysis._lazy import lazy_exports
 
+_EXPORTS = {
+    "RegistryDesign": "design",
+    "load_example": "examples",
+    "write_example": "examples",
+    "PublicationDesign": "publication",
+    "publish_case_reports": "publication",
+    "reported_lines": "publication",
+    "simulate_registry": "simulate",
+    "true_conditional_log_hr": "simulate",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = ["PublicationDesign", "RegistryDesign", "load_example", "publish_case_reports",
            "reported_lines", "simulate_registry", "true_conditional_log_hr", "write_example"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sclero_analysis.survival.coxcore import cox_data, newton
+from sclero_analysis.survival.coxcore import fit_levels
 from sclero_analysis.synthetic.design import RegistryDesign
 from sclero_analysis.synthetic.line_kernel import DAYS_PER_MONTH
 from sclero_analysis.synthetic.pathway import (
@@ -90,13 +90,13 @@ def counterfactual_truth(
         first = relapse <= dies
         cif[name] = {t: float(np.mean(first & (relapse <= t * DAYS_PER_MONTH))) for t in CIF_MONTHS}
         rmst[name] = float(np.mean(np.minimum(relapse_m, RMST_TAU_MONTHS)))
-    tiers = np.repeat(np.arange(4), m)
-    x = (tiers[:, None] == np.arange(1, 4)[None, :]).astype(float)
-    fit = newton(cox_data(x, np.ones(len(tiers)), np.concatenate(times),
-                          np.concatenate(events) == 1), "efron")
-    se = np.sqrt(np.diag(np.linalg.inv(fit.evaluation.information)))
+    beta, information, converged = fit_levels(np.concatenate(times), np.concatenate(events) == 1,
+                                              np.repeat(np.arange(4), m), 4)
+    if not converged:  # e.g. a tier without relapses: no finite marginal HR to report
+        beta = np.full(3, np.nan)
+    se = np.sqrt(np.diag(np.linalg.inv(information)))
     return {
-        "marginal_log_hr": {TIER_NAMES[i + 1]: float(fit.beta[i]) for i in range(3)},
+        "marginal_log_hr": {TIER_NAMES[i + 1]: float(beta[i]) for i in range(3)},
         "marginal_log_hr_mc_se": {TIER_NAMES[i + 1]: float(se[i]) for i in range(3)},
         "cif": cif, "rmst_36": rmst, "counterfactual_lines_per_tier": int(m),
     }
