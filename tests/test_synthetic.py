@@ -337,3 +337,12 @@ def test_whole_days_round_up_to_at_least_one_day_and_keep_never_as_inf():
 
     months = np.array([0.0, 1e-9, 1.0, 2.5, np.inf, 1e308])
     np.testing.assert_array_equal(_days(months), [1.0, 1.0, 31.0, 77.0, np.inf, np.inf])
+
+
+def test_a_tier_without_relapses_has_no_finite_marginal_truth():
+    # exp(-60): no counterfactual cytoreduction line ever relapses, so the marginal Cox model has
+    # no maximum; the truth says so (NaN) rather than reporting a non-converged iterate
+    design = RegistryDesign(n_patients=300, log_hr_cytoreduction=-60.0)
+    cs = simulate_registry(design, seed=2, validate=False)
+    assert all(np.isnan(v) for v in cs.truth["marginal_log_hr"].values())
+    assert all(np.isnan(v) for v in cs.truth["marginal_log_hr_mc_se"].values())

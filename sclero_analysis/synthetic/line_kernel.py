@@ -7,9 +7,11 @@ pieces (whole days, the true linear predictor, the Weibull relapse time with the
 multiplier) are also what the counterfactual truth uses, so the model is written once.
 
 Every operation is the one NumPy's element-wise code performs, in the same order (including
-NumPy's shortcuts for ``x ** 2``, ``x ** 0.5`` …), so the compiled pathway gives the draws of
-the vectorised one it replaced; ``tests/test_synthetic.py`` checks the shipped registry byte
-for byte.
+NumPy's shortcuts for ``x ** 2``, ``x ** 0.5`` …), and exp, log and pow come from the same C
+library where NumPy has no SIMD version of its own, so the compiled pathway reproduces the
+vectorised one it replaced; ``tests/test_synthetic.py`` checks the shipped registry byte for
+byte. (Where NumPy uses its AVX-512 exp/log, a result may differ in the last bit, which moves
+a whole day or a response only if it sits exactly on the boundary.)
 """
 
 from __future__ import annotations

@@ -92,9 +92,10 @@ def counterfactual_truth(
         rmst[name] = float(np.mean(np.minimum(relapse_m, RMST_TAU_MONTHS)))
     beta, information, converged = fit_levels(np.concatenate(times), np.concatenate(events) == 1,
                                               np.repeat(np.arange(4), m), 4)
-    if not converged:  # e.g. a tier without relapses: no finite marginal HR to report
-        beta = np.full(3, np.nan)
-    se = np.sqrt(np.diag(np.linalg.inv(information)))
+    if converged:
+        se = np.sqrt(np.diag(np.linalg.inv(information)))
+    else:  # e.g. a tier without relapses: no finite marginal HR to report
+        beta = se = np.full(3, np.nan)
     return {
         "marginal_log_hr": {TIER_NAMES[i + 1]: float(beta[i]) for i in range(3)},
         "marginal_log_hr_mc_se": {TIER_NAMES[i + 1]: float(se[i]) for i in range(3)},
