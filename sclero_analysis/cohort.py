@@ -23,12 +23,9 @@ import pandas as pd
 
 from sclero_analysis.caseseries import CaseSeries
 from sclero_analysis.caseseries.schema import INVOLVEMENT
+from sclero_analysis.conventions import CENSORED, DAYS_PER_MONTH, DEATH, RELAPSE
 from sclero_analysis.exceptions import ExcludedRowsWarning
 
-#: Days per month used for every ``time_months`` column (365.25 / 12).
-DAYS_PER_MONTH = 30.4375
-#: Event codes of every analysis frame.
-CENSORED, RELAPSE, DEATH = 0, 1, 2
 #: Patient covariates joined to every frame.
 COVARIATES = ("site", "age_at_diagnosis_years", "sex", "mrss", "paraprotein", *INVOLVEMENT)
 EXCLUSION_COLUMNS = ("patient_id", "line", "reason")

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
 LAYERS = {
     "exceptions": 0,
     "_lazy": 0,  # package names imported on first use (PEP 562)
+    "conventions": 0,  # the time unit and event codes of the analysis frames
     "therapy": 1,
     "formatting": 1,  # how numbers are printed (p-values, ratios), shared by figures and tables
     "caseseries": 2,
@@ -115,7 +116,7 @@ def test_a_study_worker_imports_only_the_simulator_and_the_batched_fits():
     code = (
         "import sys\n"
         "from sclero_analysis.studies.chunk import run_task\n"
-        "heavy = [m for m in ('matplotlib', 'scipy.stats', 'statsmodels', 'lifelines',"
+        "heavy = [m for m in ('matplotlib', 'scipy.stats', 'statsmodels', 'lifelines', 'pandera',"
         " 'sclero_analysis.survival', 'sclero_analysis.causal', 'sclero_analysis.figures',"
         " 'sclero_analysis.report') if m in sys.modules]\n"
         "assert not heavy, heavy\n"

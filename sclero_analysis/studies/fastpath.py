@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sclero_analysis.cohort import CENSORED, DAYS_PER_MONTH, DEATH, RELAPSE
+from sclero_analysis.conventions import CENSORED, DAYS_PER_MONTH, DEATH, RELAPSE
 from sclero_analysis.synthetic.design import RegistryDesign
 from sclero_analysis.synthetic.pathway import TIER_NAMES, generate_arrays
 

@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-DAYS_PER_MONTH = 30.4375
+from sclero_analysis.conventions import DAYS_PER_MONTH
+
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 

@@ -17,9 +17,9 @@ import pandas as pd
 
 from sclero_analysis.caseseries import CaseSeries
 from sclero_analysis.caseseries.load import validate_tables
+from sclero_analysis.conventions import DAYS_PER_MONTH
 
 DRAMATIC = ("ASCT", "bortezomib", "lenalidomide", "daratumumab")
-DAYS_PER_MONTH = 30.4375
 
 
 @dataclass(frozen=True)

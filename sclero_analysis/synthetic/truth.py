@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sclero_analysis.conventions import DAYS_PER_MONTH
 from sclero_analysis.survival.coxcore import fit_levels
 from sclero_analysis.synthetic.design import RegistryDesign
-from sclero_analysis.synthetic.line_kernel import DAYS_PER_MONTH
 from sclero_analysis.synthetic.pathway import (
     TIER_NAMES,
     Cohort,
