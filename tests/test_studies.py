@@ -4,6 +4,7 @@ backends, checkpoints, bad designs and ADEMP measures."""
 from __future__ import annotations
 
 import os
+import time
 import warnings
 
 import matplotlib
@@ -230,20 +231,22 @@ def test_same_result_whatever_jobs_and_chunking(serial):
 
 
 def _process_id(df, contrast):
+    time.sleep(0.05)  # a slow analysis: a warm worker cannot take every chunk while the truth is computed
     return {"estimate": float(os.getpid()), "se": 1.0, "p": 0.5}
 
 
 def test_this_process_and_the_pool_share_the_chunks():
-    # n_jobs=2: this process and one pool worker; the worker gets the first chunk at once, this
-    # process takes chunks from the back while the worker starts, so both compute some
+    # n_jobs=2: this process and one pool worker. The worker is sent the first chunk at once and
+    # the next as each finishes; this process takes chunks from the back once the truth is done
     register_analysis("process_id", _process_id, replace=True)
     try:
-        result = run_study(StudyDesign(**{**SMALL, "analyses": ("naive_cox", "process_id")}), n_jobs=2,
-                           progress=False)
+        design = StudyDesign(**{**SMALL, "analyses": ("process_id",), "chunk_size": 2})
+        result = run_study(design, n_jobs=2, progress=False)
     finally:
         del ANALYSES["process_id"]
-    pids = result.replicates.loc[result.replicates["analysis"] == "process_id", "estimate"]
+    pids = result.replicates["estimate"]
     assert os.getpid() in set(pids) and pids.nunique() == 2
+    assert result.replicates["replicate"].tolist() == list(range(12))
     three = run_study(StudyDesign(**SMALL), n_jobs=3, progress=False)  # this process + 2 workers
     serial = run_study(StudyDesign(**SMALL), progress=False)
     pd.testing.assert_frame_equal(three.replicates, serial.replicates)
@@ -258,20 +261,22 @@ def test_dask_local_cluster_gives_the_serial_result(serial):
 
 
 class Interrupt:
-    """An analysis that presses Ctrl-C at one replicate while armed."""
+    """An analysis that presses Ctrl-C at one replicate while armed (its state travels with it to
+    a worker process, so a disarmed copy is disarmed there too)."""
 
-    armed = True
+    def __init__(self, length):
+        self.length = length
+        self.armed = True
 
     def __call__(self, df, contrast):
-        if Interrupt.armed and len(df) == self.length:
+        if self.armed and len(df) == self.length:
             raise KeyboardInterrupt
         return {"estimate": 0.0, "se": 1.0, "p": 0.5}
 
 
 def test_an_interrupted_study_resumes_from_its_checkpoint(serial, tmp_path):
     lengths = serial.replicates.drop_duplicates("replicate")["n_lines"].tolist()
-    interrupt = Interrupt()
-    interrupt.length = lengths[9]  # replicate 9 sits in the third chunk (8–11)
+    interrupt = Interrupt(lengths[9])  # replicate 9 sits in the third chunk (8–11)
     register_analysis("interrupt_once", interrupt, replace=True)
     design = StudyDesign(**{**SMALL, "analyses": ("naive_cox", "interrupt_once")})
     try:
@@ -280,11 +285,10 @@ def test_an_interrupted_study_resumes_from_its_checkpoint(serial, tmp_path):
         written = sorted(p.name for p in tmp_path.glob("*.parquet"))
         assert written == ["scenario000_rep0000000.parquet", "scenario000_rep0000004.parquet"]
         assert not list(tmp_path.glob("*.tmp"))  # no half-written chunk
-        Interrupt.armed = False
+        interrupt.armed = False
         resumed = run_study(design, progress=False, checkpoint=tmp_path)
         fresh = run_study(design, progress=False)
     finally:
-        Interrupt.armed = True
         del ANALYSES["interrupt_once"]
     pd.testing.assert_frame_equal(resumed.replicates, fresh.replicates)
     other = StudyDesign(**{**SMALL, "seed": 6})
@@ -294,8 +298,7 @@ def test_an_interrupted_study_resumes_from_its_checkpoint(serial, tmp_path):
 
 def test_an_interrupted_parallel_study_leaves_complete_chunks_and_resumes(serial, tmp_path):
     lengths = serial.replicates.drop_duplicates("replicate")["n_lines"].tolist()
-    interrupt = Interrupt()
-    interrupt.length = lengths[9]  # the last chunk (8–11): this process takes it first
+    interrupt = Interrupt(lengths[9])  # in the last chunk (8–11), computed here or by the worker
     register_analysis("interrupt_once", interrupt, replace=True)
     design = StudyDesign(**{**SMALL, "analyses": ("naive_cox", "interrupt_once")})
     try:
@@ -303,11 +306,10 @@ def test_an_interrupted_parallel_study_leaves_complete_chunks_and_resumes(serial
             run_study(design, n_jobs=2, progress=False, checkpoint=tmp_path)
         assert not (tmp_path / "scenario000_rep0000008.parquet").exists()
         assert not list(tmp_path.glob("*.tmp"))
-        Interrupt.armed = False
+        interrupt.armed = False
         resumed = run_study(design, n_jobs=2, progress=False, checkpoint=tmp_path)
         fresh = run_study(design, progress=False)
     finally:
-        Interrupt.armed = True
         del ANALYSES["interrupt_once"]
     pd.testing.assert_frame_equal(resumed.replicates, fresh.replicates)
 
