@@ -231,13 +231,14 @@ def test_same_result_whatever_jobs_and_chunking(serial):
 
 
 def _process_id(df, contrast):
-    time.sleep(0.05)  # a slow analysis: a warm worker cannot take every chunk while the truth is computed
+    time.sleep(0.05)  # chunks slower than handing one out
     return {"estimate": float(os.getpid()), "se": 1.0, "p": 0.5}
 
 
 def test_this_process_and_the_pool_share_the_chunks():
     # n_jobs=2: this process and one pool worker. The worker is sent the first chunk at once and
-    # the next as each finishes; this process takes chunks from the back once the truth is done
+    # the next as each finishes; this process takes chunks from the back from the start (the
+    # truth waits until there is none left to take)
     register_analysis("process_id", _process_id, replace=True)
     try:
         design = StudyDesign(**{**SMALL, "analyses": ("process_id",), "chunk_size": 2})

@@ -40,6 +40,19 @@ def scenario_truth(design: StudyDesign, scenario: int) -> dict:
     return {k: v for k, v in cs.truth.items() if k != "design"}
 
 
+class _Truths:
+    """Each scenario's truth, computed once, when this process has the time (see ``run_study``)."""
+
+    def __init__(self, design: StudyDesign) -> None:
+        self.design, self.values = design, None
+
+    def compute(self) -> list[dict]:
+        """Return the truths (computing them on the first call)."""
+        if self.values is None:
+            self.values = [scenario_truth(self.design, j) for j in range(len(self.design.scenarios()))]
+        return self.values
+
+
 # ----------------------------------------------------------------------------- checkpoint
 
 def _chunk_path(folder: Path, scenario: int, first: int) -> Path:
@@ -79,13 +92,14 @@ def _serial(design, tasks, analyses) -> Iterator[tuple[tuple, pd.DataFrame]]:
         yield task, run_chunk(design, *task, analyses=analyses)
 
 
-def _shared(design, tasks, analyses, n_jobs) -> Iterator[tuple[tuple, pd.DataFrame]]:
+def _shared(design, tasks, analyses, n_jobs, idle) -> Iterator[tuple[tuple, pd.DataFrame]]:
     """Share the chunks between this process and ``n_jobs`` − 1 workers of joblib's reusable pool.
 
     Each worker is kept fed with one chunk at a time from the front of the queue (the next is
-    sent as one finishes); this process takes chunks from the back whenever it is free. So the
-    work starts at once, even while a cold pool's workers are still importing the scientific
-    stack, and no core idles when they are warm. Results come as they finish.
+    sent as one finishes); this process takes chunks from the back whenever it is free, and
+    calls ``idle()`` (the truths) once there is none left to take. So the work starts at once,
+    even while a cold pool's workers are still importing the scientific stack, and no core
+    idles when they are warm. Results come as they finish.
     """
     from joblib import effective_n_jobs
     from joblib.externals.loky import get_reusable_executor
@@ -112,10 +126,11 @@ def _shared(design, tasks, analyses, n_jobs) -> Iterator[tuple[tuple, pd.DataFra
 
     for _ in range(workers):
         send_next()
-    return _drain(design, tasks, analyses, pending, finished, lock, futures)
+    return _drain(design, tasks, analyses, pending, finished, lock, futures, idle)
 
 
-def _drain(design, tasks, analyses, pending, finished, lock, futures) -> Iterator[tuple[tuple, pd.DataFrame]]:
+def _drain(design, tasks, analyses, pending, finished, lock, futures,
+           idle) -> Iterator[tuple[tuple, pd.DataFrame]]:
     """Yield the workers' chunks as they arrive and this process's own, until every chunk is in."""
     remaining = len(tasks)
     try:
@@ -129,7 +144,11 @@ def _drain(design, tasks, analyses, pending, finished, lock, futures) -> Iterato
                     remaining -= 1
                     yield task, run_chunk(design, *task, analyses=analyses)
                     continue
-                try:  # nothing left to take: wait for a worker
+                if idle is not None:  # nothing left to take: the truths, while the workers finish
+                    idle()
+                    idle = None
+                    continue
+                try:  # nothing left to do: wait for a worker
                     future = finished.get(timeout=0.05)
                 except queue.Empty:
                     continue
@@ -142,16 +161,17 @@ def _drain(design, tasks, analyses, pending, finished, lock, futures) -> Iterato
             future.cancel()
 
 
-def _dask(design, tasks, analyses, client) -> Iterator[tuple[tuple, pd.DataFrame]]:
-    """Submit the chunks to the cluster now; results as they finish."""
+def _dask(design, tasks, analyses, client, idle) -> Iterator[tuple[tuple, pd.DataFrame]]:
+    """Submit the chunks to the cluster now, ``idle()`` (the truths) here meanwhile; results as they come."""
     futures = [client.submit(run_task, design, task, analyses, pure=False) for task in tasks]
-    return _completed(futures, client)
+    return _completed(futures, client, idle)
 
 
-def _completed(futures, client) -> Iterator[tuple[tuple, pd.DataFrame]]:
+def _completed(futures, client, idle) -> Iterator[tuple[tuple, pd.DataFrame]]:
     from distributed import as_completed
 
     try:
+        idle()
         for future in as_completed(futures):
             yield future.result()
     finally:
@@ -208,15 +228,14 @@ def run_study(
                 done[task] = pd.read_parquet(path)
     todo = [task for task in tasks if task not in done]
     bar = tqdm(total=len(tasks), initial=len(done), disable=not progress, desc="chunks", unit="chunk")
+    truths = _Truths(design)
     if client is not None:
-        runner = _dask(design, todo, analyses, client)
+        runner = _dask(design, todo, analyses, client, truths.compute)
     elif n_jobs != 1 and len(todo) > 1:
-        runner = _shared(design, todo, analyses, n_jobs)
+        runner = _shared(design, todo, analyses, n_jobs, truths.compute)
     else:
         runner = _serial(design, todo, analyses)
     try:
-        # workers (if any) already run the chunks: the truths are computed here meanwhile
-        truths = [scenario_truth(design, j) for j in range(len(design.scenarios()))]
         for task, table in runner:
             done[tuple(task)] = table
             if folder is not None:
@@ -229,4 +248,4 @@ def run_study(
     order = replicates["analysis"].map({a: i for i, a in enumerate(design.analyses)})
     replicates = replicates.assign(_order=order).sort_values(
         ["scenario", "_order", "replicate"], kind="stable").drop(columns="_order").reset_index(drop=True)
-    return StudyResult(design, replicates, truths, analyses)
+    return StudyResult(design, replicates, truths.compute(), analyses)
