@@ -8,7 +8,8 @@ Prints, measured side by side in this run:
    (Efron and Breslow ties; unweighted, and weighted with clustered robust SE) and the ratio to
    a ``lifelines.CoxPHFitter`` loop on the same data (lifelines fits Efron only, run with
    ``precision=1e-13``; timed on a subset of the data sets and reported per fit), with the
-   largest coefficient difference. Target: >= 300x at n = 200, Efron.
+   largest coefficient difference. Both timed as the best of three runs (timeit's rule).
+   Target: >= 300x at n = 200, Efron.
 2. End-to-end study throughput (simulate + naive Cox + propensity + IPTW Cox with robust SE per
    replicate) vs the straightforward path (simulate_registry -> relapse_frame -> fit_cox and
    propensity per replicate, timed on a subset): target >= 20x, and a 1,000-replicate
@@ -51,11 +52,19 @@ def datasets(n: int, seed: int = 1):
 
 
 def lifelines_loop(x, time_months, event, k: int, weighted: bool, weight, cluster):
-    """Fit the first k data sets with lifelines; return seconds per fit and coefficients."""
+    """Fit the first k data sets with lifelines (best of three loops); seconds per fit, coefficients."""
+    seconds = np.inf
+    for _ in range(3):  # the same rule as the batched fits
+        start = time.perf_counter()
+        coefs = _lifelines_fits(x, time_months, event, k, weighted, weight, cluster)
+        seconds = min(seconds, (time.perf_counter() - start) / k)
+    return seconds, coefs
+
+
+def _lifelines_fits(x, time_months, event, k, weighted, weight, cluster) -> np.ndarray:
     from lifelines import CoxPHFitter
 
     coefs = []
-    start = time.perf_counter()
     for i in range(k):
         df = pd.DataFrame(x[i], columns=["a", "b", "c"]).assign(T=time_months[i], E=event[i])
         options = {}
@@ -66,7 +75,7 @@ def lifelines_loop(x, time_months, event, k: int, weighted: bool, weight, cluste
             warnings.simplefilter("ignore")
             fit = CoxPHFitter().fit(df, "T", "E", fit_options={"precision": 1e-13}, **options)
         coefs.append(fit.params_.to_numpy())
-    return (time.perf_counter() - start) / k, np.array(coefs)
+    return np.array(coefs)
 
 
 def bench_cox(quick: bool) -> None:
@@ -79,13 +88,15 @@ def bench_cox(quick: bool) -> None:
         x, t, e, w, g = datasets(n)
         for ties in ("efron", "breslow"):
             for weighted in (False, True):
-                start = time.perf_counter()
-                fit = fit_cox_batched(t, e, x, weight=w if weighted else None,
-                                      cluster=g if weighted else None, ties=ties)
-                seconds = (time.perf_counter() - start) / B
+                seconds = np.inf
+                for _ in range(3):  # the best of three batches (timeit's rule: the least disturbed)
+                    start = time.perf_counter()
+                    fit = fit_cox_batched(t, e, x, weight=w if weighted else None,
+                                          cluster=g if weighted else None, ties=ties)
+                    seconds = min(seconds, (time.perf_counter() - start) / B)
                 ratio, diff, life = "", "", ""
                 if ties == "efron":
-                    k = 5 if quick else (40 if n < 1000 else 15)
+                    k = 5 if quick else (20 if n < 1000 else 8)
                     per_fit, coefs = lifelines_loop(x, t, e, k, weighted, w, g)
                     life = f"{per_fit * 1e3:.2f}"
                     ratio = f"{per_fit / seconds:.0f}x"
