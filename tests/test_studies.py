@@ -143,6 +143,17 @@ def test_a_replicate_gives_the_same_digits_alone_or_in_any_batch():
     np.testing.assert_array_equal(scores_alone[0, :batch.mask.shape[1]], scores_together[3])
 
 
+def test_batched_cox_refuses_cluster_codes_that_are_not_non_negative_integers():
+    t = np.array([[1., 2, 3, 4, 5, 6]])
+    e = np.array([[1, 1, 0, 1, 1, 0]], bool)
+    x = np.array([[0., 1, 0, 1, 1, 0]])[:, :, None]
+    for bad in (np.array([[0, 0, 1, 1, -1, 2]]), np.array([[0., 0, 1, 1, 2, 2]])):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            fit_cox_batched(t, e, x, cluster=bad)
+    ok = fit_cox_batched(t, e, x, cluster=np.array([[0, 0, 1, 1, 2, 2]]))
+    assert ok.converged[0] and np.isfinite(ok.se[0, 0])
+
+
 def test_non_converged_and_empty_replicates_are_flagged_not_averaged():
     t = np.tile(np.arange(1.0, 9.0), (3, 1))
     x = np.array([[0.0, 1, 1, 0, 1, 0, 0, 1], [0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1, 1, 1]])

@@ -138,7 +138,8 @@ def fit_cox_batched(
     mask : ndarray (B, n) of bool, optional
         Which rows are real (False: padding or a row left out, e.g. a missing covariate).
     cluster : ndarray (B, n) of int, optional
-        Cluster codes per replicate (e.g. patient); the robust variance sums within clusters.
+        Cluster codes per replicate (non-negative integers, e.g. patient index); the robust
+        variance sums within clusters.
     ties : {"efron", "breslow"}
     robust : bool
         Robust variance even without weights or clusters (each row its own cluster).
