@@ -221,6 +221,5 @@ def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarr
     present[:, 0] = True  # the reference level carries the normalisation
     beta, scores = np.empty((b, k, x.shape[2])), np.empty((b, n, k))
     converged = np.empty(b, bool)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged)
+    fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged)  # compiled: no NumPy warnings
     return scores, converged

@@ -294,10 +294,9 @@ def _one_line(design: RegistryDesign, params, patients: np.ndarray, rng, cohort:
                       rng.uniform(1, 6, m), rng.uniform(1, 61, m),  # response delay, gap to the next line
                       rng.uniform(size=m), rng.random(m)])  # ECP; the regimen (as Generator.choice draws)
     out_float, out_int = np.empty((4, m)), np.empty((5, m), np.int64)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf: what never happens
-        line_kernel(params, k, k == design.max_lines - 1, rows, draws, rank, patients,
-                    cohort.response_intercept, state.day, state.active, state.tier, state.nonresponse,
-                    state.after_event, state.death_day, out_float, out_int)
+    line_kernel(params, k, k == design.max_lines - 1, rows, draws, rank, patients,  # inf: never happens
+                cohort.response_intercept, state.day, state.active, state.tier, state.nonresponse,
+                state.after_event, state.death_day, out_float, out_int)
     state.death_cause[rows[out_int[4] == 1]] = "treatment"
     return {
         "patient": rows, "line": np.full(m, k + 1), "tier": out_int[0], "start": out_float[0],
