@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="reports", help="report folder (default: reports/)")
     report.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of every random draw")
     report.add_argument("--tau", type=float, default=DEFAULT_TAU, help="RMST horizon in months")
-    report.add_argument("--notebooks", help="folder of the notebooks (default: ./notebooks)")
+    report.add_argument("--notebooks", help="folder of the notebooks (default: the package's own)")
     report.add_argument("--only", action="append", metavar="NAME", help="run only this notebook")
     report.add_argument("--fast", action="store_true", help="small simulations (a quick check)")
     return parser

@@ -61,9 +61,8 @@ class Report:
 
 
 def default_notebooks_dir() -> Path:
-    """Return ``notebooks/`` of the working directory if present, else the repository's."""
-    here = Path.cwd() / "notebooks"
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
+    """Return the notebooks shipped with the package (``sclero_analysis/notebooks/``)."""
+    return Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def data_hash(path: str | Path | None) -> str:

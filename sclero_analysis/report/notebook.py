@@ -22,7 +22,8 @@ from sclero_analysis.synthetic.examples import load_example
 from sclero_analysis.tables import Table
 
 
-def load_data(data_path: str | Path | None = None) -> CaseSeries:
+def load_data(data_path: str | Path | None = None, dayfirst: bool | None = None,
+              sheets: dict[str, str] | None = None) -> CaseSeries:
     """Load the notebooks' case series.
 
     Parameters
@@ -30,6 +31,12 @@ def load_data(data_path: str | Path | None = None) -> CaseSeries:
     data_path : str or Path, optional
         A directory of patients/lines/events files or an .xlsx workbook (the data contract).
         None: the shipped synthetic registry (:func:`sclero_analysis.load_example`).
+    dayfirst : bool, optional
+        True reads dd/mm/yyyy dates, False mm/dd/yyyy; None accepts only ISO or unambiguous
+        dates (``report --dayfirst/--monthfirst``).
+    sheets : dict, optional
+        ``{table: sheet}`` for a workbook whose sheets are not named after the tables
+        (``report --sheet TABLE=SHEET``).
 
     Returns
     -------
@@ -46,13 +53,14 @@ def load_data(data_path: str | Path | None = None) -> CaseSeries:
     if data_path is None or str(data_path) == "":
         return load_example()
     path = Path(data_path)
-    cs = read_case_series(path)
+    cs = read_case_series(path, dayfirst=dayfirst, sheet_names=dict(sheets or {}))
     truth_file = path / "truth.json" if path.is_dir() else None
     if truth_file is not None and truth_file.exists():
         truth = json.loads(truth_file.read_text())
-        return CaseSeries(cs.patients, cs.lines, cs.events, cs.report, cs.rejected, cs.n_read,
-                          cs.source, truth)
-    return cs
+    else:
+        truth = {}  # real data have no truth: the notebooks test ``cs.truth.get(...)``
+    return CaseSeries(cs.patients, cs.lines, cs.events, cs.report, cs.rejected, cs.n_read,
+                      cs.source, truth)
 
 
 @dataclass
@@ -73,6 +81,7 @@ class NotebookOutputs:
     figures: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
     finding_text: str = ""
+    skipped: list[dict] = field(default_factory=list)
 
     @property
     def prefix(self) -> str:
@@ -114,6 +123,30 @@ class NotebookOutputs:
         self._write()
         return text
 
+    def skip(self, section: str, reason: str) -> str:
+        """Record that a section was left out or reduced, and why (in numbers); return the sentence.
+
+        The notebook goes on; ``index.html`` lists the section under the notebook's status
+        ("complete, with sections skipped"). Print or display the returned sentence so the
+        notebook's reader sees it where the section would have been.
+
+        Parameters
+        ----------
+        section : str
+            The section's title as the notebook shows it ("IPTW-adjusted curves").
+        reason : str
+            What is missing, in numbers, and what was done instead ("2 lines on cytoreduction,
+            a propensity model needs at least 6 per tier: the tier is merged with ...").
+        """
+        section, reason = " ".join(str(section).split()), " ".join(str(reason).split())
+        if not section or not reason:
+            raise ValueError("a skipped section needs its title and the reason")
+        entry = {"section": section, "reason": reason}
+        if entry not in self.skipped:
+            self.skipped.append(entry)
+        self._write()
+        return f"{section}: {reason}"
+
     @property
     def manifest_path(self) -> Path:
         """The manifest file of this notebook."""
@@ -123,7 +156,7 @@ class NotebookOutputs:
         self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
         self.manifest_path.write_text(json.dumps({
             "notebook": self.notebook, "finding": self.finding_text,
-            "figures": self.figures, "tables": self.tables,
+            "figures": self.figures, "tables": self.tables, "skipped": self.skipped,
         }, indent=1))
 
 

@@ -1,4 +1,4 @@
-"""The shipped synthetic data (``data/synthetic/``): how it is written and how it is loaded."""
+"""The shipped synthetic data (package data ``sclero_analysis/data/synthetic/``): writing and loading."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sclero_analysis.synthetic.simulate import simulate_registry
 #: Settings of the shipped registry (``sclero-analysis simulate`` reproduces it byte for byte).
 EXAMPLE_SEED = 20261125
 EXAMPLE_DESIGN = RegistryDesign(n_patients=400, n_sites=12)
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "synthetic"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "synthetic"
 
 CARD = """# Synthetic scleromyxedema {kind}
 
