@@ -19,8 +19,11 @@ sets <- list(
 # metafor's PFT back-transformation needs the harmonic mean of n
 num <- function(x) if (is.null(x)) NA else unname(as.numeric(x))
 
+# tau2 iterations (REML Fisher scoring, PM root finding) converged far past metafor's defaults
+# (threshold 1e-5, uniroot tol 1.2e-4), so that the reference is the estimator, not its stopping rule
+TIGHT <- list(threshold = 1e-13, tol = 1e-13, maxiter = 10000)
 iv <- function(d, method, test) {
-  fit <- rma(measure = "PLO", xi = xi, ni = ni, data = d, method = method, test = test)
+  fit <- rma(measure = "PLO", xi = xi, ni = ni, data = d, method = method, test = test, control = TIGHT)
   pr <- predict(fit)
   list(k = fit$k, b = num(fit$b), se = fit$se, stat = fit$zval, p = fit$pval, ci_lb = fit$ci.lb,
        ci_ub = fit$ci.ub, tau2 = fit$tau2, se_tau2 = num(fit$se.tau2), I2 = fit$I2, H2 = fit$H2,
@@ -38,7 +41,7 @@ glmm <- function(d) {
 
 pft <- function(d) {
   es <- escalc(measure = "PFT", xi = xi, ni = ni, data = d)
-  fit <- rma(yi, vi, data = es, method = "REML")
+  fit <- rma(yi, vi, data = es, method = "REML", control = TIGHT)
   hm <- 1 / mean(1 / d$ni)
   pr <- predict(fit, transf = transf.ipft.hm, targs = list(ni = d$ni))
   list(b = num(fit$b), se = fit$se, tau2 = fit$tau2, pred = num(pr$pred), ci_lb = num(pr$ci.lb),
@@ -60,7 +63,8 @@ for (name in names(sets)) {
 mr <- rma.glmm(measure = "PLO", xi = events, ni = n, mods = ~ source_type, data = lit)
 out$literature$glmm_mods <- list(b = num(mr$b), se = num(mr$se), tau2 = mr$tau2, QM = mr$QM,
                                  QMp = mr$QMp, terms = rownames(mr$b))
-mr_iv <- rma(measure = "PLO", xi = events, ni = n, mods = ~ source_type, data = lit, method = "REML")
+mr_iv <- rma(measure = "PLO", xi = events, ni = n, mods = ~ source_type, data = lit, method = "REML",
+             control = TIGHT)
 out$literature$reml_mods <- list(b = num(mr_iv$b), se = num(mr_iv$se), tau2 = mr_iv$tau2,
                                  QM = mr_iv$QM, QMp = mr_iv$QMp, QE = mr_iv$QE, QEp = mr_iv$QEp,
                                  terms = rownames(mr_iv$b))
