@@ -218,6 +218,17 @@ def test_an_interrupted_build_leaves_the_previous_report_untouched(tmp_path, mon
     assert tree(out) == before and leftovers(tmp_path) == []
 
 
+def test_ctrl_c_received_by_a_notebook_interrupts_the_report(tmp_path):
+    out = tmp_path / "reports"
+    before = previous_report(out)
+    books = tmp_path / "notebooks"
+    write_notebook(books, "01_interrupted", "raise KeyboardInterrupt")
+    write_notebook(books, "02_never", "open('ran', 'w').close()")
+    code, _, stderr = run_cli("--out", str(out), "--notebooks", str(books))
+    assert code == 130 and "left as it was" in stderr
+    assert tree(out) == before and leftovers(tmp_path) == [] and not (books / "ran").exists()
+
+
 def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path):
     out = tmp_path / "thesis"
     out.mkdir()

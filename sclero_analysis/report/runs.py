@@ -138,8 +138,12 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | N
     Returns
     -------
     NotebookRun
-        Failed, with the cell and error, when the notebook raised or its kernel died; an
-        interruption (Ctrl-C) is not caught.
+        Failed, with the cell and error, when the notebook raised or its kernel died.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, whether the builder or the notebook's kernel received it.
     """
     import papermill
 
@@ -151,6 +155,8 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | N
                                    cwd=str(notebook.parent), kernel_name=KERNEL,
                                    progress_bar=False, log_output=False)
     except Exception as exc:  # a cell's error or a dead kernel: the notebook's status, not ours
+        if getattr(exc, "ename", None) == "KeyboardInterrupt":  # Ctrl-C reached the kernel first
+            raise KeyboardInterrupt from exc
         error, cell = _failure(exc)
     if executed.exists():
         if final is not None:
