@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint report clean
+.PHONY: test lint report readme-figure clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,16 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
-# Execute the notebooks on the shipped synthetic registry into reports/ (DATA=path for your own).
+# Execute the notebooks on the shipped synthetic registry into reports/ (DATA=path for your own,
+# ARGS="--dayfirst" or ARGS="--sheet patients=Pts" to read it). reports/ is not tracked.
 report: $(STAMP)
-	$(BIN)/sclero-analysis report --out reports $(if $(DATA),--data $(DATA))
+	$(BIN)/sclero-analysis report --out reports $(if $(DATA),--data $(DATA)) $(ARGS)
+
+# Refresh the README's figure (committed) from notebook 02 on the shipped registry.
+readme-figure: $(STAMP)
+	$(BIN)/sclero-analysis report --out build/readme-figure --only 02_time_to_relapse_by_tier
+	mkdir -p docs/figures
+	cp build/readme-figure/figures/02_km_by_tier.png docs/figures/km_by_tier.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -2,6 +2,12 @@
 
 Exit codes of ``validate``: 0 when the series has no errors (warnings allowed), 1 when some rows
 were rejected for errors, 2 when the input cannot be read at all.
+
+Exit codes of ``report``: 0 when every notebook ran (some may have skipped sections, and data
+with errors are reported from their accepted rows), 1 when a notebook failed (the report is
+written and shows which cell raised what), 2 when nothing was built (unreadable data, no valid
+patient or line, an unknown notebook, an output folder that is not a report), 130 when
+interrupted (the previous report is left as it was).
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ from sclero_analysis import __version__
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.exceptions import CaseSeriesError
 from sclero_analysis.figures import journal_style
-from sclero_analysis.report import ReportError, build_report, save_figure, save_table
+from sclero_analysis.report import Report, ReportError, build_report, save_figure, save_table
 from sclero_analysis.report.build import DEFAULT_SEED, DEFAULT_TAU
+from sclero_analysis.report.runs import COMPLETE, FAILED, SKIPPED
 from sclero_analysis.studies import StudyDesign, StudyDesignError, run_study
 from sclero_analysis.synthetic import RegistryDesign
 from sclero_analysis.synthetic.examples import EXAMPLE_SEED, write_example
 
-EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: Locations listed per rule before "… and N more".
 SHOWN_PER_RULE = 5
 
@@ -33,6 +40,17 @@ def _sheet(text: str) -> tuple[str, str]:
     if not sheet:
         raise argparse.ArgumentTypeError(f"expected TABLE=SHEET, got {text!r}")
     return table.strip(), sheet.strip()
+
+
+def _reading_options(command: argparse.ArgumentParser) -> None:
+    """``--dayfirst/--monthfirst`` and ``--sheet TABLE=SHEET``: how ``validate`` and ``report`` read data."""
+    dates = command.add_mutually_exclusive_group()
+    dates.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst",
+                       help="read dd/mm/yyyy dates")
+    dates.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst",
+                       help="read mm/dd/yyyy dates")
+    command.add_argument("--sheet", action="append", type=_sheet, default=[],
+                         metavar="TABLE=SHEET", help="sheet holding a table in a workbook")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,13 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("path", help="directory or .xlsx workbook")
     validate.add_argument("--report", metavar="CSV", help="write every problem to this CSV file")
-    dates = validate.add_mutually_exclusive_group()
-    dates.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst",
-                       help="read dd/mm/yyyy dates")
-    dates.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst",
-                       help="read mm/dd/yyyy dates")
-    validate.add_argument("--sheet", action="append", type=_sheet, default=[],
-                          metavar="TABLE=SHEET", help="sheet holding a table in a workbook")
+    _reading_options(validate)
     simulate = commands.add_parser(
         "simulate", help="write a synthetic registry with its truth",
         description="Simulate a scleromyxedema registry (and optionally the cases the "
@@ -82,11 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--no-progress", action="store_true", help="no progress bar")
     report = commands.add_parser(
         "report", help="execute the notebooks into a report folder",
-        description="Execute every numbered notebook (notebooks/NN_*.ipynb) on the data and write "
-                    "executed notebooks, HTML, figures, tables and index.html into the folder.",
+        description="Validate the data, execute every numbered notebook (notebooks/NN_*.ipynb) on "
+                    "it and write executed notebooks, HTML, figures, tables and index.html; the "
+                    "folder is replaced only when the run completes. Exit code 0: every notebook "
+                    "ran; 1: a notebook failed (shown in index.html); 2: nothing built.",
     )
     report.add_argument("--data", help="case series directory or .xlsx workbook "
                                        "(default: the shipped synthetic registry)")
+    _reading_options(report)
     report.add_argument("--out", default="reports", help="report folder (default: reports/)")
     report.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of every random draw")
     report.add_argument("--tau", type=float, default=DEFAULT_TAU, help="RMST horizon in months")
@@ -99,13 +114,34 @@ def build_parser() -> argparse.ArgumentParser:
 def _report(args: argparse.Namespace) -> int:
     try:
         result = build_report(data=args.data, out=args.out, notebooks=args.only,
-                              notebooks_dir=args.notebooks, seed=args.seed, tau=args.tau, fast=args.fast)
+                              notebooks_dir=args.notebooks, seed=args.seed, tau=args.tau,
+                              fast=args.fast, progress=_say, dayfirst=args.dayfirst,
+                              sheets=dict(args.sheet))
     except (ReportError, FileNotFoundError) as error:
-        print(f"sclero-analysis report: {error}", file=sys.stderr)
-        return EXIT_ERRORS
+        print(f"sclero-analysis report: {error}\nNothing was written.", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except KeyboardInterrupt:
+        print(f"sclero-analysis report: interrupted; {args.out} is left as it was.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(report_summary(result))
+    return EXIT_ERRORS if result.failed else EXIT_OK
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def report_summary(result: Report) -> str:
+    """Return the last lines of ``report``: notebooks by status, the data alerts again, the index."""
+    counts = result.summary["status"].value_counts()
     total = sum(result.seconds.values())
-    print(f"{len(result.notebooks)} notebooks in {total:.0f} s; open {result.index}")
-    return EXIT_OK
+    parts = [f"{counts[status]} {status}" for status in (COMPLETE, SKIPPED, FAILED) if status in counts]
+    n = len(result.notebooks)
+    lines = [f"{n} notebook{'s' if n != 1 else ''} in {total:.0f} s: {'; '.join(parts)}."]
+    lines += [f"FAILED {run.name}: {run.failure}" for run in result.failed]
+    lines += result.data.alerts() if result.data is not None else []
+    lines.append(f"Open {result.index}")
+    return "\n".join(lines)
 
 
 def _study(args: argparse.Namespace) -> int:

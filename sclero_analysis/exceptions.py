@@ -47,6 +47,14 @@ class PropensityError(ScleroError, ValueError):
     """A propensity model cannot be fitted as asked (too few rows in a tier, missing values…)."""
 
 
+class ReportError(ScleroError):
+    """A report cannot be built: unreadable data, no valid patients, or an unusable output folder.
+
+    Raised before any notebook runs; the previous report, if any, is left as it was. A notebook
+    that fails does not raise: the report records it (``Report.runs``) and shows it as failed.
+    """
+
+
 class ScleroWarning(UserWarning):
     """Base class of every warning issued by sclero_analysis."""
 

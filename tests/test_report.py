@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import sclero_analysis as sa
-from sclero_analysis.report import ReportError, build_report, data_hash
+from sclero_analysis.report import build_report, data_hash
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -45,7 +45,7 @@ def test_notebooks_are_stored_without_outputs_and_have_parameters(path):
     tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1
     source = "".join(tagged[0]["source"])
-    for name in ("data_path", "seed", "tau", "out_dir", "fast"):
+    for name in ("data_path", "seed", "tau", "out_dir", "fast", "dayfirst", "sheets"):
         assert re.search(rf"^{name} = ", source, re.M), f"{path.name}: parameter {name} missing"
     assert cells[0]["cell_type"] == "markdown" and "**Question.**" in "".join(cells[0]["source"])
     assert "Answer" in "".join(cells[-2]["source"]) or "In plain words" in "".join(cells[-1]["source"])
@@ -55,6 +55,8 @@ def test_notebooks_are_stored_without_outputs_and_have_parameters(path):
 
 def test_every_notebook_ran_and_wrote_its_outputs(report):
     assert report.notebooks == EXPECTED
+    assert not report.failed, report.summary.to_string()
+    assert report.data.counts["rejected"].sum() == 0 and report.data.heavy == []
     for name in EXPECTED:
         assert (report.folder / f"{name}.ipynb").exists() and (report.folder / f"{name}.html").exists()
         manifest = json.loads((report.folder / "manifest" / f"{name}.json").read_text())
@@ -113,6 +115,11 @@ def test_index_links_resolve_and_carry_provenance(report):
     for name in EXPECTED:
         finding = json.loads((report.folder / "manifest" / f"{name}.json").read_text())["finding"]
         assert finding.split(";")[0][:40] in page.replace("&#x27;", "'")
+    for run in report.runs:  # each section shows the notebook's status
+        section = page[page.index(f'<section id="{run.name}">'):]
+        assert f'<div class="status {"complete" if run.status == "complete" else "skipped"}">' \
+            in section[:section.index("</section>")]
+    assert '<h2 id="data">Data</h2>' in page and "rejected" in page
     record = json.loads((report.folder / "provenance.json").read_text())
     assert record["data_sha256"] == data_hash(None) and record["seed"] == 20261125
     for value in (record["package_version"], record["data_sha256"], record["date_utc"]):
@@ -126,26 +133,6 @@ def test_data_hash_depends_on_content_not_location(tmp_path):
     assert data_hash(copy) == data_hash(source)
     (copy / "lines.csv").write_text((copy / "lines.csv").read_text() + "\n")
     assert data_hash(copy) != data_hash(source)
-
-
-def test_a_failing_notebook_stops_the_report_naming_its_cell(tmp_path):
-    import nbformat
-
-    book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_markdown_cell("# 01 · fine"),
-                  nbformat.v4.new_code_cell("out_dir = '.'", metadata={"tags": ["parameters"]}),
-                  nbformat.v4.new_code_cell("1 / 0")]
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    folder = tmp_path / "nb"
-    folder.mkdir()
-    nbformat.write(book, folder / "01_broken.ipynb")
-    good = nbformat.v4.new_notebook()
-    good.cells = [nbformat.v4.new_code_cell("out_dir = '.'", metadata={"tags": ["parameters"]})]
-    good.metadata["kernelspec"] = book.metadata["kernelspec"]
-    nbformat.write(good, folder / "00_fine.ipynb")
-    with pytest.raises(ReportError, match=r"01_broken.ipynb: cell \[\d+\] raised ZeroDivisionError"):
-        build_report(out=tmp_path / "out", notebooks_dir=folder, progress=None)
-    assert (tmp_path / "out" / "00_fine.html").exists()  # the notebook before it keeps its outputs
 
 
 def test_missing_data_path_or_notebook_is_refused_before_running(tmp_path):

@@ -117,7 +117,8 @@ def _day_month(text: str, match: re.Match, dayfirst: bool | None) -> Cell:
     if as_dmy is not None and as_mdy is not None and as_dmy != as_mdy:
         return Cell(None, ERROR, "ambiguous_date",
                     f"'{text}' reads as {as_dmy.isoformat()} (day-first) or "
-                    f"{as_mdy.isoformat()} (month-first); use ISO dates or pass dayfirst=")
+                    f"{as_mdy.isoformat()} (month-first); use ISO dates or say which: "
+                    "--dayfirst/--monthfirst (dayfirst=True/False in Python)")
     value = as_dmy or as_mdy
     if value is None:
         return Cell(None, ERROR, "invalid_date", f"'{text}' is not a valid date")

@@ -233,8 +233,8 @@ def _read_workbook(path: Path, sheet_names: Mapping[str, str]) -> dict[str, RawT
         if sheet is None:
             raise CaseSeriesError(
                 f"{path}: no sheet '{wanted}' for table {table}; the workbook has "
-                f"{workbook.sheetnames}. Rename the sheets or pass sheet_names="
-                "{'patients': …, 'lines': …, 'events': …}",
+                f"{workbook.sheetnames}. Rename the sheets or name them: --sheet {table}=SHEET "
+                "(sheet_names={'patients': …, 'lines': …, 'events': …} in Python)",
                 file=str(path), table=table, rule="missing_sheet",
             )
         worksheet = workbook[sheet]

@@ -1,10 +1,15 @@
-"""``build_report``: execute the numbered notebooks into ``reports/`` and write its index.
+"""``build_report``: validate the data, execute the numbered notebooks and write the report.
 
-Each notebook runs top to bottom in a fresh kernel (papermill, which fills the cell tagged
-``parameters``) and is saved executed (``.ipynb``) and as HTML (nbconvert); the notebooks write
-their figures, tables and one-line finding through
-:class:`~sclero_analysis.report.notebook.NotebookOutputs`. A notebook that fails stops the
-report with the failing cell's error; the notebooks before it keep their outputs.
+The data are validated first, as the notebooks will read them
+(:func:`~sclero_analysis.report.datacheck.check_data`); unreadable data, or data leaving no
+patient or line to analyse, stop here with :class:`~sclero_analysis.exceptions.ReportError` and
+nothing written. Each notebook then runs top to bottom in a fresh kernel (papermill fills the
+cell tagged ``parameters``) and is saved executed (``.ipynb``) and as HTML; the notebooks write
+their figures, tables, finding and skipped sections through
+:class:`~sclero_analysis.report.notebook.NotebookOutputs`. A notebook that fails does not stop
+the report: ``index.html`` shows it as failed, with the cell and the error. The report is built
+in a staging folder and replaces the previous one only when complete
+(:mod:`~sclero_analysis.report.staging`).
 """
 
 from __future__ import annotations
@@ -13,27 +18,30 @@ import datetime as dt
 import hashlib
 import json
 import platform
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
+
+from sclero_analysis.exceptions import ReportError
+from sclero_analysis.report.datacheck import DataCheck, check_data, date_order
 from sclero_analysis.report.index import write_index
+from sclero_analysis.report.runs import FAILED, NotebookRun, run_notebook
+from sclero_analysis.report.staging import check_replaceable, staged
 from sclero_analysis.synthetic.examples import DATA_DIR
+
+__all__ = ["DEFAULT_SEED", "DEFAULT_TAU", "Report", "ReportError", "build_report", "data_hash",
+           "default_notebooks_dir", "provenance"]
 
 #: The seed every notebook's random draws start from unless another is given.
 DEFAULT_SEED = 20261125
 #: Horizon of restricted mean survival times (months).
 DEFAULT_TAU = 36.0
-KERNEL = "python3"
 
 
-class ReportError(RuntimeError):
-    """A notebook failed: names the notebook, the cell and the error it raised."""
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Report:
     """The outputs of one report build.
 
@@ -46,18 +54,38 @@ class Report:
     seconds : dict
         Wall time per notebook.
     provenance : dict
-        Package version, data path and hash, seed, date, Python version.
+        Package version, data path and hash, how dates were read, seed, date, Python version.
+    runs : tuple of NotebookRun
+        Per notebook: status (complete, complete with sections skipped, failed), the skipped
+        sections with their reasons, the failing cell and error.
+    data : DataCheck, optional
+        What validation accepted and rejected in the data, by table and rule.
     """
 
     folder: Path
     notebooks: list[str]
     seconds: dict[str, float]
     provenance: dict
+    runs: tuple[NotebookRun, ...] = ()
+    data: DataCheck | None = None
 
     @property
     def index(self) -> Path:
         """The report's entry page."""
         return self.folder / "index.html"
+
+    @property
+    def failed(self) -> list[NotebookRun]:
+        """The runs of the notebooks that failed (empty when every notebook ran)."""
+        return [run for run in self.runs if run.status == FAILED]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per notebook: ``notebook, status, seconds, skipped, cell, error``."""
+        return pd.DataFrame(
+            [(r.name, r.status, r.seconds, len(r.skipped), r.cell, r.error) for r in self.runs],
+            columns=["notebook", "status", "seconds", "skipped", "cell", "error"],
+        )
 
 
 def default_notebooks_dir() -> Path:
@@ -99,47 +127,44 @@ def _version() -> str:
         return "unknown"
 
 
-def provenance(data: str | Path | None, seed: int, fast: bool) -> dict:
-    """Return what the report was made from: version, data, seed, date (UTC), Python, mode."""
-    return {
+def provenance(data: str | Path | None, seed: int, fast: bool, dayfirst: bool | None = None,
+               sheets: Mapping[str, str] | None = None) -> dict:
+    """Return what the report was made from: version, data, dates, seed, date (UTC), Python, mode."""
+    record = {
         "package_version": _version(),
         "data": str(Path(data).resolve()) if data else "shipped synthetic registry (data/synthetic/registry)",
         "data_sha256": data_hash(data),
+        "dates": date_order(dayfirst),
         "seed": int(seed),
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "mode": "fast (CI check, small simulations)" if fast else "full",
     }
+    if sheets:
+        record["sheets"] = ", ".join(f"{table}={sheet}" for table, sheet in sheets.items())
+    return record
 
 
-def _cell_error(exc: Exception) -> str:
-    """Describe the failing cell and its error, from papermill's exception."""
-    count = getattr(exc, "exec_count", None)
-    name, value = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
-    where = f"cell [{count}]" if count is not None else "a cell"
-    return f"{where} raised {name}: {value}"
+def _notebook_names(source: Path, notebooks: Sequence[str] | None) -> list[str]:
+    names = list(notebooks) if notebooks is not None else sorted(
+        p.stem for p in source.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {source}")
+    unknown = [n for n in names if not (source / f"{n}.ipynb").is_file()]
+    if unknown:
+        raise FileNotFoundError(f"no notebook {unknown[0]}.ipynb in {source}")
+    return names
 
 
-def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path) -> None:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    try:
-        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(cwd),
-                                   kernel_name=KERNEL, progress_bar=False, log_output=False)
-    except PapermillExecutionError as exc:
-        raise ReportError(f"{notebook.name}: {_cell_error(exc)} (executed notebook with the "
-                          f"error: {output})") from None
-
-
-def _to_html(executed: Path) -> Path:
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    html = executed.with_suffix(".html")
-    html.write_text(body, encoding="utf-8")
-    return html
+def _run_all(source: Path, names: list[str], stage: Path, final: Path, parameters: dict,
+             say: Callable[[str], None]) -> tuple[NotebookRun, ...]:
+    runs = []
+    for i, name in enumerate(names, 1):
+        say(f"[{i}/{len(names)}] {name} …")
+        run = run_notebook(source / f"{name}.ipynb", stage, parameters, final)
+        say(f"[{i}/{len(names)}] {name}: {run.describe()} ({run.seconds:.1f} s)")
+        runs.append(run)
+    return tuple(runs)
 
 
 def build_report(
@@ -151,17 +176,20 @@ def build_report(
     tau: float = DEFAULT_TAU,
     fast: bool = False,
     progress: Callable[[str], None] | None = print,
+    dayfirst: bool | None = None,
+    sheets: Mapping[str, str] | None = None,
 ) -> Report:
-    """Execute the notebooks into ``out`` and write ``out/index.html``.
+    """Validate the data, execute the notebooks and replace ``out`` with the new report.
 
     Parameters
     ----------
     data : str or Path, optional
         The case series to analyse (a directory or an .xlsx workbook); None: the shipped
-        synthetic registry.
+        synthetic registry. Data with errors are reported from their accepted rows.
     out : str or Path
         Report folder: executed ``<notebook>.ipynb`` and ``.html``, ``figures/*.pdf|png``,
-        ``tables/*.csv|md``, ``manifest/``, ``provenance.json``, ``index.html``.
+        ``tables/*.csv|md``, ``manifest/``, ``provenance.json``, ``index.html``. It must be
+        absent, empty or a previous report: it is replaced whole when the build completes.
     notebooks : sequence of str, optional
         Names (without ``.ipynb``) to run; default every numbered notebook in order.
     notebooks_dir : str or Path, optional
@@ -173,46 +201,45 @@ def build_report(
     fast : bool
         Small simulations and bootstraps (for tests); the report says so.
     progress : callable, optional
-        Called with one line per notebook started and finished (default ``print``).
+        Called first with the data check (counts, rejected rows by rule, warnings), then with
+        one line per notebook started and finished (default ``print``).
+    dayfirst : bool, optional
+        True reads dd/mm/yyyy dates, False mm/dd/yyyy (``--dayfirst/--monthfirst``); None
+        accepts only ISO or unambiguous dates.
+    sheets : mapping, optional
+        ``{table: sheet}`` for a workbook whose sheets are not named after the tables
+        (``--sheet TABLE=SHEET``).
 
     Returns
     -------
     Report
+        With every notebook's status; ``report.failed`` lists the notebooks that raised.
 
     Raises
     ------
     ReportError
-        A notebook failed: the message names it, the failing cell and the error.
+        The data cannot be read or leave no patient or line to analyse, or ``out`` holds
+        files that are not a report: nothing is written.
     FileNotFoundError
-        No notebooks, or the data path does not exist.
+        No notebooks, or the data path does not exist: nothing is written.
+    KeyboardInterrupt
+        Passed on after removing the staging folder: the previous report is untouched.
     """
     folder = Path(out).resolve()
-    source = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
+    source = Path(notebooks_dir).resolve() if notebooks_dir is not None else default_notebooks_dir()
     if data is not None and not Path(data).exists():
         raise FileNotFoundError(f"--data {data}: no such file or directory")
-    names = list(notebooks) if notebooks is not None else sorted(
-        p.stem for p in source.glob("[0-9][0-9]_*.ipynb"))
-    if not names:
-        raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {source}")
-    unknown = [n for n in names if not (source / f"{n}.ipynb").is_file()]
-    if unknown:
-        raise FileNotFoundError(f"no notebook {unknown[0]}.ipynb in {source}")
-    folder.mkdir(parents=True, exist_ok=True)
-    record = provenance(data, seed, fast)
-    (folder / "provenance.json").write_text(json.dumps(record, indent=1))
-    parameters = {"data_path": str(Path(data).resolve()) if data is not None else None, "seed": int(seed),
-                  "tau": float(tau), "out_dir": str(folder), "fast": bool(fast)}
+    names = _notebook_names(source, notebooks)
+    check_replaceable(folder, keep=[source] + ([Path(data)] if data is not None else []))
     say = progress or (lambda _line: None)
-    seconds = {}
-    for i, name in enumerate(names, 1):
-        say(f"[{i}/{len(names)}] {name} …")
-        start = time.perf_counter()
-        executed = folder / f"{name}.ipynb"
-        _execute(source / f"{name}.ipynb", executed, parameters, source)
-        _to_html(executed)
-        seconds[name] = time.perf_counter() - start
-        say(f"[{i}/{len(names)}] {name} done in {seconds[name]:.1f} s")
-    write_index(folder, names, record)
-    say(f"report: {folder / 'index.html'}")
-    return Report(folder, names, seconds, record)
-
+    check = check_data(data, dayfirst, dict(sheets) if sheets else None)
+    say(check.to_text())
+    record = provenance(data, seed, fast, dayfirst, sheets)
+    with staged(folder) as stage:
+        (stage / "provenance.json").write_text(json.dumps(record, indent=1))
+        parameters = {"data_path": str(Path(data).resolve()) if data is not None else None,
+                      "seed": int(seed), "tau": float(tau), "out_dir": str(stage), "fast": bool(fast),
+                      "dayfirst": dayfirst, "sheets": dict(sheets) if sheets else None}
+        runs = _run_all(source, names, stage, folder, parameters, say)
+        write_index(stage, names, record, runs=runs, data=check)
+    return Report(folder, names, {r.name: r.seconds for r in runs}, record, runs, check)

@@ -1,10 +1,21 @@
-"""``reports/index.html``: one section per notebook (question, finding, figures, tables) and provenance."""
+"""``reports/index.html``: data check, one section per notebook (status, finding, outputs), provenance.
+
+Each notebook's section says how it ran: complete; complete with sections skipped (each
+section and its reason, from the notebook's manifest); or failed (the cell and the error, with
+links to the executed notebook that shows the traceback).
+"""
 
 from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
+
+from sclero_analysis.report.datacheck import DataCheck
+from sclero_analysis.report.runs import COMPLETE, FAILED, SKIPPED, NotebookRun
+
+esc = html.escape
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto;
@@ -18,7 +29,16 @@ h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; paddi
 .figures img { width: 100%; border: 1px solid #eee; }
 .figures figcaption { font-size: 0.8rem; color: #555; }
 table.provenance td { padding: 0.1rem 0.8rem 0.1rem 0; vertical-align: top; font-size: 0.9rem; }
+table.counts td, table.counts th { padding: 0.1rem 0.8rem; text-align: right; font-size: 0.9rem; }
+.status { padding: 0.3rem 0.8rem; border-left: 4px solid; }
+.status.complete { border-color: #009E73; background: #eef8f3; }
+.status.skipped { border-color: #E69F00; background: #fdf6e6; }
+.status.failed { border-color: #D55E00; background: #fcefe8; }
+.alert { padding: 0.5rem 0.8rem; border-left: 4px solid #D55E00; background: #fcefe8; font-weight: 600; }
+.tag { font-size: 0.8rem; color: #555; }
 """
+#: CSS class of each status.
+STATUS_CLASS = {COMPLETE: "complete", SKIPPED: "skipped", FAILED: "failed"}
 
 
 def _title(folder: Path, name: str) -> str:
@@ -42,10 +62,37 @@ def _manifest(folder: Path, name: str) -> dict:
     return json.loads(path.read_text())
 
 
-def _section(folder: Path, name: str) -> str:
+def _run_of(folder: Path, name: str, runs: Sequence[NotebookRun] | None) -> NotebookRun:
+    """Return the notebook's run; without runs, a complete one with its manifest's skipped sections."""
+    for run in runs or ():
+        if run.name == name:
+            return run
+    skipped = _manifest(folder, name).get("skipped", [])
+    return NotebookRun(name, 0.0, tuple((e["section"], e["reason"]) for e in skipped))
+
+
+def _status(run: NotebookRun) -> str:
+    """Render the status: failed with cell, error and links; skipped sections with reasons."""
+    css = STATUS_CLASS[run.status]
+    if run.status == FAILED:
+        where = esc((run.failure or "").removesuffix(run.error or ""))
+        return (f'<div class="status {css}"><p><strong>Failed</strong>: {where}'
+                f"<code>{esc(run.error or '')}</code>. The traceback is in the executed notebook: "
+                f'<a href="{esc(run.name)}.html">HTML</a> '
+                f'<a href="{esc(run.name)}.ipynb">.ipynb</a>.</p></div>')
+    if run.status == SKIPPED:
+        items = "".join(f"<li><strong>{esc(section)}</strong>: {esc(reason)}</li>"
+                        for section, reason in run.skipped)
+        return (f'<div class="status {css}"><p><strong>Complete, sections skipped</strong> '
+                f"({len(run.skipped)}):</p><ul>{items}</ul></div>")
+    return f'<div class="status {css}"><p><strong>Complete</strong></p></div>'
+
+
+def _section(folder: Path, name: str, run: NotebookRun) -> str:
     manifest = _manifest(folder, name)
-    esc = html.escape
     finding = manifest.get("finding") or "(this notebook recorded no finding)"
+    shown = "" if run.status == FAILED and not manifest.get("finding") else \
+        f'<p class="finding">{esc(finding)}</p>'
     figures = "".join(
         f'<figure><a href="figures/{esc(stem)}.pdf"><img src="figures/{esc(stem)}.png" '
         f'alt="{esc(stem)}"></a><figcaption>{esc(stem)} '
@@ -58,16 +105,53 @@ def _section(folder: Path, name: str) -> str:
         for stem in manifest.get("tables", []))
     return (
         f'<section id="{esc(name)}"><h2>{esc(_title(folder, name))}</h2>'
-        f'<p class="finding">{esc(finding)}</p>'
-        f'<p class="links"><a href="{esc(name)}.html">Notebook (HTML)</a>'
-        f'<a href="{esc(name)}.ipynb">Executed notebook (.ipynb)</a></p>'
+        + _status(run)
+        + shown
+        + _links(folder, name)
         + (f'<p class="tables">Tables: {tables}</p>' if tables else "")
         + (f'<div class="figures">{figures}</div>' if figures else "")
         + "</section>"
     )
 
 
-def write_index(folder: str | Path, notebooks: list[str], provenance: dict) -> Path:
+def _links(folder: Path, name: str) -> str:
+    links = [(f"{name}.html", "Notebook (HTML)"), (f"{name}.ipynb", "Executed notebook (.ipynb)")]
+    shown = "".join(f'<a href="{esc(href)}">{text}</a>' for href, text in links
+                    if (folder / href).exists())
+    return f'<p class="links">{shown}</p>' if shown else ""
+
+
+def _data_section(data: DataCheck | None) -> str:
+    """Rows accepted and rejected per table, rejected rows by rule, and the alerts."""
+    if data is None:
+        return ""
+    head = "<tr><th></th>" + "".join(f"<th>{esc(str(c))}</th>" for c in data.counts.columns) + "</tr>"
+    rows = "".join(f"<tr><td>{esc(str(t))}</td>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+                   for t, row in data.counts.iterrows())
+    rules = "".join(f"<li>{esc(str(r.table))}: {esc(str(r.rule))} ({r.rows} rows)</li>"
+                    for r in data.rejected_by_rule.itertuples(index=False))
+    alerts = "".join(f'<p class="alert">{esc(a)}</p>' for a in data.alerts())
+    return (f'<h2 id="data">Data</h2><p>{esc(data.source)} (dates: {esc(data.dates)}). Rows '
+            "with errors are left out of every analysis; rows with warnings are kept.</p>"
+            f"{alerts}<table class=\"counts\">{head}{rows}</table>"
+            + (f"<p>Rejected rows by rule broken:</p><ul>{rules}</ul>" if rules else "")
+            + f"<p>Every problem and its cell: <code>{esc(data.validate)}</code></p>")
+
+
+def _contents(folder: Path, notebooks: list[str], runs: Sequence[NotebookRun] | None) -> str:
+    items = "".join(
+        f'<li><a href="#{esc(n)}">{esc(_title(folder, n))}</a> '
+        f'<span class="tag">({esc(_run_of(folder, n, runs).describe())})</span></li>'
+        for n in notebooks)
+    failed = [n for n in notebooks if _run_of(folder, n, runs).status == FAILED]
+    banner = (f'<p class="alert">{len(failed)} of {len(notebooks)} notebooks failed: '
+              f"{esc(', '.join(failed))}. Their sections below name the cell and the error.</p>"
+              if failed else "")
+    return f"{banner}<ol>{items}</ol>"
+
+
+def write_index(folder: str | Path, notebooks: list[str], provenance: dict,
+                runs: Sequence[NotebookRun] | None = None, data: DataCheck | None = None) -> Path:
     """Write ``index.html`` linking every notebook's outputs, with the report's provenance.
 
     Parameters
@@ -79,6 +163,11 @@ def write_index(folder: str | Path, notebooks: list[str], provenance: dict) -> P
         Notebook names in report order.
     provenance : dict
         Shown as a table (package version, data hash, seed, date …).
+    runs : sequence of NotebookRun, optional
+        How each notebook ran (status, skipped sections, failing cell and error); without
+        them every notebook is shown complete, with the skipped sections of its manifest.
+    data : DataCheck, optional
+        The data check, shown before the notebooks (counts, rejected rows by rule, alerts).
 
     Returns
     -------
@@ -93,10 +182,8 @@ def write_index(folder: str | Path, notebooks: list[str], provenance: dict) -> P
     'index.html'
     """
     folder = Path(folder)
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+    rows = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>"
                    for k, v in provenance.items())
-    contents = "".join(f'<li><a href="#{html.escape(n)}">{html.escape(_title(folder, n))}</a></li>'
-                       for n in notebooks)
     page = (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<title>sclero_analysis report</title>"
@@ -105,8 +192,9 @@ def write_index(folder: str | Path, notebooks: list[str], provenance: dict) -> P
         "<p>Time to relapse across therapy tiers, confounding by indication, publication bias, "
         "registry planning and small samples. Every number below comes from the executed "
         "notebooks linked in each section.</p>"
-        f"<ol>{contents}</ol>"
-        + "".join(_section(folder, name) for name in notebooks)
+        + _contents(folder, notebooks, runs)
+        + _data_section(data)
+        + "".join(_section(folder, name, _run_of(folder, name, runs)) for name in notebooks)
         + f'<h2>Provenance</h2><table class="provenance">{rows}</table>'
         "</body></html>"
     )

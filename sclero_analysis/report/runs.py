@@ -1,0 +1,166 @@
+"""One notebook's run in a report: execute it, save it as HTML, and say how it went.
+
+A notebook that raises does not stop the report: its run is ``failed`` with the failing cell's
+number (as the executed notebook shows it, ``In [n]``) and the error; the executed notebook,
+error included, is saved beside the others. A notebook that left sections out
+(:meth:`~sclero_analysis.report.notebook.NotebookOutputs.skip`) is complete, with those sections
+and their reasons listed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Jupyter kernel the notebooks run in.
+KERNEL = "python3"
+#: Statuses of a run.
+COMPLETE, SKIPPED, FAILED = "complete", "complete, sections skipped", "failed"
+#: Longest error message kept (the executed notebook holds the whole traceback).
+MAX_ERROR = 600
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """How one notebook of a report ran.
+
+    Attributes
+    ----------
+    name : str
+        The notebook's name without ``.ipynb``.
+    seconds : float
+        Wall time (execution and HTML).
+    skipped : tuple of (str, str)
+        ``(section, reason)`` for every section the notebook left out, from its manifest.
+    error : str, optional
+        ``"ZeroDivisionError: division by zero"`` when the notebook failed.
+    cell : int, optional
+        Execution count of the failing cell (``In [cell]`` in the executed notebook); None
+        when the notebook failed outside a cell (the kernel died).
+    """
+
+    name: str
+    seconds: float
+    skipped: tuple[tuple[str, str], ...] = ()
+    error: str | None = None
+    cell: int | None = None
+
+    @property
+    def status(self) -> str:
+        """``complete``, ``complete, sections skipped`` or ``failed``."""
+        if self.error is not None:
+            return FAILED
+        return SKIPPED if self.skipped else COMPLETE
+
+    @property
+    def failure(self) -> str | None:
+        """Where the notebook failed and the error (``cell [7] raised ZeroDivisionError: …``)."""
+        if self.error is None:
+            return None
+        where = f"cell [{self.cell}]" if self.cell is not None else "the kernel"
+        return f"{where} raised {self.error}"
+
+    def describe(self) -> str:
+        """One line: the status, and the failing cell and error or the number of skipped sections.
+
+        Examples
+        --------
+        >>> NotebookRun("02_km", 3.0, error="ZeroDivisionError: division by zero", cell=7).describe()
+        'failed: cell [7] raised ZeroDivisionError: division by zero'
+        >>> NotebookRun("02_km", 3.0, skipped=(("IPTW curves", "2 lines on cytoreduction"),)).describe()
+        'complete, 1 section skipped'
+        """
+        if self.error is not None:
+            return f"{FAILED}: {self.failure}"
+        if self.skipped:
+            n = len(self.skipped)
+            return f"complete, {n} section{'s' if n > 1 else ''} skipped"
+        return COMPLETE
+
+
+def _skipped(folder: Path, name: str) -> tuple[tuple[str, str], ...]:
+    path = folder / "manifest" / f"{name}.json"
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8")).get("skipped", [])
+    except (OSError, ValueError):
+        return ()
+    return tuple((str(e.get("section", "")), str(e.get("reason", ""))) for e in entries)
+
+
+def _failure(exc: Exception) -> tuple[str, int | None]:
+    """Return the error (``Name: message``) and the failing cell's execution count."""
+    name = getattr(exc, "ename", None) or type(exc).__name__
+    value = str(getattr(exc, "evalue", None) or exc).strip()
+    text = f"{name}: {value}" if value else name
+    if len(text) > MAX_ERROR:
+        text = text[:MAX_ERROR] + " …"
+    return text, getattr(exc, "exec_count", None)
+
+
+def _show_folder(executed: Path, staged: str, final: str) -> None:
+    """Make the executed notebook's parameters name the report folder, not the staging one."""
+    import nbformat
+
+    book = nbformat.read(executed, as_version=4)
+    for cell in book.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = cell.source.replace(staged, final)
+    nbformat.write(book, executed)
+
+
+def _to_html(executed: Path) -> Path:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    html = executed.with_suffix(".html")
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | None = None) -> NotebookRun:
+    """Execute ``notebook`` into ``folder`` (``<name>.ipynb`` and ``.html``) and return its run.
+
+    Parameters
+    ----------
+    notebook : Path
+        The notebook to execute; it runs with its own folder as working directory.
+    folder : Path
+        Where the executed notebook and its HTML go (the report's staging folder).
+    parameters : dict
+        Papermill parameters (the cell tagged ``parameters`` is overridden with them).
+    final : Path, optional
+        The folder the report will be moved to: the executed notebook's parameters name it
+        instead of ``folder``.
+
+    Returns
+    -------
+    NotebookRun
+        Failed, with the cell and error, when the notebook raised or its kernel died.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, whether the builder or the notebook's kernel received it.
+    """
+    import papermill
+
+    start = time.perf_counter()
+    executed = folder / f"{notebook.stem}.ipynb"
+    error, cell = None, None
+    try:
+        papermill.execute_notebook(str(notebook), str(executed), parameters=parameters,
+                                   cwd=str(notebook.parent), kernel_name=KERNEL,
+                                   progress_bar=False, log_output=False)
+    except Exception as exc:  # a cell's error or a dead kernel: the notebook's status, not ours
+        if getattr(exc, "ename", None) == "KeyboardInterrupt":  # Ctrl-C reached the kernel first
+            raise KeyboardInterrupt from exc
+        error, cell = _failure(exc)
+    if executed.exists():
+        if final is not None:
+            _show_folder(executed, str(folder), str(final))
+        _to_html(executed)
+    return NotebookRun(notebook.stem, time.perf_counter() - start, _skipped(folder, notebook.stem),
+                       error, cell)
