@@ -13,7 +13,7 @@ _EXPORTS = {
     "StudyDesignError": "design",
     "run_chunk": "chunk",
     "run_study": "engine",
-    "scenario_truth": "engine",
+    "scenario_truth": "estimands",
     "Lines": "fastpath",
     "simulate_lines": "fastpath",
     "StudyResult": "result",
