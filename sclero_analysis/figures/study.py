@@ -38,7 +38,7 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
     if axes is None:
         import matplotlib.pyplot as plt
 
-        _, axes = plt.subplots(1, 4, figsize=(180 / 25.4, 2.3))
+        _, axes = plt.subplots(2, 2, figsize=(180 / 25.4, 4.2), layout="constrained")
     axes = np.asarray(axes, dtype=object).ravel()
     for j, (name, rows) in enumerate(summary.groupby("analysis", sort=False)):
         rows = rows.sort_values(x)
