@@ -1,14 +1,18 @@
-"""Table 1 and regression tables: numbers against R (tests/reference/tables.R), formats, suppression."""
+"""Table 1 and regression tables: numbers against R (tests/reference/tables.R) per line, by hand per
+patient, formats, suppression that no subtraction undoes."""
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sclero_analysis as sa
 from sclero_analysis.formatting import format_p, format_ratio_ci
@@ -39,10 +43,18 @@ def numbers(cell: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", cell)]
 
 
-def test_table_one_matches_r_summaries_smds_and_tests(lines, r):
-    t = table_one(lines, continuous=["age_at_diagnosis_years", "mrss"],
+@pytest.mark.parametrize("source", ["frame rows", "case series per line"])
+def test_table_one_matches_r_summaries_smds_and_tests(lines, r, source):
+    # tables.R describes the shipped registry's lines (make_table_data.py): the per-line table of
+    # the case series is the same table, labelled as per line
+    data, unit = (lines, None) if source == "frame rows" else (sa.load_example(), "line")
+    t = table_one(data, continuous=["age_at_diagnosis_years", "mrss"],
                   categorical=["sex", "paraprotein", "neuro"], nonnormal=["mrss"], pvalues=True,
-                  decimals=8)
+                  decimals=8, unit=unit)
+    if unit == "line":
+        assert t.notes[:2] == (f"Unit: lines of therapy (n = {len(lines)}). Continuous: mean (SD) or median "
+                               "[IQR]; categorical: n (%) of non-missing values.",
+                               "A patient is counted once per line.")
     s = t.summary
     for i, tier in enumerate(TIERS):
         mean, sd = numbers(s.loc["age_at_diagnosis_years, mean (SD)", tier])
@@ -93,13 +105,151 @@ def test_small_cells_are_suppressed_and_said(lines):
     assert "<5" not in table_one(lines, categorical=["paraprotein"]).to_csv()
 
 
-def test_case_series_table_describes_lines_by_tier():
+def test_case_series_table_describes_each_patient_once_by_first_line_tier():
     cs = sa.load_example()
-    t = table_one(cs)
-    frame = sa.relapse_frame(cs)
-    assert t.summary.loc["n", "Overall"] == str(len(frame))
-    assert "paraprotein, n (%)" in t.summary.index and "line, mean (SD)" in t.summary.index
-    assert t.notes[0].startswith(f"Unit: lines of therapy (n = {len(frame)})")
+    t = table_one(cs, decimals=8)
+    s = t.summary
+    patients = cs.patients
+    assert s.loc["n", "Overall"] == str(len(patients)) == "400"  # not 907 lines
+    n_f = int((patients["sex"] == "F").sum())  # sex once per patient
+    assert s.loc["    F", "Overall"] == f"{n_f} ({100 * n_f / 400:.8f})"
+    # by hand: each patient's first line gives the tier
+    first = cs.lines.sort_values(["patient_id", "line"]).drop_duplicates("patient_id")
+    tier = patients["patient_id"].map(first.set_index("patient_id")["tier"].astype(str))
+    for name in ("ivig", "immunosuppression"):
+        rows = patients[tier == name]
+        assert s.loc["n", name] == str(len(rows))
+        age = rows["age_at_diagnosis_years"]
+        assert numbers(s.loc["age_at_diagnosis_years, mean (SD)", name]) == pytest.approx(
+            [age.mean(), age.std()], abs=1e-8)
+        n_neuro = int(rows["neuro"].sum())
+        assert s.loc["neuro, n (%)", name] == f"{n_neuro} ({100 * n_neuro / len(rows):.8f})"
+    # no patient starts on cytoreduction or other
+    assert list(s.columns) == ["Overall", "ivig", "immunosuppression", "Missing", "SMD"]
+    assert "line, mean (SD)" not in s.index and "adjunct_ecp, n (%)" not in s.index
+    assert t.notes[0].startswith("Unit: patients (n = 400)")
+    assert "tier: at the patient's first line of therapy." in t.notes
+    untreated = int(tier.isna().sum())
+    assert untreated > 0 and f"{untreated} patients without tier are counted in Overall only." in t.notes
+
+
+def test_a_relapse_frame_is_described_per_patient_unless_asked_per_line():
+    cs = sa.load_example()
+    frame = quiet(sa.relapse_frame, cs)
+    per_patient = table_one(frame).summary
+    assert per_patient.loc["n", "Overall"] == str(frame["patient_id"].nunique())
+    groups = ["ivig", "immunosuppression"]
+    pd.testing.assert_frame_equal(per_patient[groups], table_one(cs).summary[groups])  # same patients
+    per_line = table_one(frame, unit="line")
+    assert per_line.summary.loc["n", "Overall"] == str(len(frame))
+    assert "line, mean (SD)" in per_line.summary.index
+    with pytest.raises(ValueError, match="'line' differs between rows of a patient.*unit='line'"):
+        table_one(frame, continuous=["line"])
+    with pytest.raises(KeyError, match="patient_id"):
+        table_one(frame.drop(columns="patient_id"), unit="patient")
+    with pytest.raises(ValueError, match="unit must be"):
+        table_one(frame, unit="lines")
+
+
+def quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------- suppression
+
+def parse(cell: str) -> int | None:
+    """A displayed count, or None when suppressed."""
+    if cell.startswith("<") or cell == "*":
+        return None
+    return int(cell.split(" ")[0])
+
+
+def recoverable(cells: dict, equations: list[dict]) -> list:
+    """Suppressed cells (value None) that the equations, whose sums a reader knows, determine.
+
+    A cell is determined when its unit vector lies in the row space of the equations restricted
+    to the unknown cells (rank unchanged by adding it). Keys ending in "hidden" are unknown but
+    never shown (the "no" of a yes/no row), so they are not checked themselves.
+    """
+    unknown = [k for k, v in cells.items() if v is None]
+    if not unknown:
+        return []
+    a = np.array([[eq.get(k, 0.0) for k in unknown] for eq in equations])
+    a = a.reshape(len(equations), len(unknown))
+    rank = np.linalg.matrix_rank(a) if len(equations) else 0
+    found = []
+    for j, key in enumerate(unknown):
+        if key[-1] == "hidden":
+            continue
+        unit = np.zeros((1, len(unknown)))
+        unit[0, j] = 1.0
+        if np.linalg.matrix_rank(np.vstack([a, unit]) if len(equations) else unit) == rank:
+            found.append(key)
+    return found
+
+
+def block_audit(s: pd.DataFrame, df: pd.DataFrame, name: str, levels: list, groups: list,
+                overall: bool) -> list:
+    """Recoverable suppressed cells of one characteristic: column totals (non-missing values per
+    column) known, and row totals when the Overall column is shown."""
+    columns = (["Overall"] if overall else []) + groups
+    binary = levels == [True]
+    cells = {}
+    for level in levels:
+        label = f"{name}, n (%)" if binary else f"    {level}"
+        for c in columns:
+            cells[(level, c)] = parse(s.loc[label, c])
+            assert cells[(level, c)] is None or cells[(level, c)] == 0 or cells[(level, c)] >= 5
+    if binary:
+        cells |= {(False, c, "hidden"): None for c in columns}
+    keys = list(cells)
+    equations = [{k: 1.0 for k in keys if k[1] == c} for c in columns]  # column totals
+    if overall:
+        for level in (levels + [False] if binary else levels):
+            row = [k for k in keys if k[0] == level]
+            equations.append({k: (1.0 if k[1] == "Overall" else -1.0) for k in row})
+    return recoverable(cells, equations)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_no_suppressed_count_can_be_recovered_by_subtraction(data):
+    n_groups = data.draw(st.integers(2, 4), label="groups")
+    n_levels = data.draw(st.integers(2, 5), label="levels")
+    n = data.draw(st.integers(6, 60), label="n")
+    group = data.draw(st.lists(st.integers(0, n_groups - 1), min_size=n, max_size=n), label="group")
+    level = data.draw(st.lists(st.integers(0, n_levels - 1) | st.just(-1), min_size=n, max_size=n))
+    flag = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="flag")
+    overall = data.draw(st.booleans(), label="overall")
+    names = [f"L{i}" for i in range(n_levels)]
+    df = pd.DataFrame({
+        "g": pd.Categorical([f"G{i}" for i in group], categories=[f"G{i}" for i in range(n_groups)]),
+        "cat": pd.Categorical([names[i] if i >= 0 else None for i in level], categories=names),
+        "flag": flag})
+    t = table_one(df, by="g", categorical=["cat", "flag"], min_cell=5, smd=False, overall=overall)
+    s = t.summary
+    groups = [g for g in df["g"].cat.categories if (df["g"] == g).any()]
+    assert not block_audit(s, df, "cat", names, groups, overall)
+    assert not block_audit(s, df, "flag", [True], groups, overall)
+    sizes = {c: parse(s.loc["n", c]) for c in (["Overall"] if overall else []) + groups}
+    total = {c: 1.0 for c in groups}  # the notes give n: the groups' sizes sum to it
+    assert not recoverable(sizes, [total] + ([{"Overall": 1.0}] if overall else []))
+
+
+def test_a_suppressed_count_alone_in_its_row_suppresses_the_next_smallest_there():
+    # cat L1: 3 in group A, 7 in B, 20 in C -> the 3 alone in its row (Overall 30) takes the 7;
+    # then each is alone in its column (A: L0 = 40, B: L0 = 30) and takes that column's L0
+    df = pd.DataFrame({"g": pd.Categorical(list("A" * 43 + "B" * 37 + "C" * 50), categories=list("ABC")),
+                       "cat": ["L0"] * 40 + ["L1"] * 3 + ["L0"] * 30 + ["L1"] * 7
+                       + ["L0"] * 30 + ["L1"] * 20})
+    s = table_one(df, by="g", categorical=["cat"], min_cell=5, smd=False).summary
+    assert s.loc["    L1"].tolist()[:4] == ["30 (23.1)", "<5", "*", "20 (40.0)"]
+    assert s.loc["    L0"].tolist()[:4] == ["100 (76.9)", "*", "*", "30 (60.0)"]
+    no_overall = table_one(df, by="g", categorical=["cat"], min_cell=5, smd=False, overall=False).summary
+    assert no_overall.loc["    L1"].tolist()[:3] == ["<5", "7 (18.9)", "20 (40.0)"]  # no row margin
+    assert no_overall.loc["    L0"].tolist()[:3] == ["*", "30 (81.1)", "30 (60.0)"]  # the column's
 
 
 def test_standardized_difference_closed_forms():

@@ -1,25 +1,31 @@
-"""Registry-study figures: power, bias and coverage with Monte Carlo error bars."""
+"""Registry-study figures: power, bias, coverage and failed fits with Monte Carlo error bars."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import PercentFormatter
 
 from sclero_analysis.figures.style import OKABE_ITO
 
-PANELS = (("power", "Power (rejection rate)"), ("bias", "Bias"), ("coverage", "Coverage"))
+PANELS = (("power", "Power (rejection rate)"), ("bias", "Bias (successful fits)"),
+          ("coverage", "Coverage (successful fits)"), ("failure_rate", "Failed fits"))
 
 
 def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: float = 0.05):
-    """Draw power, bias and coverage of each analysis against ``x``, ±1.96 MC SE bars.
+    """Draw power, bias, coverage and the failure rate of each analysis against ``x``, ±1.96 MC SE bars.
+
+    Bias and coverage are over the successful replicates (their panels say so); the fourth
+    panel shows the share of replicates whose fit failed, so that a rate conditional on
+    success is read beside how often success happened.
 
     Parameters
     ----------
     summary : pandas.DataFrame
-        ``StudyResult.summary``.
+        ``StudyResult.summary`` (``power, bias, coverage, failure_rate`` with ``*_mcse``).
     x : str
         A column of the summary (a varied design field, or ``scenario``).
-    axes : sequence of three Axes, optional
+    axes : sequence of four Axes, optional
     alpha : float
         Nominal level: coverage reference at 1 − alpha, power reference at alpha.
 
@@ -32,7 +38,7 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
     if axes is None:
         import matplotlib.pyplot as plt
 
-        _, axes = plt.subplots(1, 3, figsize=(180 / 25.4, 2.3))
+        _, axes = plt.subplots(2, 2, figsize=(180 / 25.4, 4.2), layout="constrained")
     axes = np.asarray(axes, dtype=object).ravel()
     for j, (name, rows) in enumerate(summary.groupby("analysis", sort=False)):
         rows = rows.sort_values(x)
@@ -49,5 +55,7 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
     axes[0].set_ylim(0, 1.02)
     axes[1].axhline(0, color="grey", ls="--", lw=0.6)
     axes[2].axhline(1 - alpha, color="grey", ls="--", lw=0.6)
+    axes[3].set_ylim(0, 1.02)
+    axes[3].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     axes[0].legend(loc="best", fontsize="small")
     return axes

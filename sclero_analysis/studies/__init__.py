@@ -6,6 +6,7 @@ _EXPORTS = {
     "ANALYSES": "analyses",
     "Analysis": "analyses",
     "LinesBatch": "analyses",
+    "WORKING_MODEL": "analyses",
     "register_analysis": "analyses",
     "BatchedCoxResult": "batched_cox",
     "fit_cox_batched": "batched_cox",
@@ -13,7 +14,7 @@ _EXPORTS = {
     "StudyDesignError": "design",
     "run_chunk": "chunk",
     "run_study": "engine",
-    "scenario_truth": "engine",
+    "scenario_truth": "estimands",
     "Lines": "fastpath",
     "simulate_lines": "fastpath",
     "StudyResult": "result",
@@ -23,4 +24,4 @@ _EXPORTS = {
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = ["ANALYSES", "Analysis", "BatchedCoxResult", "Lines", "LinesBatch", "StudyDesign",
            "StudyDesignError", "StudyResult", "fit_cox_batched", "performance", "register_analysis",
-           "run_chunk", "run_study", "scenario_truth", "simulate_lines"]
+           "run_chunk", "run_study", "scenario_truth", "simulate_lines", "WORKING_MODEL"]

@@ -9,8 +9,20 @@ Two kinds:
   ``df`` has :func:`~sclero_analysis.relapse_frame`'s column names. Any function of the library
   (or the user's own) fits here.
 
-Each analysis names its estimand: a function of the scenario's truth (the generator's
-counterfactual estimands) and the contrast tier, or None when only power is of interest.
+Each analysis names the estimand its model estimates, the truth its bias and coverage are
+scored against:
+
+* a function ``estimand(truth, contrast) -> float`` of the generator's counterfactual truth of
+  a cohort (:func:`~sclero_analysis.synthetic.truth.counterfactual_truth`): the marginal log HR
+  (naive and IPTW Cox: what they estimate without confounding, and what a correct marginal
+  analysis estimates with it), the RMST difference;
+* ``WORKING_MODEL``: the same analysis fitted to large simulated registries (``adjusted_cox``:
+  a Cox model without the generator's site frailty and IVIG-stop hazard estimates neither the
+  generator's conditional log HR nor the marginal one, but its own large-sample limit);
+* None: no estimand, power only (log-rank, Fine–Gray).
+
+A batched analysis may return ``failure``: per replicate, why it failed ("" where it did not),
+so that a study can say why fits failed (:class:`~sclero_analysis.studies.StudyResult`).
 """
 
 from __future__ import annotations
@@ -24,13 +36,23 @@ import pandas as pd
 from scipy import special
 
 from sclero_analysis.studies.batched_cox import fit_cox_batched
-from sclero_analysis.studies.batched_logit import fit_multinomial_batched
+from sclero_analysis.studies.batched_logit import MIN_SCORE, fit_multinomial_batched
 from sclero_analysis.studies.fastpath import Lines
 from sclero_analysis.synthetic.pathway import TIER_NAMES
 
 #: Confounders of the adjusted and propensity models (complete cases on mRSS).
 CONFOUNDERS = ("age", "mrss", "neuro", "cardiac")
 RMST_TAU_MONTHS = 36.0
+#: An analysis's estimand when it is the same analysis fitted to large simulated registries.
+WORKING_MODEL = "working_model"
+#: Why a replicate's fit failed (the ``failure`` of a batched analysis).
+TOO_SMALL = "tier too small for the propensity model"
+SEPARATION = "separation in the propensity model"
+PS_NOT_CONVERGED = "propensity model did not converge"
+NO_CONTRAST_LINES = "no complete-case line in the contrast tier"
+NO_RELAPSE = "a tier without relapse (monotone likelihood, no finite estimate)"
+COX_NOT_CONVERGED = "Cox model did not converge"
+NO_SE = "no finite standard error"
 
 
 @dataclass(frozen=True)
@@ -73,11 +95,25 @@ def _wald(coef: np.ndarray, se: np.ndarray, converged: np.ndarray) -> dict[str, 
     return {"estimate": coef, "se": se, "p": p, "converged": converged & np.isfinite(se)}
 
 
+def _cox_failures(batch: LinesBatch, contrast: int, usable: np.ndarray, converged: np.ndarray) -> np.ndarray:
+    """Why each unusable Cox fit failed ("" where the fit is usable)."""
+    levels = (batch.tier[:, :, None] == np.arange(len(TIER_NAMES))) & batch.complete[:, :, None]
+    lines = levels.sum(axis=1)
+    relapses = (levels & (batch.event == 1)[:, :, None]).sum(axis=1)
+    no_relapse = np.any((lines > 0) & (relapses == 0), axis=1)  # monotone likelihood
+    reasons = np.select([lines[:, contrast] == 0, no_relapse, ~converged],
+                        [NO_CONTRAST_LINES, NO_RELAPSE, COX_NOT_CONVERGED], NO_SE)
+    return np.where(usable, "", reasons).astype(object)
+
+
 def _cox(batch: LinesBatch, contrast: int, x: np.ndarray, weight=None, cluster=None) -> dict:
     fit = fit_cox_batched(batch.time_months, batch.event == 1, x, weight=weight, mask=batch.complete,
                           cluster=cluster)
     column = contrast - 1
-    return _wald(fit.coef[:, column], fit.se[:, column], fit.converged)
+    out = _wald(fit.coef[:, column], fit.se[:, column], fit.converged)
+    usable = out["converged"] & np.isfinite(out["estimate"])
+    out["failure"] = _cox_failures(batch, contrast, usable, fit.converged)
+    return out
 
 
 def naive_cox(batch: LinesBatch, contrast: int) -> dict:
@@ -86,7 +122,12 @@ def naive_cox(batch: LinesBatch, contrast: int) -> dict:
 
 
 def adjusted_cox(batch: LinesBatch, contrast: int) -> dict:
-    """Cox on tier + age + mRSS + neuro + cardiac: a conditional log HR."""
+    """Cox on tier + age + mRSS + neuro + cardiac: a conditional log HR of this working model.
+
+    It lacks the generator's site frailty and its IVIG-stop hazard, so it estimates neither the
+    generator's conditional log HR nor the marginal one: studies score it against its own
+    large-sample value (``WORKING_MODEL``).
+    """
     return _cox(batch, contrast, np.concatenate([batch.tier_dummies(), batch.covariates], axis=2))
 
 
@@ -95,8 +136,22 @@ def stabilized_weights(batch: LinesBatch) -> tuple[np.ndarray, np.ndarray]:
 
     Not usable (the replicate's IPTW fit is counted as failed): no convergence (e.g.
     separation), or a tier with fewer lines than covariates + 2, where
-    :func:`sclero_analysis.propensity` refuses to fit.
+    :func:`sclero_analysis.propensity` refuses to fit (:func:`propensity_failures` says which).
     """
+    weights, usable, _ = _propensity(batch)
+    return weights, usable
+
+
+def propensity_failures(batch: LinesBatch) -> np.ndarray:
+    """Why each replicate's propensity model is not usable ("" where it is).
+
+    ``TOO_SMALL`` (a tier with fewer complete lines than covariates + 2), ``SEPARATION`` (no
+    convergence with a fitted probability at the floor, near 0) or ``PS_NOT_CONVERGED``.
+    """
+    return _propensity(batch)[2]
+
+
+def _propensity(batch: LinesBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     k = len(TIER_NAMES)
     scores, converged = fit_multinomial_batched(batch.covariates, batch.tier, k, batch.complete)
     own = np.take_along_axis(scores, batch.tier[:, :, None], axis=2)[:, :, 0]
@@ -106,14 +161,17 @@ def stabilized_weights(batch: LinesBatch) -> tuple[np.ndarray, np.ndarray]:
     weights = np.where(batch.complete, own_share / np.where(own > 0, own, 1.0), 0.0)
     n_level = counts.sum(axis=1)
     too_small = np.any((n_level > 0) & (n_level < len(CONFOUNDERS) + 2), axis=1)  # as propensity()
-    return weights, converged & ~too_small
+    floor = np.any(batch.complete[:, :, None] & (scores > 0) & (scores <= MIN_SCORE), axis=(1, 2))
+    reasons = np.select([too_small, converged, floor], [TOO_SMALL, "", SEPARATION], PS_NOT_CONVERGED)
+    return weights, converged & ~too_small, reasons.astype(object)
 
 
 def iptw_cox(batch: LinesBatch, contrast: int) -> dict:
     """Cox on the tier weighted by stabilised ATE weights, robust SE clustered on patient."""
-    weights, ps_ok = stabilized_weights(batch)
+    weights, ps_ok, ps_failure = _propensity(batch)
     out = _cox(batch, contrast, batch.tier_dummies(), weight=weights, cluster=batch.patient)
     out["converged"] = out["converged"] & ps_ok
+    out["failure"] = np.where(ps_ok, out["failure"], ps_failure)
     return out
 
 
@@ -154,15 +212,27 @@ def rmst_difference(df: pd.DataFrame, contrast: str) -> dict:
 
 
 def _marginal(truth: dict, contrast: str) -> float:
-    return float(truth["marginal_log_hr"][contrast])
-
-
-def _conditional(truth: dict, contrast: str) -> float:
-    return float(truth["conditional_log_hr"][f"tier[{contrast}]"])
+    """Marginal log HR of relapse vs IVIG (counterfactual, cause-specific)."""
+    return float(truth["marginal_log_hr"].get(contrast, np.nan))
 
 
 def _rmst_truth(truth: dict, contrast: str) -> float:
-    return float(truth["rmst_36"][contrast] - truth["rmst_36"][TIER_NAMES[0]])
+    """RMST of relapse-free time to 36 months vs IVIG (counterfactual, net of death)."""
+    rmst = truth["rmst_36"]
+    return float(rmst.get(contrast, np.nan) - rmst.get(TIER_NAMES[0], np.nan))
+
+
+Estimand = Callable[[dict, str], float] | Literal["working_model"] | None
+
+
+def estimand_label(estimand: Estimand) -> str:
+    """Say in words what an analysis is scored against (the summary's ``estimand`` column)."""
+    if estimand is None:
+        return "none: power only"
+    if isinstance(estimand, str):
+        return "working model: the same analysis on large simulated registries"
+    doc = (getattr(estimand, "__doc__", None) or "").strip().splitlines()
+    return doc[0].rstrip(".") if doc else getattr(estimand, "__name__", "estimand")
 
 
 @dataclass(frozen=True)
@@ -172,16 +242,20 @@ class Analysis:
     name: str
     function: Callable
     kind: Literal["batched", "frame"]
-    estimand: Callable[[dict, str], float] | None
+    estimand: Estimand
     description: str = ""
+
+    @property
+    def estimand_label(self) -> str:
+        """What bias and coverage are computed against, in words."""
+        return estimand_label(self.estimand)
 
 
 ANALYSES: dict[str, Analysis] = {}
 
 
 def register_analysis(name: str, function: Callable, kind: Literal["batched", "frame"] = "frame",
-                      estimand: Callable[[dict, str], float] | None = None, description: str = "",
-                      replace: bool = False) -> Analysis:
+                      estimand: Estimand = None, description: str = "", replace: bool = False) -> Analysis:
     """Add an analysis that studies can name.
 
     Parameters
@@ -190,11 +264,14 @@ def register_analysis(name: str, function: Callable, kind: Literal["batched", "f
     function : callable
         ``frame``: ``fn(df, contrast) -> {"estimate", "se", "p"[, "lower", "upper"]}`` for one
         replicate; ``batched``: the same keys as arrays over a :class:`LinesBatch` (plus
-        ``converged``).
+        ``converged`` and optionally ``failure``, the reason of each failed fit).
     kind : {"frame", "batched"}
-    estimand : callable, optional
-        ``estimand(truth, contrast) -> float``: the true value the estimate targets (truth is
-        the scenario's ``simulate_registry(...).truth``); None for tests without an estimand.
+    estimand : callable, "working_model" or None
+        ``estimand(truth, contrast) -> float``: the true value the estimate targets, from a
+        cohort's counterfactual truth (``simulate_registry(...).truth``; its first docstring
+        line names it in the summary); ``"working_model"`` (:data:`WORKING_MODEL`): the
+        analysis's own value on large simulated registries (for a model that cannot estimate
+        the generator's parameters); None: power only, no bias or coverage.
     description : str
     replace : bool
         Allow replacing an analysis of the same name.
@@ -208,12 +285,14 @@ def register_analysis(name: str, function: Callable, kind: Literal["batched", "f
     >>> import sclero_analysis as sa
     >>> def crude_rate_ratio(df, contrast):
     ...     return {"estimate": 0.0, "se": 1.0, "p": 1.0}
-    >>> sa.studies.register_analysis("demo", crude_rate_ratio).kind
-    'frame'
+    >>> sa.studies.register_analysis("demo", crude_rate_ratio).estimand_label
+    'none: power only'
     >>> del sa.studies.ANALYSES["demo"]
     """
     if kind not in ("batched", "frame"):
         raise ValueError(f"kind must be 'batched' or 'frame', not {kind!r}")
+    if isinstance(estimand, str) and estimand != WORKING_MODEL:
+        raise ValueError(f"estimand must be a function, {WORKING_MODEL!r} or None, not {estimand!r}")
     if name in ANALYSES and not replace:
         raise ValueError(f"an analysis named {name!r} exists; pass replace=True to replace it")
     ANALYSES[name] = Analysis(name, function, kind, estimand, description or (function.__doc__ or "").strip())
@@ -222,7 +301,7 @@ def register_analysis(name: str, function: Callable, kind: Literal["batched", "f
 
 for _name, _fn, _kind, _estimand in (
     ("naive_cox", naive_cox, "batched", _marginal),
-    ("adjusted_cox", adjusted_cox, "batched", _conditional),
+    ("adjusted_cox", adjusted_cox, "batched", WORKING_MODEL),
     ("iptw_cox", iptw_cox, "batched", _marginal),
     ("logrank", logrank_test, "frame", None),
     ("fine_gray", fine_gray, "frame", None),

@@ -19,7 +19,7 @@ from sclero_analysis.studies.fastpath import simulate_lines
 from sclero_analysis.synthetic.pathway import TIER_NAMES
 
 REPLICATE_COLUMNS = ("scenario", "replicate", "analysis", "estimate", "se", "lower", "upper", "p",
-                     "converged", "error", "warnings", "n_lines")
+                     "converged", "failure", "error", "warnings", "n_lines")
 
 
 def _frame_rows(analysis: Analysis, replicates, contrast: str) -> list[dict]:
@@ -49,9 +49,29 @@ def _batched_rows(analysis: Analysis, replicates, contrast: int) -> list[dict]:
     message = "; ".join(sorted({str(w.message)[:200] for w in caught}))
     if error:
         return [{"error": error, "warnings": message, "converged": False} for _ in replicates]
-    keys = [k for k in ("estimate", "se", "p", "lower", "upper", "converged") if k in out]
+    keys = [k for k in ("estimate", "se", "p", "lower", "upper", "converged", "failure") if k in out]
     return [{**{k: out[k][i] for k in keys}, "error": "", "warnings": message}
             for i in range(len(replicates))]
+
+
+def failure_reasons(table: pd.DataFrame, has_estimand: bool) -> pd.Series:
+    """Why each replicate of one analysis failed ("" where it is usable).
+
+    In order: the error raised, the analysis's own reason (``failure``), no convergence, no
+    finite p-value, and (for an analysis with an estimand) no finite estimate or SE.
+    """
+    given = table["failure"].fillna("").astype(str) if "failure" in table else pd.Series("", table.index)
+    checks = [(table["error"] != "", table["error"].str.slice(0, 160)),
+              (given != "", given),
+              (~table["converged"], pd.Series("no convergence", table.index)),
+              (~np.isfinite(table["p"]), pd.Series("no finite p-value", table.index))]
+    if has_estimand:
+        finite = np.isfinite(table["estimate"]) & np.isfinite(table["se"])
+        checks.append((~finite, pd.Series("no finite estimate or SE", table.index)))
+    reason = pd.Series("", table.index, dtype=object)
+    for failed, why in reversed(checks):  # the first check that fails gives the reason
+        reason = reason.mask(failed.to_numpy(bool), why)
+    return reason
 
 
 def run_chunk(design: StudyDesign, scenario: int, first: int, end: int,
@@ -75,6 +95,7 @@ def run_chunk(design: StudyDesign, scenario: int, first: int, end: int,
         table["lower"] = table["lower"].fillna(table["estimate"] - z * table["se"])
         table["upper"] = table["upper"].fillna(table["estimate"] + z * table["se"])
         table["converged"] = table["converged"].fillna(False).astype(bool) & table["error"].eq("")
+        table["failure"] = failure_reasons(table, analysis.estimand is not None)
         table.insert(0, "analysis", analysis.name)
         table.insert(0, "replicate", np.arange(first, end))
         table.insert(0, "scenario", scenario)

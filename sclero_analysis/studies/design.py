@@ -51,8 +51,13 @@ class StudyDesign:
     chunk_size : int
         Replicates simulated and fitted together (one task; memory is bounded by it).
     truth_patients : int
-        Size of the large registry of each scenario's design from which the true marginal
-        estimands are computed (counterfactual lines, see ``simulate_registry``).
+        Size of each truth registry: a large registry of the scenario's design on which the
+        analyses' true values are computed (counterfactual lines for the generator's
+        estimands, the analysis itself for a working-model estimand).
+    truth_reps : int
+        Truth registries per scenario, each a fresh cohort with its own site frailties: the
+        true value is their mean, its Monte Carlo SE their SD / √truth_reps (so it includes
+        the between-cohort variation).
 
     Examples
     --------
@@ -70,6 +75,7 @@ class StudyDesign:
     contrast: str = "cytoreduction"
     chunk_size: int = 100
     truth_patients: int = 5000
+    truth_reps: int = 20
 
     def __post_init__(self) -> None:
         """Check everything before any computation; errors name the field."""
@@ -103,7 +109,7 @@ class StudyDesign:
         if self.contrast not in TIER_NAMES[1:]:
             raise StudyDesignError(f"contrast: {self.contrast!r} is not a tier to compare with IVIG; "
                                    f"choose from {list(TIER_NAMES[1:])}")
-        for name, low in (("n_reps", 1), ("chunk_size", 1), ("truth_patients", 100)):
+        for name, low in (("n_reps", 1), ("chunk_size", 1), ("truth_patients", 100), ("truth_reps", 2)):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value < low:
                 raise StudyDesignError(f"{name}: must be an integer >= {low}, not {value!r}")
@@ -143,7 +149,8 @@ class StudyDesign:
         """Plain values (for checkpoints and reports)."""
         return {"registry": self.registry.as_dict(), "vary": self.vary, "analyses": list(self.analyses),
                 "n_reps": self.n_reps, "alpha": self.alpha, "seed": self.seed, "contrast": self.contrast,
-                "chunk_size": self.chunk_size, "truth_patients": self.truth_patients}
+                "chunk_size": self.chunk_size, "truth_patients": self.truth_patients,
+                "truth_reps": self.truth_reps}
 
     def fingerprint(self) -> str:
         """SHA-256 of :meth:`as_dict`: a checkpoint belongs to exactly one design."""

@@ -13,43 +13,30 @@ import json
 import os
 import queue
 import threading
-import warnings
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from sclero_analysis.studies.chunk import run_chunk, run_task
 from sclero_analysis.studies.design import StudyDesign
+from sclero_analysis.studies.estimands import scenario_truth
 from sclero_analysis.studies.result import StudyResult
-from sclero_analysis.synthetic.simulate import simulate_registry
-
-TRUTH_LINES_PER_TIER = 100_000
-
-
-def scenario_truth(design: StudyDesign, scenario: int) -> dict:
-    """Compute the true estimands of one scenario, from a large registry of its design (once per scenario)."""
-    registry = design.registry_design(scenario).replace(n_patients=design.truth_patients)
-    rng = np.random.default_rng(design.truth_seed(scenario))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cs = simulate_registry(registry, rng, validate=False, truth_lines_per_tier=TRUTH_LINES_PER_TIER)
-    return {k: v for k, v in cs.truth.items() if k != "design"}
 
 
 class _Truths:
     """Each scenario's truth, computed once, when this process has the time (see ``run_study``)."""
 
-    def __init__(self, design: StudyDesign) -> None:
-        self.design, self.values = design, None
+    def __init__(self, design: StudyDesign, analyses: list) -> None:
+        self.design, self.analyses, self.values = design, analyses, None
 
     def compute(self) -> list[dict]:
         """Return the truths (computing them on the first call)."""
         if self.values is None:
-            self.values = [scenario_truth(self.design, j) for j in range(len(self.design.scenarios()))]
+            self.values = [scenario_truth(self.design, j, self.analyses)
+                           for j in range(len(self.design.scenarios()))]
         return self.values
 
 
@@ -228,7 +215,7 @@ def run_study(
                 done[task] = pd.read_parquet(path)
     todo = [task for task in tasks if task not in done]
     bar = tqdm(total=len(tasks), initial=len(done), disable=not progress, desc="chunks", unit="chunk")
-    truths = _Truths(design)
+    truths = _Truths(design, analyses)
     if client is not None:
         runner = _dask(design, todo, analyses, client, truths.compute)
     elif n_jobs != 1 and len(todo) > 1:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sclero_analysis.conventions import CENSORED, DAYS_PER_MONTH, DEATH, RELAPSE
 from sclero_analysis.synthetic.design import RegistryDesign
-from sclero_analysis.synthetic.pathway import TIER_NAMES, generate_arrays
+from sclero_analysis.synthetic.pathway import TIER_NAMES, Cohort, generate_arrays
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,22 @@ def simulate_lines(design: RegistryDesign, rng: np.random.Generator) -> Lines:
     True
     """
     cohort, raw = generate_arrays(design, rng, labels=False)
+    return lines_from_arrays(cohort, raw)
+
+
+def lines_from_arrays(cohort: Cohort, raw: dict[str, np.ndarray]) -> Lines:
+    """Derive the line-level endpoint from the generator's arrays (see :func:`simulate_lines`).
+
+    Parameters
+    ----------
+    cohort : Cohort
+    raw : dict of numpy.ndarray
+        The lines of :func:`~sclero_analysis.synthetic.pathway.generate_arrays`.
+
+    Returns
+    -------
+    Lines
+    """
     order = np.lexsort((raw["line"], raw["patient"]))
     patient = raw["patient"][order]
     start = raw["start"][order]
