@@ -325,3 +325,60 @@ def test_save_figure_writes_each_format_with_embedded_fonts_and_no_date(lines, t
         save_figure(fig, tmp_path / "km.pdf")
     with pytest.raises(ValueError, match="unknown figure format"):
         save_figure(fig, tmp_path / "km", formats=("jpg",))
+
+
+# ----------------------------------------------------------------------------- new figure or the given ax
+
+def _plot_calls(lines):
+    """Every public plot function and result .plot method: name -> draw(ax=None)."""
+    km = sa.kaplan_meier(lines)
+    cif = sa.cumulative_incidence(lines)
+    ps = _propensity(lines)
+    balance = _quiet(ps.balance)
+    fit = sa.fit_cox(lines, "tier + mrss")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PositivityWarning)
+        curves = sa.adjusted_curves(lines, COVARIATES, n_boot=2, seed=1, progress=False)
+    cs = sa.load_example()
+    return {
+        "KaplanMeier.plot": lambda ax=None: km.plot(ax=ax),
+        "CumulativeIncidence.plot": lambda ax=None: cif.plot(ax=ax, competing=True),
+        "AdjustedCurves.plot": lambda ax=None: curves.plot(ax=ax),
+        "plot_curves": lambda ax=None: sa.figures.plot_curves(km.summary, "survival", ax=ax),
+        "forest_plot": lambda ax=None: forest_plot(fit, ax=ax),
+        "swimmer_plot": lambda ax=None: swimmer_plot(cs, ax=ax, max_patients=10),
+        "love_plot": lambda ax=None: love_plot(balance, ax=ax),
+        "Balance.plot": lambda ax=None: balance.plot(ax=ax),
+        "Propensity.plot": lambda ax=None: _quiet(ps.plot, ax=ax),
+        "Propensity.plot overlap tier": lambda ax=None: ps.plot("overlap", ax=ax, tier="ivig"),
+        "Propensity.plot overlap": lambda ax=None: ps.plot("overlap", ax=ax),
+        "overlap_plot": lambda ax=None: sa.figures.overlap_plot(ps, axes=ax),
+    }
+
+
+PLOT_CALLS = ["KaplanMeier.plot", "CumulativeIncidence.plot", "AdjustedCurves.plot", "plot_curves",
+              "forest_plot", "swimmer_plot", "love_plot", "Balance.plot", "Propensity.plot",
+              "Propensity.plot overlap tier", "Propensity.plot overlap", "overlap_plot"]
+
+
+@pytest.fixture(scope="module")
+def plot_calls(lines):
+    return _plot_calls(lines)
+
+
+def _axes_of(drawn):
+    return list(np.atleast_1d(drawn))
+
+
+@pytest.mark.parametrize("name", PLOT_CALLS)
+def test_each_plot_call_draws_on_a_new_figure_unless_given_axes(plot_calls, name):
+    draw = plot_calls[name]
+    current, untouched = plt.subplots()  # what plt.gca() would return: no plot may draw on it
+    first, second = _axes_of(draw()), _axes_of(draw())
+    assert first[0].figure is not current and second[0].figure is not current
+    assert first[0].figure is not second[0].figure
+    assert plt.gcf() is not current and not untouched.has_data() and current.axes == [untouched]
+    assert all(ax.has_data() for ax in first + second)
+    given = plt.subplots(1, len(first), squeeze=False)[1][0]
+    drawn = _axes_of(draw(ax=given[0] if len(given) == 1 else given))
+    assert drawn == list(given) and all(ax.has_data() for ax in drawn)

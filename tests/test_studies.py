@@ -421,4 +421,7 @@ def test_study_plot_draws_power_bias_and_coverage(serial):
     axes = serial.plot()
     assert [ax.get_ylabel() for ax in axes] == ["Power (rejection rate)", "Bias", "Coverage"]
     assert {t.get_text() for t in axes[0].get_legend().get_texts()} == {"naive_cox", "iptw_cox", "logrank"}
+    assert serial.plot()[0].figure is not axes[0].figure  # a new figure per call, never the current one
+    given = plt.subplots(1, 3)[1]
+    assert list(serial.plot(axes=given)) == list(given) and all(ax.has_data() for ax in given)
     plt.close("all")

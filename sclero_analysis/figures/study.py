@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sclero_analysis.figures.style import OKABE_ITO
+from sclero_analysis.figures.style import OKABE_ITO, new_axes
 
 PANELS = (("power", "Power (rejection rate)"), ("bias", "Bias"), ("coverage", "Coverage"))
 
@@ -20,6 +20,7 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
     x : str
         A column of the summary (a varied design field, or ``scenario``).
     axes : sequence of three Axes, optional
+        Draw on them; default: a new figure with three panels.
     alpha : float
         Nominal level: coverage reference at 1 − alpha, power reference at alpha.
 
@@ -30,9 +31,7 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
     if x not in summary.columns:
         raise KeyError(f"{x!r} is not a column of the summary; its columns are {list(summary.columns)}")
     if axes is None:
-        import matplotlib.pyplot as plt
-
-        _, axes = plt.subplots(1, 3, figsize=(180 / 25.4, 2.3))
+        axes = new_axes(figsize=(180 / 25.4, 2.3), ncols=3)
     axes = np.asarray(axes, dtype=object).ravel()
     for j, (name, rows) in enumerate(summary.groupby("analysis", sort=False)):
         rows = rows.sort_values(x)

@@ -77,3 +77,36 @@ def journal_style(width: Literal["single", "double"] = "single", font_size: floa
     }
     with mpl.rc_context(rc):
         yield
+
+
+def new_axes(figsize: tuple[float, float] | None = None, ncols: int = 1):
+    """Return the Axes of a NEW figure: plots never draw on whatever figure happens to be current.
+
+    Parameters
+    ----------
+    figsize : (float, float), optional
+        Width and height in inches (default: the style's ``figure.figsize``).
+    ncols : int
+        Panels side by side; more than one returns a 1-d array of Axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or numpy.ndarray of Axes
+
+    Notes
+    -----
+    pyplot is imported on first drawing, never at import, so the figure joins pyplot's figure
+    manager (shown inline in Jupyter) and is closed with ``plt.close(ax.figure)``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> a, b = new_axes(), new_axes()
+    >>> a.figure is b.figure
+    False
+    >>> plt.close("all")
+    """
+    import matplotlib.pyplot as plt
+
+    _, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=ncols == 1)
+    return axes if ncols == 1 else axes[0]

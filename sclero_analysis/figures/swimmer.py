@@ -15,8 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sclero_analysis.cohort import months_between
-from sclero_analysis.figures.curves import new_axes
-from sclero_analysis.figures.style import OKABE_ITO, TIER_COLOURS, colours_for
+from sclero_analysis.figures.style import OKABE_ITO, TIER_COLOURS, colours_for, new_axes
 
 SortBy = Literal["followup", "escalation"]
 #: Marker style per course event: (marker, face colour, edge colour, label).

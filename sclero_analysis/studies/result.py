@@ -141,6 +141,7 @@ class StudyResult:
             The varied field on the x axis (default: the first in ``vary``; the scenario
             number without one).
         axes : sequence of three Axes, optional
+            Draw on them; default: a new figure with three panels.
 
         Returns
         -------
