@@ -2,13 +2,15 @@
 
 Baselines live in tests/baseline/. After an intended change of a figure, regenerate them with
 ``SCLERO_REGENERATE_BASELINES=1 .venv/bin/pytest tests/test_figures.py`` and review the PNGs.
-They are drawn in Liberation Sans 2 (Debian ``fonts-liberation2``, which ``.ci/run`` installs);
-another version of the font renders its glyphs a pixel apart and fails the comparison.
+They are drawn in the journal style with its font forced to DejaVu Sans, the copy that ships with
+matplotlib (``BASELINE_FONTS``), so they match on any machine whatever fonts it has installed;
+users' figures still prefer Arial or Liberation Sans where installed (tested below).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -18,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.testing.compare import compare_images  # noqa: E402
 
@@ -32,9 +35,12 @@ from sclero_analysis.figures import (  # noqa: E402
     therapy_courses,
 )
 from sclero_analysis.figures.curves import RISK_TABLE_LABEL  # noqa: E402
+from sclero_analysis.figures.style import FONTS  # noqa: E402
 from sclero_analysis.report import save_figure  # noqa: E402
 
 BASELINE = Path(__file__).parent / "baseline"
+#: Fonts of the baseline images: only DejaVu Sans, which travels with matplotlib.
+BASELINE_FONTS = ["DejaVu Sans"]
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +109,23 @@ def test_journal_style_widths_and_no_lasting_changes():
     assert dict(matplotlib.rcParams) == before
 
 
+def test_journal_style_draws_in_the_first_installed_of_its_fonts(lines, tmp_path):
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    expected = next(f for f in FONTS if f in installed)  # DejaVu Sans at worst: matplotlib ships it
+    with journal_style():
+        font = font_manager.findfont(font_manager.FontProperties(), fallback_to_default=False)
+        fig, ax = plt.subplots()
+        sa.kaplan_meier(lines).plot(ax=ax)
+        fig.savefig(tmp_path / "km.pdf")
+    assert font_manager.get_font(font).family_name == expected
+    pdf = (tmp_path / "km.pdf").read_bytes()  # e.g. LiberationSans where CI installs it
+    embedded = set(re.findall(rb"/BaseFont /(?:[A-Z]{6}\+)?([\w-]+)", pdf))  # subset tag ABCDEF+
+    assert expected.replace(" ", "").encode() in embedded and b"/FontFile2" in pdf, embedded
+    with journal_style(fonts=["Surely Not Installed Sans", "DejaVu Sans"]):
+        font = font_manager.findfont(font_manager.FontProperties(), fallback_to_default=False)
+    assert font_manager.get_font(font).family_name == "DejaVu Sans"
+
+
 def test_forest_plot_shows_reference_rows_and_the_numbers(lines):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PositivityWarning)  # one 'other' line scores < 0.01
@@ -148,7 +171,9 @@ FIGURES = ["km_by_tier", "cif_by_tier", "forest_cox", "swimmer", "love", "overla
 @pytest.mark.parametrize("name", FIGURES)
 def test_figures_match_their_baseline_images(lines, name, tmp_path):
     draw, size = {n: (d, s) for n, d, s in _figures(lines)}[name]
-    with journal_style():
+    with journal_style(fonts=BASELINE_FONTS):
+        font = Path(font_manager.findfont(font_manager.FontProperties(), fallback_to_default=False))
+        assert Path(matplotlib.get_data_path()) in font.parents, f"{font} is not matplotlib's DejaVu Sans"
         fig, ax = plt.subplots(figsize=size)
         draw(ax)
         actual = tmp_path / f"{name}.png"
