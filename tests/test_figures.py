@@ -207,7 +207,7 @@ def test_swimmer_draws_every_line_in_its_tier_colour_and_no_identifier():
     tiers = segments[segments["patient_id"].isin(sampled)]["tier"]
     assert {to_hex(p.get_facecolor()) for p in lines_drawn} == {TIER_COLOURS[t].lower() for t in set(tiers)}
     texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
-    assert not any("SYN" in t for t in texts)  # no patient identifier in a figure (DESIGN §7)
+    assert not any("SYN" in t for t in texts)  # no patient identifier in a figure
     assert ax.get_ylabel() == "Patients (random sample of 40 of 400)"
 
 

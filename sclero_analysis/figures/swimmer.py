@@ -1,6 +1,6 @@
 """Swimmer plot of therapy courses: one bar per patient from diagnosis, coloured by tier.
 
-No patient identifier is drawn (DESIGN §7): rows are anonymous, ordered by follow-up or by the
+No patient identifier is ever drawn in a figure: rows are anonymous, ordered by follow-up or by the
 time to first escalation.
 """
 
@@ -34,7 +34,7 @@ def therapy_courses(cs) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     Parameters
     ----------
     cs : CaseSeries
-        Accepted ``patients``, ``lines`` and ``events`` tables (DESIGN §3).
+        Accepted ``patients``, ``lines`` and ``events`` tables (the data contract).
 
     Returns
     -------
