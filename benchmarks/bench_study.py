@@ -1,6 +1,6 @@
 """Benchmark: batched Cox fits and whole registry studies against the obvious alternatives.
 
-Run: .venv/bin/python benchmarks/bench_study.py [--quick]
+Run: .venv/bin/python benchmarks/bench_study.py [--quick]  (lifelines: the dev or bench extra)
 
 Prints, measured side by side in this run:
 

@@ -2,13 +2,15 @@
 
 Baselines live in tests/baseline/. After an intended change of a figure, regenerate them with
 ``SCLERO_REGENERATE_BASELINES=1 .venv/bin/pytest tests/test_figures.py`` and review the PNGs.
-They are drawn in Liberation Sans 2 (Debian ``fonts-liberation2``, which ``.ci/run`` installs);
-another version of the font renders its glyphs a pixel apart and fails the comparison.
+They are drawn in the journal style with its font forced to DejaVu Sans, the copy that ships with
+matplotlib (``BASELINE_FONTS``), so they match on any machine whatever fonts it has installed;
+users' figures still prefer Arial or Liberation Sans where installed (tested below).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -18,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.testing.compare import compare_images  # noqa: E402
 
@@ -32,9 +35,12 @@ from sclero_analysis.figures import (  # noqa: E402
     therapy_courses,
 )
 from sclero_analysis.figures.curves import RISK_TABLE_LABEL  # noqa: E402
+from sclero_analysis.figures.style import FONTS  # noqa: E402
 from sclero_analysis.report import save_figure  # noqa: E402
 
 BASELINE = Path(__file__).parent / "baseline"
+#: Fonts of the baseline images: only DejaVu Sans, which travels with matplotlib.
+BASELINE_FONTS = ["DejaVu Sans"]
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +109,23 @@ def test_journal_style_widths_and_no_lasting_changes():
     assert dict(matplotlib.rcParams) == before
 
 
+def test_journal_style_draws_in_the_first_installed_of_its_fonts(lines, tmp_path):
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    expected = next(f for f in FONTS if f in installed)  # DejaVu Sans at worst: matplotlib ships it
+    with journal_style():
+        font = font_manager.findfont(font_manager.FontProperties(), fallback_to_default=False)
+        fig, ax = plt.subplots()
+        sa.kaplan_meier(lines).plot(ax=ax)
+        fig.savefig(tmp_path / "km.pdf")
+    assert font_manager.get_font(font).family_name == expected
+    pdf = (tmp_path / "km.pdf").read_bytes()  # e.g. LiberationSans where CI installs it
+    embedded = set(re.findall(rb"/BaseFont /(?:[A-Z]{6}\+)?([\w-]+)", pdf))  # subset tag ABCDEF+
+    assert expected.replace(" ", "").encode() in embedded and b"/FontFile2" in pdf, embedded
+    with journal_style(fonts=["Surely Not Installed Sans", "DejaVu Sans"]):
+        font = font_manager.findfont(font_manager.FontProperties(), fallback_to_default=False)
+    assert font_manager.get_font(font).family_name == "DejaVu Sans"
+
+
 def test_forest_plot_shows_reference_rows_and_the_numbers(lines):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PositivityWarning)  # one 'other' line scores < 0.01
@@ -148,7 +171,9 @@ FIGURES = ["km_by_tier", "cif_by_tier", "forest_cox", "swimmer", "love", "overla
 @pytest.mark.parametrize("name", FIGURES)
 def test_figures_match_their_baseline_images(lines, name, tmp_path):
     draw, size = {n: (d, s) for n, d, s in _figures(lines)}[name]
-    with journal_style():
+    with journal_style(fonts=BASELINE_FONTS):
+        font = Path(font_manager.findfont(font_manager.FontProperties(), fallback_to_default=False))
+        assert Path(matplotlib.get_data_path()) in font.parents, f"{font} is not matplotlib's DejaVu Sans"
         fig, ax = plt.subplots(figsize=size)
         draw(ax)
         actual = tmp_path / f"{name}.png"
@@ -182,7 +207,7 @@ def test_swimmer_draws_every_line_in_its_tier_colour_and_no_identifier():
     tiers = segments[segments["patient_id"].isin(sampled)]["tier"]
     assert {to_hex(p.get_facecolor()) for p in lines_drawn} == {TIER_COLOURS[t].lower() for t in set(tiers)}
     texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
-    assert not any("SYN" in t for t in texts)  # no patient identifier in a figure (DESIGN §7)
+    assert not any("SYN" in t for t in texts)  # no patient identifier in a figure
     assert ax.get_ylabel() == "Patients (random sample of 40 of 400)"
 
 
@@ -325,3 +350,60 @@ def test_save_figure_writes_each_format_with_embedded_fonts_and_no_date(lines, t
         save_figure(fig, tmp_path / "km.pdf")
     with pytest.raises(ValueError, match="unknown figure format"):
         save_figure(fig, tmp_path / "km", formats=("jpg",))
+
+
+# ----------------------------------------------------------------------------- new figure or the given ax
+
+def _plot_calls(lines):
+    """Every public plot function and result .plot method: name -> draw(ax=None)."""
+    km = sa.kaplan_meier(lines)
+    cif = sa.cumulative_incidence(lines)
+    ps = _propensity(lines)
+    balance = _quiet(ps.balance)
+    fit = sa.fit_cox(lines, "tier + mrss")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PositivityWarning)
+        curves = sa.adjusted_curves(lines, COVARIATES, n_boot=2, seed=1, progress=False)
+    cs = sa.load_example()
+    return {
+        "KaplanMeier.plot": lambda ax=None: km.plot(ax=ax),
+        "CumulativeIncidence.plot": lambda ax=None: cif.plot(ax=ax, competing=True),
+        "AdjustedCurves.plot": lambda ax=None: curves.plot(ax=ax),
+        "plot_curves": lambda ax=None: sa.figures.plot_curves(km.summary, "survival", ax=ax),
+        "forest_plot": lambda ax=None: forest_plot(fit, ax=ax),
+        "swimmer_plot": lambda ax=None: swimmer_plot(cs, ax=ax, max_patients=10),
+        "love_plot": lambda ax=None: love_plot(balance, ax=ax),
+        "Balance.plot": lambda ax=None: balance.plot(ax=ax),
+        "Propensity.plot": lambda ax=None: _quiet(ps.plot, ax=ax),
+        "Propensity.plot overlap tier": lambda ax=None: ps.plot("overlap", ax=ax, tier="ivig"),
+        "Propensity.plot overlap": lambda ax=None: ps.plot("overlap", ax=ax),
+        "overlap_plot": lambda ax=None: sa.figures.overlap_plot(ps, axes=ax),
+    }
+
+
+PLOT_CALLS = ["KaplanMeier.plot", "CumulativeIncidence.plot", "AdjustedCurves.plot", "plot_curves",
+              "forest_plot", "swimmer_plot", "love_plot", "Balance.plot", "Propensity.plot",
+              "Propensity.plot overlap tier", "Propensity.plot overlap", "overlap_plot"]
+
+
+@pytest.fixture(scope="module")
+def plot_calls(lines):
+    return _plot_calls(lines)
+
+
+def _axes_of(drawn):
+    return list(np.atleast_1d(drawn))
+
+
+@pytest.mark.parametrize("name", PLOT_CALLS)
+def test_each_plot_call_draws_on_a_new_figure_unless_given_axes(plot_calls, name):
+    draw = plot_calls[name]
+    current, untouched = plt.subplots()  # what plt.gca() would return: no plot may draw on it
+    first, second = _axes_of(draw()), _axes_of(draw())
+    assert first[0].figure is not current and second[0].figure is not current
+    assert first[0].figure is not second[0].figure
+    assert plt.gcf() is not current and not untouched.has_data() and current.axes == [untouched]
+    assert all(ax.has_data() for ax in first + second)
+    given = plt.subplots(1, len(first), squeeze=False)[1][0]
+    drawn = _axes_of(draw(ax=given[0] if len(given) == 1 else given))
+    assert drawn == list(given) and all(ax.has_data() for ax in drawn)

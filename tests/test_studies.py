@@ -526,4 +526,7 @@ def test_study_plot_draws_power_bias_coverage_and_the_failure_rate(serial):
     assert summary["n_failed"].sum() > 0  # small registries: the panel has something to show
     drawn = [container.lines[0].get_ydata()[0] for container in axes[3].containers]  # one per analysis
     assert sorted(drawn) == sorted(summary["failure_rate"])
+    assert serial.plot()[0].figure is not axes[0].figure  # a new figure per call, never the current one
+    given = list(np.ravel(plt.subplots(2, 2)[1]))
+    assert list(serial.plot(axes=given)) == given and all(ax.has_data() for ax in given)
     plt.close("all")

@@ -88,6 +88,7 @@ class AdjustedCurves:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
+            Draw on it; default: a new figure (never the current one).
         ci : bool
             Percentile bootstrap bands.
         xlabel, ylabel : str

@@ -148,6 +148,7 @@ class Propensity:
             ``love``: :func:`sclero_analysis.figures.love_plot`; ``overlap``:
             :func:`sclero_analysis.figures.overlap_plot` (one panel per tier).
         ax : Axes (or array of Axes for ``overlap``), optional
+            Draw on it; default: a new figure (never the current one).
         **options
             Passed to the drawing function (``threshold``, ``pair``, ``tier``, ``bins``).
 

@@ -7,8 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from sclero_analysis.figures.curves import new_axes
-from sclero_analysis.figures.style import colours_for
+from sclero_analysis.figures.style import colours_for, new_axes
 
 
 def _smd_table(balance, pair: str | None) -> tuple[pd.DataFrame, str]:
@@ -37,6 +36,7 @@ def love_plot(balance, ax: Axes | None = None, threshold: float = 0.1, pair: str
     balance : Balance or its ``.summary`` DataFrame
         From :meth:`sclero_analysis.causal.Propensity.balance`.
     ax : matplotlib.axes.Axes, optional
+        Draw on it; default: a new figure (never the current one).
     threshold : float
         Dashed line of acceptable imbalance (0.1, as cobalt).
     pair : str, optional
@@ -120,12 +120,8 @@ def overlap_plot(propensity, tier: str | None = None, axes=None, bins: int = 30)
     if unknown:
         raise KeyError(f"tier {unknown[0]!r} not in the propensity model; its tiers are {levels}")
     if axes is None:
-        import matplotlib.pyplot as plt
-
         width = 180 / 25.4
-        _, axes = plt.subplots(1, len(panels), figsize=(width, width / max(len(panels), 2) * 0.9),
-                               squeeze=False)
-        axes = axes[0]
+        axes = new_axes(figsize=(width, width / max(len(panels), 2) * 0.9), ncols=len(panels))
     axes_list = list(np.atleast_1d(axes))
     colours = colours_for(levels)
     edges = np.linspace(0, 1, bins + 1)

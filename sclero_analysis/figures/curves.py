@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from sclero_analysis.figures.style import colours_for
+from sclero_analysis.figures.style import colours_for, new_axes
 from sclero_analysis.formatting import format_p
 
 RISK_TABLE_LABEL = "risk_table"
@@ -108,6 +108,7 @@ def plot_curves(
     at_risk : callable, optional
         The result's at-risk lookup; draws the number-at-risk table under the axes.
     ax : matplotlib.axes.Axes, optional
+        Draw on it; default: a new figure (never the current one).
     ci, censor_marks : bool
         Confidence bands; censoring ticks.
     medians : pandas.DataFrame, optional
@@ -167,14 +168,3 @@ def _median_guides(ax: Axes, medians: pd.DataFrame, colours: dict[str, str]) -> 
         if np.isfinite(value):
             ax.plot([0, value, value], [0.5, 0.5, 0], ls="--", lw=0.6, color=colours.get(str(group), "grey"))
 
-
-def new_axes(figsize: tuple[float, float] | None = None) -> Axes:
-    """Return the current pyplot Axes, or a new figure's when ``figsize`` is given.
-
-    pyplot is imported on first drawing, never at import.
-    """
-    import matplotlib.pyplot as plt
-
-    if figsize is not None:
-        return plt.subplots(figsize=figsize)[1]
-    return plt.gca()

@@ -7,8 +7,7 @@ from matplotlib import transforms
 from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from sclero_analysis.figures.curves import new_axes
-from sclero_analysis.figures.style import OKABE_ITO
+from sclero_analysis.figures.style import OKABE_ITO, new_axes
 from sclero_analysis.formatting import format_ratio_ci, regression_models, term_rows
 
 
@@ -34,6 +33,7 @@ def forest_plot(results, ax: Axes | None = None, xlabel: str = "Hazard ratio (95
         :func:`sclero_analysis.compare_tiers` table does so by its ``method`` column. Reference
         levels (from the result's design, or the table's ``reference``) show as "reference".
     ax : matplotlib.axes.Axes, optional
+        Draw on it; default: a new figure (never the current one).
     xlabel : str
 
     Returns

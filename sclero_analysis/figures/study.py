@@ -26,6 +26,7 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
     x : str
         A column of the summary (a varied design field, or ``scenario``).
     axes : sequence of four Axes, optional
+        Draw on them; default: a new figure with four panels (2 x 2).
     alpha : float
         Nominal level: coverage reference at 1 − alpha, power reference at alpha.
 

@@ -18,7 +18,8 @@ WIDTHS_MM = {"single": 85.0, "double": 180.0}
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 TIER_COLOURS = {"ivig": OKABE_ITO[0], "immunosuppression": OKABE_ITO[1],
                 "cytoreduction": OKABE_ITO[2], "other": OKABE_ITO[3]}
-FONTS = ["Arial", "Helvetica", "Liberation Sans", "Nimbus Sans", "DejaVu Sans"]
+#: Sans-serif fonts in order of preference; DejaVu Sans ships with matplotlib.
+FONTS = ("Arial", "Helvetica", "Liberation Sans", "Nimbus Sans", "DejaVu Sans")
 
 
 def colours_for(groups: Sequence[str]) -> dict[str, str]:
@@ -44,7 +45,8 @@ def figure_size(width: Literal["single", "double"] = "single", aspect: float = 0
 
 
 @contextmanager
-def journal_style(width: Literal["single", "double"] = "single", font_size: float = 7.5) -> Iterator[None]:
+def journal_style(width: Literal["single", "double"] = "single", font_size: float = 7.5,
+                  fonts: Sequence[str] = FONTS) -> Iterator[None]:
     """Draw figures in journal style inside a ``with`` block.
 
     Parameters
@@ -53,6 +55,11 @@ def journal_style(width: Literal["single", "double"] = "single", font_size: floa
         Default figure width: 85 mm (one column) or 180 mm (two columns).
     font_size : float
         Base font size in points (7–8 pt is what journals print).
+    fonts : sequence of str
+        Sans-serif families in order of preference: the first one installed is used. By
+        default Arial, Helvetica, Liberation Sans or Nimbus Sans where the machine has one,
+        else DejaVu Sans, which ships with matplotlib (so the same text is drawn everywhere
+        with ``fonts=["DejaVu Sans"]``).
 
     Examples
     --------
@@ -65,7 +72,7 @@ def journal_style(width: Literal["single", "double"] = "single", font_size: floa
     """
     rc = {
         "figure.figsize": figure_size(width), "figure.dpi": 150, "savefig.dpi": 300,
-        "font.family": "sans-serif", "font.sans-serif": FONTS, "font.size": font_size,
+        "font.family": "sans-serif", "font.sans-serif": list(fonts), "font.size": font_size,
         "axes.titlesize": font_size + 0.5, "axes.labelsize": font_size,
         "xtick.labelsize": font_size - 0.5, "ytick.labelsize": font_size - 0.5,
         "legend.fontsize": font_size - 0.5, "legend.frameon": False,
@@ -77,3 +84,36 @@ def journal_style(width: Literal["single", "double"] = "single", font_size: floa
     }
     with mpl.rc_context(rc):
         yield
+
+
+def new_axes(figsize: tuple[float, float] | None = None, ncols: int = 1):
+    """Return the Axes of a NEW figure: plots never draw on whatever figure happens to be current.
+
+    Parameters
+    ----------
+    figsize : (float, float), optional
+        Width and height in inches (default: the style's ``figure.figsize``).
+    ncols : int
+        Panels side by side; more than one returns a 1-d array of Axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or numpy.ndarray of Axes
+
+    Notes
+    -----
+    pyplot is imported on first drawing, never at import, so the figure joins pyplot's figure
+    manager (shown inline in Jupyter) and is closed with ``plt.close(ax.figure)``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> a, b = new_axes(), new_axes()
+    >>> a.figure is b.figure
+    False
+    >>> plt.close("all")
+    """
+    import matplotlib.pyplot as plt
+
+    _, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=ncols == 1)
+    return axes if ncols == 1 else axes[0]

@@ -1,6 +1,6 @@
 """Swimmer plot of therapy courses: one bar per patient from diagnosis, coloured by tier.
 
-No patient identifier is drawn (DESIGN §7): rows are anonymous, ordered by follow-up or by the
+No patient identifier is ever drawn in a figure: rows are anonymous, ordered by follow-up or by the
 time to first escalation.
 """
 
@@ -15,8 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sclero_analysis.cohort import months_between
-from sclero_analysis.figures.curves import new_axes
-from sclero_analysis.figures.style import OKABE_ITO, TIER_COLOURS, colours_for
+from sclero_analysis.figures.style import OKABE_ITO, TIER_COLOURS, colours_for, new_axes
 
 SortBy = Literal["followup", "escalation"]
 #: Marker style per course event: (marker, face colour, edge colour, label).
@@ -35,7 +34,7 @@ def therapy_courses(cs) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     Parameters
     ----------
     cs : CaseSeries
-        Accepted ``patients``, ``lines`` and ``events`` tables (DESIGN §3).
+        Accepted ``patients``, ``lines`` and ``events`` tables (the data contract).
 
     Returns
     -------

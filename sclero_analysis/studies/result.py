@@ -206,6 +206,7 @@ class StudyResult:
             The varied field on the x axis (default: the first in ``vary``; the scenario
             number without one).
         axes : sequence of four Axes, optional
+            Draw on them; default: a new figure with four panels.
         power_given_success : bool
             As :meth:`summarise`.
 

@@ -172,6 +172,7 @@ class CumulativeIncidence:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
+            Draw on it; default: a new figure (never the current one).
         ci, risk_table : bool
         competing : bool
             Also draw the competing events' cumulative incidence (dashed, same colours).

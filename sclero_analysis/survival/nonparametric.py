@@ -136,6 +136,7 @@ class KaplanMeier:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
+            Draw on it; default: a new figure (never the current one).
         ci, censor_marks, risk_table, median_lines : bool
             Confidence bands, censoring ticks, the at-risk table under the x ticks (numbers
             from :meth:`at_risk`), dashed guides to each median.
