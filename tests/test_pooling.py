@@ -8,6 +8,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import special, stats
 
 import sclero_analysis as sa
@@ -252,6 +254,34 @@ def test_a_registry_pools_one_source_per_site(tmp_path):
     assert result.summary["k"].tolist() == table.groupby("tier", observed=True).size().tolist()
 
 
+SOURCE = st.tuples(st.integers(1, 40), st.floats(0, 1)).map(lambda s: (round(s[0] * s[1]), s[0]))
+
+
+@settings(max_examples=40)
+@given(st.lists(SOURCE, min_size=2, max_size=25))
+def test_glmm_lands_on_a_maximum_of_the_quadrature_likelihood(rows):
+    table = pd.DataFrame(rows, columns=["events", "n"]).assign(study=lambda d: d.index.astype(str))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SeparationWarning)
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        row = pooled(table)
+    values = row[["proportion", "lower", "upper", "pi_lower", "pi_upper", "se", "tau2"]].astype(float)
+    assert np.isfinite(values).all()
+    assert 0 <= row["pi_lower"] <= row["lower"] <= row["proportion"] <= row["upper"] <= row["pi_upper"] <= 1
+    if row["penalised"] or (table["n"] == 1).all():
+        return
+    data = Binomial(table["events"].to_numpy(float), table["n"].to_numpy(float))
+
+    def loglik(logit, tau):
+        return source_terms(data, np.full(len(table), logit), tau, np.zeros(len(table))).loglik.sum()
+
+    best = loglik(row["logit"], np.sqrt(row["tau2"]) or 1e-9)
+    for d_logit, d_tau in [(1e-3, 0), (-1e-3, 0), (0, 1e-3), (0, -1e-3), (1e-3, 1e-3), (-1e-3, 1e-3)]:
+        tau = np.sqrt(row["tau2"]) + d_tau
+        if tau > 0:
+            assert best >= loglik(row["logit"] + d_logit, tau) - 1e-10
+
+
 # --- input checks -----------------------------------------------------------------------------
 
 def table_with(**changes) -> pd.DataFrame:
@@ -321,7 +351,7 @@ def test_plot_draws_on_a_new_figure_unless_given_axes():
     assert ax is not current and not current.lines and not current.patches
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0] == "arm: a" and labels.count("Pooled (glmm)") == 2
-    assert len(labels) == len(result.studies) + 2 * 3
+    assert len(labels) == len(result.studies) + 2 * 2 + 1  # a header and a pooled row per group, a gap
     assert len(ax.patches) == 2  # one diamond per group
     given = plt.figure().gca()
     assert result.plot(ax=given) is given and given.patches

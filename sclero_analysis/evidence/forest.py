@@ -95,20 +95,19 @@ def forest_proportions(summary: pd.DataFrame, studies: pd.DataFrame, by: tuple[s
     rows = sum(len(part) + 1 + (2 if by else 0) for _, part in blocks)
     ax = ax if ax is not None else _new_axes(rows)
     biggest = float(studies["weight"].max()) if len(studies) else 0.0
-    labels, y = [], 0
-    for pooled, part in blocks:
+    labels, headers = [], []
+    for index, (pooled, part) in enumerate(blocks):
         if by:
+            labels += [""] if index else []
+            headers.append(len(labels))
             labels.append(", ".join(f"{column}: {pooled[column]}" for column in by))
-            y += 1
-        labels += _draw_sources(ax, part, y, biggest)
-        y += len(part)
-        _draw_pooled(ax, pooled, y)
+        labels += _draw_sources(ax, part, len(labels), biggest)
+        _draw_pooled(ax, pooled, len(labels))
         labels.append(f"Pooled ({method}{', penalised' if pooled['penalised'] else ''})")
-        y += 1
-        if by:
-            labels.append("")
-            y += 1
     ax.set_yticks(range(len(labels)), labels, fontsize="small")
+    for row in headers:
+        ax.get_yticklabels()[row].set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(-0.02, 1.02)
     ax.xaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1]))
