@@ -215,6 +215,32 @@ def test_case_reports_only_pool_to_the_crude_proportion_with_a_warning():
     assert (row["pi_lower"], row["pi_upper"]) == (row["lower"], row["upper"])
 
 
+def test_inverse_variance_single_source_is_its_own_logit_with_a_warning_at_the_call():
+    table = pd.DataFrame({"study": ["a"], "events": [3], "n": [4]})
+    with pytest.warns(SmallSampleWarning, match="single source") as record:
+        row = pooled(table, method="reml", test="knha")  # one source: z test, as metafor
+    assert record[0].filename == __file__
+    se = np.sqrt(1 / 3 + 1)
+    assert row["logit"] == pytest.approx(np.log(3)) and row["se"] == pytest.approx(se) and row["tau2"] == 0
+    assert row["lower"] == pytest.approx(special.expit(np.log(3) - stats.norm.ppf(0.975) * se))
+
+
+def test_knapp_hartung_with_identical_sources_warns_of_a_zero_standard_error():
+    table = pd.DataFrame({"study": list("abc"), "events": 1, "n": 1})
+    with pytest.warns(SmallSampleWarning, match="Knapp-Hartung standard error is 0"):
+        row = pooled(table, method="reml", test="knha")
+    assert row["se"] == 0 and row["proportion"] == pytest.approx(0.75)  # 1/1 with 1/2 added: 1.5/2
+
+
+def test_separation_at_a_moderator_level_penalises_the_meta_regression():
+    table = pd.DataFrame({"study": list("abcdefg"), "events": [3, 5, 2, 4, 6, 4, 1],
+                          "n": [3, 5, 2, 8, 9, 10, 4], "kind": ["series"] * 3 + ["registry"] * 4})
+    with pytest.warns(SeparationWarning, match=r"all sources \(meta-regression\)"):
+        result = sa.pool_proportions(table, moderators="kind")
+    assert result.moderators["penalised"].all() and not result.summary["penalised"].any()
+    assert np.isfinite(result.moderators[["coef", "se", "qm"]].to_numpy()).all()
+
+
 def test_a_moderator_with_one_value_in_a_group_is_named_and_skipped():
     table = literature().assign(arm=lambda d: np.where(d["source_type"] == "series", "b", "a"))
     table.loc[table.index[:3], "arm"] = "b"  # arm b has case reports and series, arm a only case reports

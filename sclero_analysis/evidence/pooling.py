@@ -2,7 +2,7 @@
 
 A source is a published case report (n = 1), a case series, or a registry (one row per source or
 site). Each group of sources (``by``) is pooled by a binomial-normal GLMM or by inverse-variance
-random-effects methods (docs/methods.md, "Pooling proportions"); moderators fit a
+random-effects methods (``docs/methods.md`` §15); moderators fit a
 meta-regression, e.g. case reports against series.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import special, stats
 
 from sclero_analysis.evidence.design import design_matrix, estimable
-from sclero_analysis.evidence.fitting import METHODS, Method, fit_group
+from sclero_analysis.evidence.fitting import METHODS, Caveats, Method, fit_group
 from sclero_analysis.evidence.inference import PooledFit, Test, coefficient_table, moderator_test, prediction
 from sclero_analysis.evidence.inputs import EVENTS, STUDY, N, PoolingError, PoolingInput, checked_input
 from sclero_analysis.evidence.inverse_variance import ft_back
@@ -88,14 +88,15 @@ def _study_rows(frame: pd.DataFrame, spec: PoolingInput, fit: PooledFit, conf_le
 
 
 def _moderator_rows(frame: pd.DataFrame, data: Binomial, spec: PoolingInput, method: Method,
-                    test: Test, conf_level: float, where: str) -> pd.DataFrame | None:
+                    test: Test, conf_level: float, where: str, caveats: Caveats) -> pd.DataFrame | None:
     design, terms = design_matrix(frame, spec.moderators)
     if not estimable(frame, spec.moderators, design):
-        warnings.warn(f"{where}: the meta-regression on {', '.join(spec.moderators)} cannot be fitted "
-                      f"({len(frame)} sources, {design.shape[1]} coefficients, or a moderator with "
-                      "a single value); no rows in .moderators", SmallSampleWarning, stacklevel=4)
+        caveats.append((SmallSampleWarning, f"{where}: the meta-regression on "
+                        f"{', '.join(spec.moderators)} cannot be fitted ({len(frame)} sources, "
+                        f"{design.shape[1]} coefficients, or a moderator with a single value); no "
+                        "rows in .moderators"))
         return None
-    fit = fit_group(data, design, method, test, f"{where} (meta-regression)")
+    fit = fit_group(data, design, method, test, f"{where} (meta-regression)", caveats)
     table = coefficient_table(fit, terms, conf_level)
     qm, qm_df, qm_p = moderator_test(fit)
     return table.assign(tau2=fit.tau2, qm=qm, qm_df=qm_df, qm_p=qm_p, penalised=fit.penalised)
@@ -174,10 +175,26 @@ def pool_proportions(df: pd.DataFrame, events: str = EVENTS, n: str = N, study: 
     where it will fall for a new source. Weights: ``1 / (v + tau^2)`` for inverse-variance
     methods; for the GLMM each source's observed information about its own logit.
 
+    Methods, their R equivalents and edge cases: ``docs/methods.md`` §15.
+
     References
     ----------
+    Hamza TH, van Houwelingen HC, Stijnen T. The binomial distribution of meta-analysis was
+    preferred to model within-study variability. J Clin Epidemiol 2008;61:41-51.
+
     Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event outcome in the framework
-    of the generalized linear mixed model. Stat Med 2010;29:3046-3067.
+    of the generalized linear mixed model with applications in sparse data. Stat Med
+    2010;29:3046-3067.
+
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48.
+
+    Gelman A, Jakulin A, Pittau MG, Su YS. A weakly informative default prior distribution for
+    logistic and other regression models. Ann Appl Stat 2008;2:1360-1383.
+
+    Schwarzer G, Chemaitelly H, Abu-Raddad LJ, Rucker G. Seriously misleading results using inverse
+    of Freeman-Tukey double arcsine transformation in meta-analysis of single proportions. Res
+    Synth Methods 2019;10:476-483.
 
     Examples
     --------
@@ -189,17 +206,19 @@ def pool_proportions(df: pd.DataFrame, events: str = EVENTS, n: str = N, study: 
     """
     _check_options(method, test, conf_level)
     spec = checked_input(df, events, n, study, by, moderators)
-    summaries, studies, coefficients = [], [], []
+    summaries, studies, coefficients, caveats = [], [], [], []
     for keys, frame in _groups(spec):
         where = ", ".join(f"{k}={v!r}" for k, v in keys.items()) or "all sources"
         data = Binomial(frame[spec.events].to_numpy(float), frame[spec.n].to_numpy(float))
-        fit = fit_group(data, np.ones((len(frame), 1)), method, test, where)
+        fit = fit_group(data, np.ones((len(frame), 1)), method, test, where, caveats)
         summaries.append({**keys, **_pooled_row(fit, data, method, conf_level)})
         studies.append(_study_rows(frame, spec, fit, conf_level))
         if spec.moderators:
-            table = _moderator_rows(frame, data, spec, method, test, conf_level, where)
+            table = _moderator_rows(frame, data, spec, method, test, conf_level, where, caveats)
             if table is not None:
                 coefficients.append(table.assign(**keys)[[*keys, *table.columns]])
+    for category, message in caveats:
+        warnings.warn(message, category, stacklevel=2)
     moderator_table = None
     if spec.moderators:
         moderator_table = pd.concat(coefficients, ignore_index=True) if coefficients else pd.DataFrame()
