@@ -365,6 +365,9 @@ def test_different_response_definitions_are_never_pooled_together():
     assert within.summary["k"].tolist() == [7, 7]
     assert len(sa.pool_proportions(table, moderators="response_definition", method="dl").moderators) == 2
     assert len(sa.pool_proportions(table.assign(response_definition="mRSS -50%"), method="dl").summary) == 1
+    table.loc[table.index[7:], "response_definition"] = None
+    with pytest.raises(PoolingError, match=r"several definitions of response \('\(missing\)', 'mRSS -50%'\)"):
+        sa.pool_proportions(table)
 
 
 # --- forest plot ------------------------------------------------------------------------------

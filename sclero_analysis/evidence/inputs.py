@@ -115,7 +115,11 @@ def _check_duplicates(frame: pd.DataFrame, study: str, by: list[str]) -> None:
 def _check_definitions(frame: pd.DataFrame, by: list[str], moderators: list[str]) -> None:
     if RESPONSE_DEFINITION not in frame.columns or RESPONSE_DEFINITION in by + moderators:
         return
-    definitions = frame[RESPONSE_DEFINITION].dropna().unique()
+    values = frame[RESPONSE_DEFINITION]
+    if values.isna().all():
+        return
+    # a source without a definition may use any: it counts as one more definition
+    definitions = values.astype(object).where(values.notna(), "(missing)").unique()
     if len(definitions) > 1:
         shown = ", ".join(map(repr, sorted(map(str, definitions))))
         raise PoolingError(
