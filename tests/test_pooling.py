@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 import sclero_analysis as sa
 from sclero_analysis.evidence import PoolingError
 from sclero_analysis.evidence.glmm import PRIOR_SD
-from sclero_analysis.evidence.quadrature import Binomial, source_terms
+from sclero_analysis.evidence.quadrature import Binomial, conditional_modes, source_terms
 from sclero_analysis.exceptions import SeparationWarning, SmallSampleWarning
 from tests.reference.load import HERE, reference
 
@@ -83,6 +83,13 @@ def test_glmm_likelihood_is_at_least_metafors(name):
         return source_terms(data, np.full(len(df), b), np.sqrt(tau2), np.zeros(len(df))).loglik.sum()
 
     assert loglik(row["logit"], row["tau2"]) >= loglik(ref["b"], ref["tau2"]) - 1e-12
+
+
+def test_conditional_modes_converge_where_newton_alone_cycles():
+    # 6 of 6 at a very low mean logit: Newton jumps between the bracket's ends (flat curvature)
+    data, m, tau = Binomial(np.array([6.0]), np.array([6.0])), np.array([-5.72172085]), 12.0473049
+    u = conditional_modes(data, m, tau, np.zeros(1))
+    assert tau * (6 - 6 * special.expit(m + tau * u))[0] - u[0] == pytest.approx(0, abs=1e-9)
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -254,6 +261,25 @@ def test_numeric_moderator_enters_as_is():
     result = sa.pool_proportions(table, moderators="year", method="dl")
     assert result.moderators["term"].tolist() == ["intercept", "year"]
     assert result.moderators["qm"].iloc[0] == pytest.approx(result.moderators["stat"].iloc[1] ** 2)
+
+
+def test_reml_where_fisher_scoring_oscillates_is_the_restricted_likelihood_maximum():
+    # metafor stops here with "Fisher scoring algorithm did not converge"
+    events = [0, 0, 1, 1, 2, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1]
+    n = [6, 10, 9, 22, 12, 11, 24, 19, 5, 9, 2, 15, 16, 22, 2, 24, 23, 10, 6, 14, 8]
+    table = pd.DataFrame({"study": range(21), "events": events, "n": n})
+    x, size = np.array(events, float), np.array(n, float)
+    zero = (x == 0) | (x == size)
+    y, v = np.log((x + zero / 2) / (size - x + zero / 2)), 1 / (x + zero / 2) + 1 / (size - x + zero / 2)
+
+    def restricted(tau2):
+        w = 1 / (v + tau2)
+        mean = (w @ y) / w.sum()
+        return -0.5 * (np.log(v + tau2).sum() + np.log(w.sum()) + w @ (y - mean) ** 2)
+
+    best = optimize.minimize_scalar(lambda t: -restricted(t), bounds=(0, 5), method="bounded",
+                                    options={"xatol": 1e-12})
+    assert pooled(table, method="reml")["tau2"] == pytest.approx(best.x, abs=1e-6)
 
 
 def test_the_callers_frame_is_not_changed():

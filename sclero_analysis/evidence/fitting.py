@@ -17,6 +17,7 @@ import numpy as np
 from sclero_analysis.evidence.glmm import PRIOR_SD, fit_glmm
 from sclero_analysis.evidence.heterogeneity import heterogeneity_tests
 from sclero_analysis.evidence.inference import PooledFit, Test
+from sclero_analysis.evidence.inputs import PoolingError
 from sclero_analysis.evidence.inverse_variance import effect_sizes, fit_inverse_variance
 from sclero_analysis.evidence.quadrature import Binomial
 from sclero_analysis.exceptions import SeparationWarning, SmallSampleWarning
@@ -66,6 +67,9 @@ def fit_glmm_group(data: Binomial, design: np.ndarray, test: Test, where: str,
         caveats.append(_penalised_caveat(where, reason or "a logit or the between-source variance "
                                          "grows without bound"))
         fit = fit_glmm(data, design, random=random, penalised=True)
+    if fit is None:
+        raise PoolingError(f"{where}: the penalised binomial-normal model did not converge; pool these "
+                           "sources with an inverse-variance method (method='reml')")
     k, p = design.shape
     return PooledFit(beta=fit.beta, vcov=fit.vcov, tau2=fit.tau2, df=k - p, test=test if k > 1 else "z",
                      weights=100 * fit.information / fit.information.sum(),

@@ -17,6 +17,7 @@ HESSIAN_STEP = 1e-5  # central differences of an analytic gradient: error ~ step
 DECREMENT_TOL = 1e-20  # g' H^-1 g: the objective is within half of this of its minimum
 STEP_TOL = 1e-11
 ARMIJO = 1e-4
+MAX_STEP = 4.0  # no coordinate moves further in one step (a logit, or log tau: a factor e^4)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def minimise(objective: Objective, theta0: np.ndarray, escaped: Callable[[np.nda
     value, gradient = objective(theta)
     for iteration in range(1, max_iter + 1):
         step = _direction(numeric_hessian(objective, theta, gradient), gradient)
+        step *= min(1.0, MAX_STEP / max(float(np.max(np.abs(step))), MAX_STEP))
         decrement = float(gradient @ step)
         if decrement < DECREMENT_TOL:
             return Optimum(theta, value, numeric_hessian(objective, theta), True, iteration)

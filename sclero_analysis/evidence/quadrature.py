@@ -42,7 +42,8 @@ def conditional_modes(data: Binomial, m: np.ndarray, tau: float, start: np.ndarr
 
     Solves ``tau * (x - n * expit(m + tau * u)) = u``, a strictly decreasing function of ``u``
     whose root lies in ``[tau * (x - n), tau * x]``: Newton steps, replaced by bisection
-    whenever they leave the current bracket, so every source converges.
+    whenever they do not land strictly inside the current bracket, so every source converges
+    (Newton alone can cycle between a bracket's ends when the curvature vanishes on one side).
 
     Examples
     --------
@@ -59,7 +60,9 @@ def conditional_modes(data: Binomial, m: np.ndarray, tau: float, start: np.ndarr
         lo = np.where(g > 0, u, lo)
         hi = np.where(g < 0, u, hi)
         step = u + g / (1 + tau**2 * data.n * p * (1 - p))
-        step = np.where((step < lo) | (step > hi), 0.5 * (lo + hi), step)
+        # a Newton step must land strictly inside the bracket (or stay put, converged)
+        outside = ((step <= lo) | (step >= hi)) & (step != u)
+        step = np.where(outside, 0.5 * (lo + hi), step)
         done = np.max(np.abs(step - u), initial=0.0) < MODE_TOL
         u = step
         if done:

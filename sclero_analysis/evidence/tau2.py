@@ -13,7 +13,7 @@ import numpy as np
 from scipy import optimize
 
 REML_TOL = 1e-13  # change in tau^2 between Fisher-scoring iterations
-REML_MAX_ITER = 10_000
+REML_MAX_ITER = 1_000  # Fisher scoring can oscillate: the score's root is then found by bracketing
 PM_TOL = 1e-14
 
 
@@ -90,13 +90,28 @@ def _hedges(y: np.ndarray, v: np.ndarray, design: np.ndarray) -> float:
     return max(0.0, (float(residual @ residual) - trace_pv) / (k - p))
 
 
+def _reml_score(y: np.ndarray, v: np.ndarray, design: np.ndarray, tau2: float) -> float:
+    """Twice the derivative of the restricted log-likelihood: ``y'PPy - tr(P)``."""
+    proj = project(y, v, design, tau2)
+    return float(proj.p_y @ proj.p_y) - proj.trace_p
+
+
+def _reml_root(y: np.ndarray, v: np.ndarray, design: np.ndarray) -> float:
+    """Root of the REML score by bracketing (when Fisher scoring oscillates)."""
+    if _reml_score(y, v, design, 0.0) <= 0:
+        return 0.0
+    upper = 1.0
+    while _reml_score(y, v, design, upper) > 0:
+        upper *= 2
+    return float(optimize.brentq(lambda t: _reml_score(y, v, design, t), 0.0, upper, xtol=PM_TOL,
+                                 rtol=4 * np.finfo(float).eps))
+
+
 def tau2_reml(y: np.ndarray, v: np.ndarray, design: np.ndarray) -> float:
     """Restricted maximum likelihood by Fisher scoring (step halved to stay at or above 0).
 
-    Raises
-    ------
-    ArithmeticError
-        When Fisher scoring does not converge.
+    As metafor: Fisher scoring from Hedges' estimate; where it oscillates instead of converging
+    (metafor then stops with an error), the root of the REML score is found by bracketing.
 
     Examples
     --------
@@ -113,7 +128,7 @@ def tau2_reml(y: np.ndarray, v: np.ndarray, design: np.ndarray) -> float:
         if change < REML_TOL:
             break
     else:
-        raise ArithmeticError("REML (Fisher scoring) did not converge")
+        tau2 = _reml_root(y, v, design)
     if tau2 > REML_TOL and _reml_loglik(y, v, design, 0.0) > _reml_loglik(y, v, design, tau2):
         return 0.0  # Fisher scoring stopped at a local maximum below the one at 0
     return max(0.0, float(tau2))
