@@ -29,6 +29,9 @@ from sclero_analysis.exceptions import ExcludedRowsWarning
 #: Patient covariates joined to every frame.
 COVARIATES = ("site", "age_at_diagnosis_years", "sex", "mrss", "paraprotein", *INVOLVEMENT)
 EXCLUSION_COLUMNS = ("patient_id", "line", "reason")
+#: The identifier column every frame names in ``frame.attrs["cluster"]``: rows of one patient
+#: (a patient's lines, or intervals) are correlated, and estimators are told to cluster on it.
+CLUSTER = "patient_id"
 
 
 def months_between(start: pd.Series, stop: pd.Series) -> pd.Series:
@@ -74,6 +77,7 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str) -> p
     kept = frame.loc[~mask].reset_index(drop=True)
     # plain records, not a DataFrame: pandas compares attrs with == when concatenating frames
     kept.attrs["exclusions"] = excluded[list(EXCLUSION_COLUMNS)].to_dict("records")
+    kept.attrs["cluster"] = CLUSTER
     if len(excluded):
         examples = ", ".join(f"{p} line {ln}" for p, ln in excluded[["patient_id", "line"]].head(3).values)
         warnings.warn(
@@ -133,7 +137,8 @@ def relapse_frame(
         renal, musculoskeletal, gastrointestinal``. ``event`` is 1 for the first relapse or
         progression after the origin and up to the window end, 2 for death without it, 0 for
         censored at the next line's start or the last follow-up. :func:`exclusions` lists the
-        lines left out (zero follow-up).
+        lines left out (zero follow-up). ``frame.attrs["cluster"]`` is ``"patient_id"``: a
+        patient's lines are correlated, and the estimators warn unless told ``cluster=``.
 
     Warns
     -----
