@@ -25,6 +25,7 @@ from sclero_analysis.caseseries import CaseSeries
 from sclero_analysis.caseseries.schema import INVOLVEMENT
 from sclero_analysis.conventions import CENSORED, DAYS_PER_MONTH, DEATH, RELAPSE
 from sclero_analysis.exceptions import ExcludedRowsWarning
+from sclero_analysis.therapy import TIERS
 
 #: Patient covariates joined to every frame.
 COVARIATES = ("site", "age_at_diagnosis_years", "sex", "mrss", "paraprotein", *INVOLVEMENT)
@@ -32,6 +33,10 @@ EXCLUSION_COLUMNS = ("patient_id", "line", "reason")
 #: The identifier column every frame names in ``frame.attrs["cluster"]``: rows of one patient
 #: (a patient's lines, or intervals) are correlated, and estimators are told to cluster on it.
 CLUSTER = "patient_id"
+#: The frames' tier: the categories in their order (``ivig`` first, the reference) but not an
+#: ordered categorical, since ``other`` has no place in the order of intensity (a trend test
+#: across tiers needs explicit scores).
+TIER_LEVELS = pd.CategoricalDtype(list(TIERS), ordered=False)
 
 
 def months_between(start: pd.Series, stop: pd.Series) -> pd.Series:
@@ -77,7 +82,7 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str) -> p
     kept = frame.loc[~mask].reset_index(drop=True)
     # plain records, not a DataFrame: pandas compares attrs with == when concatenating frames
     kept.attrs["exclusions"] = excluded[list(EXCLUSION_COLUMNS)].to_dict("records")
-    kept.attrs["cluster"] = CLUSTER
+    _conventions(kept)
     if len(excluded):
         examples = ", ".join(f"{p} line {ln}" for p, ln in excluded[["patient_id", "line"]].head(3).values)
         warnings.warn(
@@ -86,6 +91,13 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str) -> p
             ExcludedRowsWarning, stacklevel=3,
         )
     return kept
+
+
+def _conventions(frame: pd.DataFrame) -> None:
+    """Name the cluster column in attrs and make the tier an unordered categorical, in place."""
+    frame.attrs["cluster"] = CLUSTER
+    if "tier" in frame.columns:
+        frame["tier"] = frame["tier"].astype(TIER_LEVELS)
 
 
 def exclusions(frame: pd.DataFrame) -> pd.DataFrame:
@@ -139,6 +151,7 @@ def relapse_frame(
         censored at the next line's start or the last follow-up. :func:`exclusions` lists the
         lines left out (zero follow-up). ``frame.attrs["cluster"]`` is ``"patient_id"``: a
         patient's lines are correlated, and the estimators warn unless told ``cluster=``.
+        ``tier`` is an unordered categorical (``other`` has no place in the order).
 
     Warns
     -----

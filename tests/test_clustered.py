@@ -252,6 +252,17 @@ def test_shipped_lines_clustered_logrank_is_smaller_than_the_naive_one():
                                                 rel=1e-12)
 
 
+def test_trend_across_the_shipped_tiers_needs_scores():
+    df = sa.relapse_frame(sa.load_example())
+    with pytest.raises(SurvivalInputError, match="unordered levels.*'other'"):
+        logrank(df, trend=True, cluster="patient_id")  # 'other' has no place in the order
+    three = df[df["tier"] != "other"]
+    with pytest.raises(SurvivalInputError, match="unordered levels"):
+        logrank(three, trend=True, cluster="patient_id")
+    result = logrank(three, trend=ORDERED3, cluster=False)
+    assert result.p_value == pytest.approx(0.0171, abs=5e-4)  # 0.586 when 'other' was scored 4
+
+
 def test_bad_cluster_arguments_are_named():
     with pytest.raises(SurvivalInputError, match="cluster column 'patient' is not in the data"):
         kaplan_meier(lines(), cluster="patient")

@@ -88,7 +88,7 @@ class KaplanMeier:
     conf_level : float
         Confidence level of the limits.
     variance : str
-        ``greenwood`` or ``ij`` (infinitesimal jackknife, used with non-integer weights).
+        ``greenwood`` or ``ij`` (infinitesimal jackknife: with a cluster or non-integer weights).
     """
 
     summary: pd.DataFrame
