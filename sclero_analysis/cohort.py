@@ -1,4 +1,4 @@
-"""Analysis frames (DESIGN §4): time-to-event data derived from a validated case series.
+"""Analysis frames: time-to-event data derived from a validated case series.
 
 * :func:`relapse_frame` — line level: one row per line of therapy, origin at the line's start
   (or at its response date), first relapse or progression on the line = event 1, death without
@@ -129,7 +129,7 @@ def _patients(cs: CaseSeries) -> pd.DataFrame:
 def relapse_frame(
     cs: CaseSeries, origin: Literal["line_start", "response"] = "line_start"
 ) -> pd.DataFrame:
-    """Line-level time to relapse: one row per line of therapy (DESIGN §4).
+    """Line-level time to relapse: one row per line of therapy.
 
     Parameters
     ----------
@@ -200,7 +200,7 @@ def relapse_frame(
 def survival_frame(
     cs: CaseSeries, endpoint: Literal["overall", "relapse"] = "overall"
 ) -> pd.DataFrame:
-    """Patient-level time from diagnosis: overall survival or first relapse (DESIGN §4).
+    """Patient-level time from diagnosis: overall survival or first relapse.
 
     Parameters
     ----------

@@ -60,7 +60,7 @@ def test_km_worked_example_matches_r(conf_type):
 
 
 def test_worked_example_closed_form():
-    # METHODS §1: S = .8, .4, .4, 0; se(log S) at t=2 is sqrt(1/20 + 2/8); median 2
+    # by hand: S = .8, .4, .4, 0; se(log S) at t=2 is sqrt(1/20 + 2/8); median 2
     s = kaplan_meier(WORKED, group=None).summary
     assert s["survival"].tolist() == pytest.approx([0.8, 0.4, 0.4, 0.0])
     assert s["se"].iloc[1] == pytest.approx(0.4 * np.sqrt(0.30))
@@ -189,7 +189,7 @@ def test_rmst_weighted_integer_matches_r():
 
 
 def test_rmst_worked_example_closed_form():
-    # METHODS §1: rmean(tau=4) = 2.6, variance 0.288
+    # by hand: rmean(tau=4) = 2.6, variance 0.288
     result = rmst(WORKED, tau=4, group=None)
     assert result.summary.loc["all", "rmst"] == pytest.approx(2.6, rel=1e-12)
     assert result.summary.loc["all", "se"] ** 2 == pytest.approx(0.288, rel=1e-12)

@@ -1,4 +1,4 @@
-"""Competing risks: cumulative incidence (Aalen–Johansen) and Gray's test (METHODS §6).
+"""Competing risks: cumulative incidence (Aalen–Johansen) and Gray's test.
 
 Relapse (cause 1) competes with death (cause 2): the cumulative incidence of relapse is not
 1 − Kaplan–Meier with deaths censored. Point estimates equal ``cmprsk::cuminc`` and R's

@@ -1,4 +1,4 @@
-"""Cox proportional hazards regression, equal to R's ``coxph`` (METHODS §3–5).
+"""Cox proportional hazards regression, equal to R's ``coxph``.
 
 ``fit_cox`` handles baseline and counting-process (start, stop] data, Efron or Breslow ties,
 case weights, robust and cluster (sandwich) variances and strata. Ordinary Cox on data where a

@@ -1,4 +1,4 @@
-"""Fine–Gray proportional subdistribution hazards, equal to ``cmprsk::crr`` (METHODS §7).
+"""Fine–Gray proportional subdistribution hazards, equal to ``cmprsk::crr``.
 
 Subjects who fail from a competing cause stay in the risk set, down-weighted by the censoring
 distribution, G(t−)/G(T_j−). The variance is crr's sandwich, which includes the term for

@@ -1,4 +1,4 @@
-"""Firth-penalised Cox regression (Heinze & Schemper 2001), as R's ``coxphf`` (METHODS §8).
+"""Firth-penalised Cox regression (Heinze & Schemper 2001), as R's ``coxphf``.
 
 ℓ*(β) = ℓ(β) + ½ log|I(β)| with ℓ the Breslow partial likelihood. Finite estimates even when a
 tier has no events (monotone likelihood); intervals and p-values from the profile penalised

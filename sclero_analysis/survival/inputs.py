@@ -1,6 +1,6 @@
 """Checked inputs for survival estimators: columns, times, event codes, groups, weights.
 
-Every estimator takes a DataFrame plus column names (DESIGN §4, §6) and turns it into a
+Every estimator takes a DataFrame plus column names and turns it into a
 :class:`SurvivalData` here, so that a missing column, a negative time or an unknown event code
 gives the same clear error everywhere.
 """

@@ -1,6 +1,6 @@
 """The log-rank / Fleming–Harrington G-rho family, stratified, and the test for trend.
 
-Reproduces R's ``survdiff`` (METHODS §2); the trend test is the score test of a Cox model
+Reproduces R's ``survdiff``; the trend test is the score test of a Cox model
 with the group scores as one numeric covariate and Breslow ties.
 """
 

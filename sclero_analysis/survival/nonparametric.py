@@ -1,4 +1,4 @@
-"""Kaplan–Meier curves per group, as R's ``survfit`` computes them (METHODS §1).
+"""Kaplan–Meier curves per group, as R's ``survfit`` computes them.
 
 The log-rank family and restricted mean survival time live in :mod:`.logrank` and :mod:`.rmst`
 and are re-exported here.

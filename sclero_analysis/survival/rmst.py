@@ -1,4 +1,4 @@
-"""Restricted mean survival time per group and pairwise contrasts (survRM2, METHODS §9)."""
+"""Restricted mean survival time per group and pairwise contrasts (survRM2)."""
 
 from __future__ import annotations
 
