@@ -1,4 +1,4 @@
-"""Analysis frames (DESIGN §4): time-to-event data derived from a validated case series.
+"""Analysis frames: time-to-event data derived from a validated case series.
 
 * :func:`relapse_frame` — line level: one row per line of therapy, origin at the line's start
   (or at its response date), first relapse or progression on the line = event 1, death without
@@ -25,10 +25,18 @@ from sclero_analysis.caseseries import CaseSeries
 from sclero_analysis.caseseries.schema import INVOLVEMENT
 from sclero_analysis.conventions import CENSORED, DAYS_PER_MONTH, DEATH, RELAPSE
 from sclero_analysis.exceptions import ExcludedRowsWarning
+from sclero_analysis.therapy import TIERS
 
 #: Patient covariates joined to every frame.
 COVARIATES = ("site", "age_at_diagnosis_years", "sex", "mrss", "paraprotein", *INVOLVEMENT)
 EXCLUSION_COLUMNS = ("patient_id", "line", "reason")
+#: The identifier column every frame names in ``frame.attrs["cluster"]``: rows of one patient
+#: (a patient's lines, or intervals) are correlated, and estimators are told to cluster on it.
+CLUSTER = "patient_id"
+#: The frames' tier: the categories in their order (``ivig`` first, the reference) but not an
+#: ordered categorical, since ``other`` has no place in the order of intensity (a trend test
+#: across tiers needs explicit scores).
+TIER_LEVELS = pd.CategoricalDtype(list(TIERS), ordered=False)
 
 
 def months_between(start: pd.Series, stop: pd.Series) -> pd.Series:
@@ -74,6 +82,7 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str) -> p
     kept = frame.loc[~mask].reset_index(drop=True)
     # plain records, not a DataFrame: pandas compares attrs with == when concatenating frames
     kept.attrs["exclusions"] = excluded[list(EXCLUSION_COLUMNS)].to_dict("records")
+    _conventions(kept)
     if len(excluded):
         examples = ", ".join(f"{p} line {ln}" for p, ln in excluded[["patient_id", "line"]].head(3).values)
         warnings.warn(
@@ -82,6 +91,13 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str) -> p
             ExcludedRowsWarning, stacklevel=3,
         )
     return kept
+
+
+def _conventions(frame: pd.DataFrame) -> None:
+    """Name the cluster column in attrs and make the tier an unordered categorical, in place."""
+    frame.attrs["cluster"] = CLUSTER
+    if "tier" in frame.columns:
+        frame["tier"] = frame["tier"].astype(TIER_LEVELS)
 
 
 def exclusions(frame: pd.DataFrame) -> pd.DataFrame:
@@ -113,7 +129,7 @@ def _patients(cs: CaseSeries) -> pd.DataFrame:
 def relapse_frame(
     cs: CaseSeries, origin: Literal["line_start", "response"] = "line_start"
 ) -> pd.DataFrame:
-    """Line-level time to relapse: one row per line of therapy (DESIGN §4).
+    """Line-level time to relapse: one row per line of therapy.
 
     Parameters
     ----------
@@ -133,7 +149,9 @@ def relapse_frame(
         renal, musculoskeletal, gastrointestinal``. ``event`` is 1 for the first relapse or
         progression after the origin and up to the window end, 2 for death without it, 0 for
         censored at the next line's start or the last follow-up. :func:`exclusions` lists the
-        lines left out (zero follow-up).
+        lines left out (zero follow-up). ``frame.attrs["cluster"]`` is ``"patient_id"``: a
+        patient's lines are correlated, and the estimators warn unless told ``cluster=``.
+        ``tier`` is an unordered categorical (``other`` has no place in the order).
 
     Warns
     -----
@@ -182,7 +200,7 @@ def relapse_frame(
 def survival_frame(
     cs: CaseSeries, endpoint: Literal["overall", "relapse"] = "overall"
 ) -> pd.DataFrame:
-    """Patient-level time from diagnosis: overall survival or first relapse (DESIGN §4).
+    """Patient-level time from diagnosis: overall survival or first relapse.
 
     Parameters
     ----------

@@ -77,3 +77,16 @@ class SeparationWarning(ScleroWarning):
 
 class PositivityWarning(ScleroWarning):
     """Propensity scores approach 0 or 1 (or weights explode) for some group."""
+
+
+class RepeatedIdsWarning(ScleroWarning):
+    """Rows repeat an identifier (a patient's several lines) but are analysed as independent.
+
+    Analysis frames name their identifier column in ``frame.attrs["cluster"]``; pass
+    ``cluster="patient_id"`` for clustered (robust) standard errors, or ``cluster=False`` to
+    treat the rows as independent on purpose.
+    """
+
+
+class NotEstimableWarning(ScleroWarning):
+    """A coefficient cannot be estimated from these data; it is reported as NaN (R's NA)."""

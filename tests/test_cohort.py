@@ -46,7 +46,9 @@ def test_relapse_frame_by_hand(cs):
     for key, (origin, stop, event) in LINE_START.items():
         assert df.loc[key, "time_months"] == pytest.approx(months(origin, stop), rel=1e-12)
         assert df.loc[key, "event"] == event
-    assert df["tier"].dtype == TIER_DTYPE
+    # the tiers' categories in order, but unordered: 'other' has no place in the order
+    assert df["tier"].dtype == pd.CategoricalDtype(TIER_DTYPE.categories, ordered=False)
+    assert df.attrs["cluster"] == "patient_id"
     assert str(df["event"].dtype) == "int64"
     assert {"age_at_diagnosis_years", "sex", "mrss", "paraprotein", "neuro", "site"} <= set(df.columns)
     assert df.loc[("P005", 2), "age_at_diagnosis_years"] == 72.1

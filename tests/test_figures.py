@@ -54,12 +54,14 @@ def _close_figures():
     plt.close("all")
 
 
+# The curves here pass cluster=False: these tests are about drawing, and the baseline images
+# were made with the rows' own (unclustered) intervals.
 def risk_table_axes(ax):
     return next(a for a in ax.child_axes if a.get_label() == RISK_TABLE_LABEL)
 
 
 def test_risk_table_numbers_are_the_results_at_risk_counts_at_the_ticks(lines):
-    km = sa.kaplan_meier(lines)
+    km = sa.kaplan_meier(lines, cluster=False)
     with journal_style():
         ax = km.plot()
     table = risk_table_axes(ax)
@@ -75,11 +77,11 @@ def test_risk_table_numbers_are_the_results_at_risk_counts_at_the_ticks(lines):
 
 
 def test_every_tier_keeps_its_colour_across_figures(lines):
-    km = sa.kaplan_meier(lines)
-    cif = sa.cumulative_incidence(lines)
+    km = sa.kaplan_meier(lines, cluster=False)
+    cif = sa.cumulative_incidence(lines, cluster=False)
     two = lines[lines["tier"].isin(["cytoreduction", "other"])]  # colours do not shift
     two = two.assign(tier=two["tier"].cat.remove_unused_categories())
-    for result in (km, cif, sa.kaplan_meier(two)):
+    for result in (km, cif, sa.kaplan_meier(two, cluster=False)):
         fig, ax = plt.subplots()
         result.plot(ax=ax, risk_table=False)
         colours = {line.get_label(): to_hex(line.get_color()) for line in ax.get_lines()
@@ -92,7 +94,7 @@ def test_every_tier_keeps_its_colour_across_figures(lines):
 def test_saved_pdf_embeds_truetype_fonts(lines, tmp_path):
     with journal_style():
         fig, ax = plt.subplots()
-        sa.kaplan_meier(lines).plot(ax=ax)
+        sa.kaplan_meier(lines, cluster=False).plot(ax=ax)
         fig.savefig(tmp_path / "km.pdf")
     pdf = (tmp_path / "km.pdf").read_bytes()
     assert b"/FontFile2" in pdf  # TrueType program embedded (pdf.fonttype 42)
@@ -142,9 +144,10 @@ def test_forest_plot_shows_reference_rows_and_the_numbers(lines):
 
 
 def _figures(lines):
-    km = sa.kaplan_meier(lines)
-    yield "km_by_tier", lambda ax: km.plot(ax=ax, pvalue=sa.logrank(lines).p_value), (3.35, 2.6)
-    cif = sa.cumulative_incidence(lines)
+    km = sa.kaplan_meier(lines, cluster=False)
+    p_value = sa.logrank(lines, cluster=False).p_value
+    yield "km_by_tier", lambda ax: km.plot(ax=ax, pvalue=p_value), (3.35, 2.6)
+    cif = sa.cumulative_incidence(lines, cluster=False)
     gray = cif.gray_test().p_value
     yield "cif_by_tier", lambda ax: cif.plot(ax=ax, pvalue=gray, competing=True), (3.35, 2.6)
     fit = sa.fit_cox(lines, "tier + age_at_diagnosis_years + mrss + neuro + cardiac", cluster="patient_id")
@@ -321,10 +324,10 @@ def test_adjusted_curves_plot_draws_the_weighted_estimates(lines):
 
 
 def test_competing_incidence_adds_up_with_the_cause_to_one_minus_all_cause_survival(lines):
-    cif = sa.cumulative_incidence(lines)
+    cif = sa.cumulative_incidence(lines, cluster=False)
     competing = cif.competing_summary()
     any_event = lines.assign(event=(lines["event"] > 0).astype(int))
-    km = sa.kaplan_meier(any_event).summary
+    km = sa.kaplan_meier(any_event, cluster=False).summary
     total = cif.summary["cif"].to_numpy() + competing["cif"].to_numpy()
     np.testing.assert_allclose(total, 1 - km["survival"].to_numpy(), atol=1e-12)
     fig, ax = plt.subplots()
@@ -338,7 +341,7 @@ def test_competing_incidence_adds_up_with_the_cause_to_one_minus_all_cause_survi
 
 def test_save_figure_writes_each_format_with_embedded_fonts_and_no_date(lines, tmp_path):
     fig, ax = plt.subplots()  # outside journal_style: save_figure still embeds TrueType
-    sa.kaplan_meier(lines).plot(ax=ax)
+    sa.kaplan_meier(lines, cluster=False).plot(ax=ax)
     paths = save_figure(fig, tmp_path / "sub" / "km", formats=("pdf", "svg", "png"), dpi=120)
     assert [p.name for p in paths] == ["km.pdf", "km.svg", "km.png"] and all(p.stat().st_size for p in paths)
     pdf = paths[0].read_bytes()

@@ -1,6 +1,7 @@
 """Kaplan-Meier, log-rank and RMST against R's survival 3.5 (tests/reference/survival.R).
 
-Tolerance: 1e-6 relative (R writes 15 significant digits; the methods are the same).
+Tolerance: 1e-10 relative (R writes 15 significant digits, the methods are the same and
+agreement is ~1e-14; a looser tolerance would hide a regression of several orders).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .reference.load import HERE, TIERS, as_array, reference, relapse_data
 
 REFERENCE_DATA = HERE / "data"
 
-RTOL = 1e-6
+RTOL = 1e-10
 KM = reference("survival")["kaplan_meier"]
 LR = reference("survival")["logrank"]
 RM = reference("survival")["rmst"]
@@ -59,7 +60,7 @@ def test_km_worked_example_matches_r(conf_type):
 
 
 def test_worked_example_closed_form():
-    # METHODS §1: S = .8, .4, .4, 0; se(log S) at t=2 is sqrt(1/20 + 2/8); median 2
+    # by hand: S = .8, .4, .4, 0; se(log S) at t=2 is sqrt(1/20 + 2/8); median 2
     s = kaplan_meier(WORKED, group=None).summary
     assert s["survival"].tolist() == pytest.approx([0.8, 0.4, 0.4, 0.0])
     assert s["se"].iloc[1] == pytest.approx(0.4 * np.sqrt(0.30))
@@ -132,17 +133,30 @@ def test_two_groups_and_docstring_case():
     close(logrank(doc).statistic, LR["docstring"]["statistic"])
 
 
+def ordered(df: pd.DataFrame) -> pd.DataFrame:
+    """The reference data with tier as an ordered categorical (R scored its levels 1..4)."""
+    return df.assign(tier=df["tier"].cat.as_ordered())
+
+
 def test_trend_test_matches_survdiff_variance():
-    close(logrank(relapse_data(), trend=True).statistic, LR["trend"]["statistic"])
-    close(logrank(relapse_data(), trend=True, strata="sex").statistic, LR["trend_strata_sex"]["statistic"])
+    close(logrank(ordered(relapse_data()), trend=True).statistic, LR["trend"]["statistic"])
+    close(logrank(ordered(relapse_data()), trend=True, strata="sex").statistic,
+          LR["trend_strata_sex"]["statistic"])
     scores = {"ivig": 1, "immunosuppression": 2, "cytoreduction": 3, "other": 4}
-    assert logrank(relapse_data(), trend=scores).statistic == pytest.approx(
-        logrank(relapse_data(), trend=True).statistic)
+    close(logrank(relapse_data(), trend=scores).statistic, LR["trend"]["statistic"])
+
+
+def test_trend_refuses_unordered_levels_by_name():
+    with pytest.raises(SurvivalInputError, match="unordered levels.*'other'"):
+        logrank(relapse_data(), trend=True)
+    text = relapse_data().assign(tier=lambda d: d["tier"].astype(str))
+    with pytest.raises(SurvivalInputError, match="trend=True needs ordered levels"):
+        logrank(text, trend=True)
 
 
 def test_trend_equals_cox_score_test_without_ties():
     untied = pd.read_csv(REFERENCE_DATA / "relapse_untied.csv")
-    untied["tier"] = pd.Categorical(untied["tier"], categories=TIERS)
+    untied["tier"] = pd.Categorical(untied["tier"], categories=TIERS, ordered=True)
     close(logrank(untied, trend=True).statistic, LR["trend_untied_cox_score"]["statistic"])
 
 
@@ -175,7 +189,7 @@ def test_rmst_weighted_integer_matches_r():
 
 
 def test_rmst_worked_example_closed_form():
-    # METHODS §1: rmean(tau=4) = 2.6, variance 0.288
+    # by hand: rmean(tau=4) = 2.6, variance 0.288
     result = rmst(WORKED, tau=4, group=None)
     assert result.summary.loc["all", "rmst"] == pytest.approx(2.6, rel=1e-12)
     assert result.summary.loc["all", "se"] ** 2 == pytest.approx(0.288, rel=1e-12)

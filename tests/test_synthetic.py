@@ -104,7 +104,7 @@ def test_cox_recovers_the_true_conditional_log_hrs(large):
     df = df.dropna(subset=["mrss"]).reset_index(drop=True)
     rows = _split_at_ivig_stop(large, df)
     fit = sa.fit_cox(rows, "tier + age_at_diagnosis_years + mrss + neuro + cardiac + ivig_stopped",
-                     time=("start", "stop"), strata="site")
+                     time=("start", "stop"), strata="site", cluster="patient_id")
     design = RegistryDesign()
     truth = dict(true_conditional_log_hr(design), ivig_stopped=np.log(design.ivig_stop_hr))
     for term, value in truth.items():

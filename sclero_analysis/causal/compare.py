@@ -28,8 +28,9 @@ def _hr_rows(fit, treatment: str, levels: list[str], method: str) -> pd.DataFram
         method=method, tier=levels[1:], reference=levels[0], n=fit.n, n_events=fit.n_events)
 
 
-def _rmst_naive(rows, tau, treatment, levels, time, event, cause) -> pd.DataFrame:
-    differences = rmst(rows, tau, time=time, event=event, group=treatment, cause=cause).differences
+def _rmst_naive(rows, tau, treatment, levels, time, event, cause, cluster) -> pd.DataFrame:
+    differences = rmst(rows, tau, time=time, event=event, group=treatment, cause=cause,
+                       cluster=cluster).differences
     table = differences[differences["reference"] == levels[0]].set_index("group").reindex(levels[1:])
     return table[["difference", "lower", "upper"]].reset_index(drop=True)
 
@@ -72,8 +73,9 @@ def compare_tiers(
     n_boot, seed
         Bootstrap for the IPTW RMST interval.
     cluster : str or None
-        Robust (sandwich) SEs clustered on this column (default ``patient_id``: a patient's lines
-        are correlated); also the bootstrap's resampling unit.
+        Robust (sandwich) SEs and the naive RMST's infinitesimal-jackknife SEs clustered on this
+        column (default ``patient_id``: a patient's lines are correlated); also the bootstrap's
+        resampling unit. None: rows independent.
     time, event, cause
         Analysis columns and the event code of interest (other codes censored).
     progress : bool
@@ -107,7 +109,8 @@ def compare_tiers(
     rows[treatment] = ps.treatment  # present levels only
     levels = ps.levels
     _, formula = covariate_formula(df, covariates)
-    options = dict(time=time, event=event, cause=cause, cluster=cluster)
+    # None here means independent rows, said on purpose (False to the estimators)
+    options = dict(time=time, event=event, cause=cause, cluster=cluster if cluster else False)
     fits = {"naive": lambda: fit_cox(rows, treatment, **options),
             "adjusted": lambda: fit_cox(rows, f"{treatment} + {formula}", **options),
             "iptw": lambda: fit_cox(rows, treatment, weights="_weight", **options)}
@@ -127,7 +130,8 @@ def _with_rmst(tables, methods, rows, covariates, tau, levels, ps, n_boot, seed,
     for name, table in zip(methods, tables, strict=True):
         if name == "naive":
             extra = _rmst_naive(rows, tau, options["treatment"], levels, options["time"],
-                                options["event"], options["cause"])
+                                options["event"], options["cause"],
+                                options["cluster"] if options["cluster"] else False)
         elif name == "iptw":
             curves = adjusted_curves(rows.drop(columns="_weight"), covariates, "survival",
                                      options["treatment"], ps.estimand, ps.focal, tau, n_boot, seed,

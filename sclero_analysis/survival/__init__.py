@@ -1,4 +1,4 @@
-"""Survival estimators equal to R's survival and cmprsk (METHODS.md)."""
+"""Survival estimators equal to R's survival and cmprsk."""
 
 from sclero_analysis.survival.competing import CumulativeIncidence, cumulative_incidence, gray_test
 from sclero_analysis.survival.cox import fit_cox

@@ -1,4 +1,4 @@
-"""Competing risks: cumulative incidence (Aalen–Johansen) and Gray's test (METHODS §6).
+"""Competing risks: cumulative incidence (Aalen–Johansen) and Gray's test.
 
 Relapse (cause 1) competes with death (cause 2): the cumulative incidence of relapse is not
 1 − Kaplan–Meier with deaths censored. Point estimates equal ``cmprsk::cuminc`` and R's
@@ -8,6 +8,7 @@ infinitesimal jackknife. Gray's test equals ``cuminc``'s ``$Tests``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +17,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from scipy import linalg, stats
 
+from sclero_analysis.exceptions import RepeatedIdsWarning
 from sclero_analysis.figures.curves import plot_curves
+from sclero_analysis.survival.clusters import Cluster, cluster_codes, marked_cluster, repeated_ids
+from sclero_analysis.survival.influence import cif_variance
 from sclero_analysis.survival.inputs import (
     CAUSE,
     EVENT,
@@ -80,26 +84,6 @@ def _gray_variance(s: _Steps) -> np.ndarray:
     return np.maximum(a - 2 * s.cif * b + s.cif**2 * c, 0.0)
 
 
-def _ij_variance(data: SurvivalData, s: _Steps) -> np.ndarray:
-    """Infinitesimal-jackknife variance of the CIF (R's survfit, each row its own cluster)."""
-    u_surv = np.zeros(len(data.time))
-    u_cif = np.zeros(len(data.time))
-    variance = np.empty(len(s.time))
-    any_event = data.status != 0
-    for j, t in enumerate(s.time):
-        if s.d1[j] + s.d2[j] > 0:
-            n = s.n_risk[j]
-            at_risk = np.where(data.time >= t, data.weight, 0.0)
-            here = data.time == t
-            h, h1 = (s.d1[j] + s.d2[j]) / n, s.d1[j] / n
-            died = np.where(here & any_event, data.weight, 0.0)
-            died1 = np.where(here & data.is_event, data.weight, 0.0)
-            u_cif = u_cif + u_surv * h1 + s.survival_before[j] * (died1 - at_risk * h1) / n
-            u_surv = u_surv * (1 - h) - s.survival_before[j] * (died - at_risk * h) / n
-        variance[j] = np.sum(u_cif**2)
-    return variance
-
-
 def _limits(cif: np.ndarray, se: np.ndarray, conf_type: str, level: float):
     z = stats.norm.ppf(1 - (1 - level) / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -128,7 +112,8 @@ class CumulativeIncidence:
     cause : int
         Event code of interest.
     variance : str
-        ``gray`` (cmprsk) or ``ij`` (survfit's infinitesimal jackknife).
+        ``gray`` (cmprsk) or ``ij`` (survfit's infinitesimal jackknife, clustered when a
+        ``cluster`` was given).
     conf_type : str
         Transform of the pointwise limits (``log-log`` on the CIF by default).
     """
@@ -138,6 +123,7 @@ class CumulativeIncidence:
     variance: str
     conf_type: str
     _data: SurvivalData
+    _repeated: str | None = None  # identifier column whose ids repeat in these rows
 
     def at(self, times) -> pd.DataFrame:
         """Return the CIF per group (rows) at each of ``times`` (columns), 0 before the first."""
@@ -189,7 +175,12 @@ class CumulativeIncidence:
                            dashed=self.competing_summary() if competing else None)
 
     def gray_test(self, rho: float = 0.0, strata: np.ndarray | None = None) -> HypothesisTest:
-        """Gray's K-sample test that the groups' cumulative incidences are equal."""
+        """Gray's K-sample test that the groups' cumulative incidences are equal.
+
+        Warns with :class:`~sclero_analysis.exceptions.RepeatedIdsWarning` when the rows
+        repeat an identifier (Gray's test has no standard clustered form).
+        """
+        _warn_gray(self._repeated)
         return _gray_test(self._data, rho, strata)
 
 
@@ -199,10 +190,11 @@ def cumulative_incidence(
     event: str = EVENT,
     group: str | None = GROUP,
     cause: int = CAUSE,
-    variance: Literal["gray", "ij"] = "gray",
+    variance: Literal["gray", "ij"] | None = None,
     conf_type: Literal["log-log", "log", "plain"] = "log-log",
     conf_level: float = 0.95,
     weights: str | None = None,
+    cluster: Cluster = None,
 ) -> CumulativeIncidence:
     """Aalen–Johansen cumulative incidence of ``cause``, other non-zero codes competing.
 
@@ -212,21 +204,32 @@ def cumulative_incidence(
         One row per subject, e.g. :func:`sclero_analysis.relapse_frame` (1 relapse, 2 death).
     time, event, group, cause
         Columns and the event code of interest; other non-zero codes are competing events.
-    variance : {"gray", "ij"}
-        ``gray``: the delta-method variance of ``cmprsk::cuminc`` (default). ``ij``: the
-        infinitesimal jackknife of R's multi-state ``survfit`` (required with weights).
+    variance : {"gray", "ij"}, optional
+        ``gray``: the delta-method variance of ``cmprsk::cuminc`` (the default without
+        weights or clusters). ``ij``: the infinitesimal jackknife of R's multi-state
+        ``survfit`` (the default, and the only choice, with weights or a cluster).
     conf_type : {"log-log", "log", "plain"}
         Transform for pointwise limits; ``log-log`` works on log(−log F).
     conf_level : float
         Confidence level.
     weights : str, optional
-        Case weights (e.g. IPTW); requires ``variance="ij"``.
+        Case weights (e.g. IPTW); the variance is then ``ij``.
+    cluster : str, False or None
+        Column whose rows belong together (``patient_id``): the IJ variance with each
+        cluster's influence summed, as R's ``survfit(..., cluster=patient_id)``. ``False``:
+        rows independent. ``None`` (default): independent, with a warning when the frame's
+        identifier column (``df.attrs["cluster"]``) repeats.
 
     Returns
     -------
     CumulativeIncidence
         ``.summary`` (group, time, n_risk, n_event, cif, se, lower, upper), ``.at(times)``,
         ``.gray_test()``.
+
+    Warns
+    -----
+    RepeatedIdsWarning
+        ``cluster`` not given while the frame's identifier column repeats.
 
     Notes
     -----
@@ -244,17 +247,17 @@ def cumulative_incidence(
     >>> cumulative_incidence(df, group=None).summary["cif"].round(4).tolist()
     [0.2, 0.2, 0.4, 0.4, 0.8]
     """
-    if variance not in ("gray", "ij"):
-        raise ValueError(f"variance must be 'gray' or 'ij', not {variance!r}")
-    if weights is not None and variance == "gray":
-        raise SurvivalInputError("cmprsk's variance is unweighted: use variance='ij' with weights")
+    codes = cluster_codes(df, cluster, "cumulative_incidence")
+    variance = _variance_kind(variance, weights, codes)
     _limits(np.array([0.5]), np.array([0.1]), conf_type, conf_level)  # validates conf_type
-    data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights)
+    data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights,
+                         cluster=codes)
     tables = []
     for level in [lv for lv in data.group.categories if (data.group == lv).any()]:
         part = data.subset(np.asarray(data.group == level))
         s = _steps(part)
-        var = _gray_variance(s) if variance == "gray" else _ij_variance(part, s)
+        var = _gray_variance(s) if variance == "gray" else cif_variance(
+            part, s.time, s.d1, s.d2, s.n_risk, s.survival_before)
         se = np.sqrt(var)
         lower, upper = _limits(s.cif, se, conf_type, conf_level)
         counts = _steps(SurvivalData(part.time, part.status, np.ones(len(part.time)), part.group,
@@ -265,7 +268,36 @@ def cumulative_incidence(
     summary = pd.concat(tables, ignore_index=True)[list(CIF_COLUMNS)]
     levels = list(dict.fromkeys(summary["group"]))
     summary["group"] = pd.Categorical(summary["group"], categories=levels)
-    return CumulativeIncidence(summary, cause, variance, conf_type, data)
+    return CumulativeIncidence(summary, cause, variance, conf_type, data,
+                               _repeating(df, cluster))
+
+
+def _variance_kind(variance: str | None, weights: str | None, codes: np.ndarray | None) -> str:
+    if variance not in (None, "gray", "ij"):
+        raise ValueError(f"variance must be 'gray' or 'ij', not {variance!r}")
+    if variance == "gray" and weights is not None:
+        raise SurvivalInputError("cmprsk's variance is unweighted: use variance='ij' with weights")
+    if variance == "gray" and codes is not None:
+        raise SurvivalInputError("cmprsk's variance has no clustered form: use variance='ij' "
+                                 "with cluster")
+    if variance is None:
+        return "gray" if weights is None and codes is None else "ij"
+    return variance
+
+
+def _repeating(df: pd.DataFrame, cluster: Cluster) -> str | None:
+    """Return the identifier column whose ids repeat in ``df`` (given, or named by the frame)."""
+    name = marked_cluster(df) if cluster is None else cluster or None
+    return name if name is not None and repeated_ids(df, name) else None
+
+
+def _warn_gray(repeated: str | None) -> None:
+    if repeated is not None:
+        warnings.warn(
+            f"Gray's test treats the rows as independent, but '{repeated}' repeats: it has no "
+            "standard clustered form, so its p-value is too small when a patient's lines are "
+            "correlated (compare the clustered intervals of the curves instead)",
+            RepeatedIdsWarning, stacklevel=3)
 
 
 def _gray_stratum(time, code, group, ng, rho):
@@ -345,6 +377,7 @@ def gray_test(
     cause: int = CAUSE,
     strata: str | None = None,
     rho: float = 0.0,
+    cluster: Cluster = None,
 ) -> HypothesisTest:
     """Gray's test that cumulative incidence curves of ``cause`` are equal across groups.
 
@@ -358,15 +391,27 @@ def gray_test(
         Stratify: scores and variances summed over strata.
     rho : float
         Weight (1 − F(t−))^rho.
+    cluster : str, False or None
+        Gray's test has no standard clustered form: a column whose ids repeat (given, or
+        named by the frame's ``attrs["cluster"]`` when None) only brings a warning; ``False``
+        silences it.
 
     Returns
     -------
     HypothesisTest
         Chi-square on (groups − 1) df, as ``cmprsk::cuminc(...)$Tests``.
 
+    Warns
+    -----
+    RepeatedIdsWarning
+        The rows repeat an identifier: the test treats them as independent.
+
     References
     ----------
     Gray RJ (1988). Ann Stat 16:1141-1154.
     """
+    if cluster:
+        cluster_codes(df, cluster, "gray_test")  # checks the column
     data = survival_data(df, time=time, event=event, group=group, cause=cause)
+    _warn_gray(_repeating(df, cluster))
     return _gray_test(data, rho, strata_codes(df, strata))

@@ -1,4 +1,4 @@
-"""Harrell's concordance of a Cox model, as R's ``coxph`` reports it (METHODS §3)."""
+"""Harrell's concordance of a Cox model, as R's ``coxph`` reports it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cox proportional hazards regression, equal to R's ``coxph`` (METHODS §3–5).
+"""Cox proportional hazards regression, equal to R's ``coxph``.
 
 ``fit_cox`` handles baseline and counting-process (start, stop] data, Efron or Breslow ties,
 case weights, robust and cluster (sandwich) variances and strata. Ordinary Cox on data where a
@@ -8,15 +8,17 @@ coefficient runs to infinity (monotone likelihood) warns with ``SeparationWarnin
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from sclero_analysis.exceptions import SeparationWarning
+from sclero_analysis.exceptions import NotEstimableWarning, SeparationWarning
+from sclero_analysis.survival.clusters import Cluster, cluster_codes
 from sclero_analysis.survival.cox_result import CoxResult, tests_frame, wald_summary
-from sclero_analysis.survival.coxcore import CoxData, Evaluation, cox_data, newton, score_residuals
-from sclero_analysis.survival.design import Design, design_matrix
+from sclero_analysis.survival.coxcore import CoxData, cox_data, evaluate, newton
+from sclero_analysis.survival.design import design_matrix
 from sclero_analysis.survival.firth import fit_firth
 from sclero_analysis.survival.inputs import (
     CAUSE,
@@ -27,31 +29,11 @@ from sclero_analysis.survival.inputs import (
     strata_codes,
     survival_data,
 )
+from sclero_analysis.survival.robust import robust_score, robust_variance, singular_columns
 
 Ties = Literal["efron", "breslow"]
 #: R's ``toler.inf``: a further Newton step this large relative to beta flags an infinite coefficient.
 TOLER_INF = np.sqrt(1e-9)
-
-
-def _cluster_codes(df: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
-    if cluster is None:
-        return None
-    if cluster not in df.columns:
-        raise SurvivalInputError(f"cluster column '{cluster}' is not in the data")
-    if df[cluster].isna().any():
-        raise SurvivalInputError(f"cluster column '{cluster}' has missing values")
-    return df[cluster].factorize()[0]
-
-
-def robust_variance(data: CoxData, ev: Evaluation, ties: str, clusters: np.ndarray | None) -> np.ndarray:
-    """Sandwich variance: weighted dfbeta rows, summed within clusters, crossproduct (METHODS §4)."""
-    inverse = np.linalg.inv(ev.information)
-    dfbeta = data.weight[:, None] * (score_residuals(data, ev, ties) @ inverse)
-    if clusters is not None:
-        summed = np.zeros((clusters.max() + 1, dfbeta.shape[1]))
-        np.add.at(summed, clusters, dfbeta)
-        dfbeta = summed
-    return dfbeta.T @ dfbeta
 
 
 def _tests(fit, var: np.ndarray, robust_score: float | None) -> pd.DataFrame:
@@ -66,28 +48,56 @@ def _tests(fit, var: np.ndarray, robust_score: float | None) -> pd.DataFrame:
     return tests_frame(rows, len(beta))
 
 
-def _robust_score(data: CoxData, fit, ties: str, clusters: np.ndarray | None) -> float:
-    """R's robust score test: score residuals at beta = 0 collapsed by cluster."""
-    u = data.weight[:, None] * score_residuals(data, fit.null, ties)
-    if clusters is not None:
-        summed = np.zeros((clusters.max() + 1, u.shape[1]))
-        np.add.at(summed, clusters, u)
-        u = summed
-    total = u.sum(axis=0)
-    return float(total @ np.linalg.solve(u.T @ u, total))
-
-
-def _check_separation(fit, design: Design) -> None:
+def _check_separation(fit, columns: list[str]) -> None:
     step = np.linalg.solve(fit.evaluation.information, fit.evaluation.score)
     infinite = np.abs(step) > TOLER_INF * (1 + np.abs(fit.beta))
     if infinite.any() or not fit.converged:
-        names = [c for c, flag in zip(design.columns, infinite, strict=True) if flag] or design.columns
+        names = [c for c, flag in zip(columns, infinite, strict=True) if flag] or columns
         warnings.warn(
             f"the partial likelihood is monotone in {names}: those coefficients run towards "
             "infinity (a group with no or almost no events). Use firth=True for finite, "
             "penalised estimates with profile-likelihood intervals.",
             SeparationWarning, stacklevel=3,
         )
+
+
+def not_estimable(data: CoxData, ties: str) -> np.ndarray:
+    """Columns whose information at beta = 0 is singular by R's ``toler.chol`` rule (a mask).
+
+    A level never at risk at an event time (or a column that is a combination of others
+    within every risk set) carries no information: R's coxph reports NA for it.
+    """
+    return singular_columns(evaluate(data, np.zeros(data.x.shape[1]), ties).information)
+
+
+def _warn_not_estimable(columns: list[str]) -> None:
+    warnings.warn(
+        f"{columns} cannot be estimated: no event time has rows at risk that vary in them (e.g. a "
+        "level whose rows are never at risk when an event happens). Their coefficients are NaN, "
+        "as R's NA; a penalised (Firth) fit cannot estimate them either: drop or merge them.",
+        NotEstimableWarning, stacklevel=3,
+    )
+
+
+def _robust_choice(robust: bool | None, weights: str | None, clusters: np.ndarray | None,
+                   integer_weights: bool) -> bool:
+    """R's coxph rule: robust by default with a cluster or non-integer weights."""
+    if robust is None:
+        return clusters is not None or (weights is not None and not integer_weights)
+    if not robust and clusters is not None:
+        raise SurvivalInputError("cluster needs the robust variance: drop robust=False or cluster")
+    return bool(robust)
+
+
+def _expand(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Put the kept columns' values (vector or square matrix) back among NaN columns."""
+    if values.ndim == 1:
+        out = np.full(len(keep), np.nan)
+        out[keep] = values
+        return out
+    out = np.full((len(keep), len(keep)), np.nan)
+    out[np.ix_(keep, keep)] = values
+    return out
 
 
 def fit_cox(
@@ -98,8 +108,8 @@ def fit_cox(
     cause: int = CAUSE,
     ties: Ties = "efron",
     weights: str | None = None,
-    robust: bool = False,
-    cluster: str | None = None,
+    robust: bool | None = None,
+    cluster: Cluster = None,
     strata: str | list[str] | None = None,
     firth: bool = False,
     conf_level: float = 0.95,
@@ -123,11 +133,15 @@ def fit_cox(
     ties : {"efron", "breslow"}
         Handling of tied event times (R's default Efron; with case weights, R's rule).
     weights : str, optional
-        Case weights (e.g. IPTW); the reported SE is then robust, as in R.
-    robust : bool
-        Report the sandwich (Lin–Wei) SE.
-    cluster : str, optional
-        Cluster column (e.g. ``patient_id``): sandwich SE summed within clusters.
+        Case weights. Non-integer weights (e.g. IPTW) get the robust SE; integer (frequency)
+        weights the model-based SE unless ``robust=True``, as R's coxph.
+    robust : bool, optional
+        True: the sandwich (Lin–Wei) SE; False: the model-based SE. None (default): R's
+        rule, robust with a ``cluster`` or non-integer weights.
+    cluster : str, False or None
+        Cluster column (e.g. ``patient_id``): sandwich SE summed within clusters. ``False``:
+        rows independent. ``None`` (default): independent, with a warning when the frame's
+        identifier column (``df.attrs["cluster"]``) repeats.
     strata : str or list of str, optional
         Stratify the baseline hazard.
     firth : bool
@@ -152,6 +166,11 @@ def fit_cox(
     -----
     SeparationWarning
         A coefficient runs to infinity (monotone likelihood); use ``firth=True``.
+    NotEstimableWarning
+        A column carries no information (e.g. a level never at risk at an event time): its
+        coefficient and SE are NaN, as R's NA, and the others are fitted without it.
+    RepeatedIdsWarning
+        ``cluster`` not given while the frame's identifier column repeats.
 
     Notes
     -----
@@ -183,26 +202,33 @@ def fit_cox(
             raise SurvivalInputError(f"firth=True does not support {given} (as R's coxphf); "
                                      "it uses Breslow ties and model-based SEs")
         return fit_firth(df, formula, time=time, event=event, cause=cause, conf_level=conf_level)
+    clusters = cluster_codes(df, cluster, "fit_cox")
     start, stop = start_stop(df, time)
     data_in = survival_data(df, time=stop, event=event, group=None, cause=cause, weights=weights)
     if not data_in.is_event.any():
         raise SurvivalInputError(f"no events with code {cause} in '{event}': nothing to fit")
     if start is not None and np.any(start >= data_in.time):
         raise SurvivalInputError(f"start must be < stop in every row ({time[0]}, {time[1]})")
+    use_robust = _robust_choice(robust, weights, clusters, data_in.integer_weights)
     design = design_matrix(df, formula)
-    data = cox_data(design.matrix, data_in.weight, data_in.time, data_in.is_event,
+    full = cox_data(design.matrix, data_in.weight, data_in.time, data_in.is_event,
                     strata_codes(df, strata), start)
+    keep = ~not_estimable(full, ties)
+    if not keep.any():
+        raise SurvivalInputError(f"no column of '{formula}' can be estimated from these data")
+    if not keep.all():
+        _warn_not_estimable([c for c, k in zip(design.columns, keep, strict=True) if not k])
+    data = replace(full, x=full.x[:, keep])
     fit = newton(data, ties)
-    _check_separation(fit, design)
+    _check_separation(fit, [c for c, k in zip(design.columns, keep, strict=True) if k])
     naive = np.linalg.inv(fit.evaluation.information)
-    clusters = _cluster_codes(df, cluster)
-    use_robust = robust or cluster is not None or weights is not None
     var = robust_variance(data, fit.evaluation, ties, clusters) if use_robust else naive
-    rscore = _robust_score(data, fit, ties, clusters) if use_robust else None
+    rscore = robust_score(data, ties, clusters, fit.null)[0] if use_robust else None
     return CoxResult(
-        summary=wald_summary(fit.beta, var, design.columns, conf_level,
-                             naive if use_robust else None),
+        summary=wald_summary(_expand(fit.beta, keep), _expand(var, keep), design.columns,
+                             conf_level, _expand(naive, keep) if use_robust else None),
         loglik=fit.evaluation.loglik, loglik_null=fit.null.loglik, n=len(df),
-        n_events=int(data.event.sum()), tests=_tests(fit, var, rscore), var=var, design=design,
-        ties=ties, robust=use_robust, conf_level=conf_level, _data=data, _evaluation=fit.evaluation,
+        n_events=int(data.event.sum()), tests=_tests(fit, var, rscore), var=_expand(var, keep),
+        design=design, ties=ties, robust=use_robust, conf_level=conf_level, _data=data,
+        _evaluation=fit.evaluation, _kept=keep,
     )

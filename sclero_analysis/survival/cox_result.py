@@ -47,7 +47,7 @@ class CoxResult:
     ----------
     summary : pandas.DataFrame
         Indexed by column (``tier[cytoreduction]``, ``age``…): ``coef, se, hr, hr_lower,
-        hr_upper, z, p``; ``se`` is robust when weights, ``robust`` or ``cluster`` were given,
+        hr_upper, z, p``; ``se`` is robust with a cluster, non-integer weights or ``robust=True``,
         and ``se_naive`` (the model-based SE) then sits beside it.
     loglik, loglik_null : float
         Log partial likelihood at the estimate and at beta = 0.
@@ -55,9 +55,10 @@ class CoxResult:
         Rows used and events of the cause of interest.
     tests : pandas.DataFrame
         Indexed by ``likelihood_ratio, wald, score`` (and ``robust_score`` when robust):
-        ``statistic, dof, p``.
+        ``statistic, dof, p`` (dof: the estimable coefficients).
     var : numpy.ndarray
-        Variance matrix used for ``se`` (robust or model-based).
+        Variance matrix used for ``se`` (robust or model-based; NaN rows and columns for
+        coefficients that cannot be estimated).
     design : Design
         The covariate matrix, its column names, terms and reference levels.
     ties : str
@@ -77,8 +78,9 @@ class CoxResult:
     ties: str
     robust: bool
     conf_level: float
-    _data: CoxData = field(repr=False)
+    _data: CoxData = field(repr=False)  # the estimable columns only
     _evaluation: Evaluation = field(repr=False)
+    _kept: np.ndarray | None = field(default=None, repr=False)  # estimable columns (mask)
 
     @property
     def coef(self) -> pd.Series:
@@ -88,7 +90,8 @@ class CoxResult:
     @cached_property
     def concordance(self) -> float:
         """Harrell's C as R's ``coxph`` reports it (higher risk, shorter time)."""
-        return concordance(self._data, self._data.x @ self.coef.to_numpy())
+        coef = self.coef.to_numpy()
+        return concordance(self._data, self._data.x @ coef[~np.isnan(coef)])
 
     def ph_test(self, transform: Literal["km", "identity", "rank", "log"] = "km") -> pd.DataFrame:
         """Test proportional hazards per term and globally, as R's ``cox.zph(terms=TRUE)``.
@@ -98,6 +101,9 @@ class CoxResult:
         pandas.DataFrame
             Indexed by term, then ``GLOBAL``: ``chisq, df, p``.
         """
+        if self._kept is not None and not self._kept.all():
+            raise ValueError("the model has coefficients that cannot be estimated (NaN): refit "
+                             "without those columns to test proportional hazards")
         return ph_test(self, transform)
 
     def __repr__(self) -> str:

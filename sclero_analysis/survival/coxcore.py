@@ -1,4 +1,4 @@
-"""Cox partial likelihood arithmetic, as R's ``coxph`` (METHODS §3–4).
+"""Cox partial likelihood arithmetic, as R's ``coxph``.
 
 Risk-set sums S0, S1, S2 at every event time come from cumulative sums over observations
 sorted by stop (and start, for (start, stop] data) within each stratum, so one evaluation costs
@@ -166,7 +166,7 @@ def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
 
 
 def score_residuals(data: CoxData, ev: Evaluation, ties: str) -> np.ndarray:
-    """Per-row score residuals L_i (per unit weight), Breslow or Efron (METHODS §4)."""
+    """Per-row score residuals L_i (per unit weight), Breslow or Efron."""
     n, p = data.x.shape
     m_times = len(data.times)
     h_all, g_all = np.zeros(m_times), np.zeros((m_times, p))  # exposure of rows not dying then

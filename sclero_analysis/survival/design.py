@@ -18,7 +18,7 @@ import patsy
 from scipy import linalg
 
 from sclero_analysis.exceptions import SmallSampleWarning
-from sclero_analysis.survival.inputs import SurvivalInputError
+from sclero_analysis.survival.inputs import SurvivalInputError, level_order
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,52 @@ class Design:
     reference: dict[str, str]
 
 
+#: Names a formula may use besides columns: patsy's functions and numpy.
+_FORMULA_WORDS = frozenset({"C", "Q", "I", "np", "center", "standardize", "scale", "bs", "cr",
+                            "cc", "te", "Treatment", "Sum", "Poly", "Diff", "Helmert", "log",
+                            "exp", "sqrt", "True", "False", "None"})
+_QUOTED = re.compile(r"""(["'])(.*?)\1""")
+
+
+def _bounded(name: str) -> str:
+    """Regex for ``name`` as a whole word (not part of a longer name, dotted or not)."""
+    return r"(?<![\w.])" + re.escape(name) + r"(?![\w.])"
+
+
 def _used_columns(df: pd.DataFrame, formula: str) -> list[str]:
-    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", formula))
-    return [c for c in df.columns if c in tokens]
+    return [c for c in df.columns if isinstance(c, str) and re.search(_bounded(c), formula)]
+
+
+def _check_names(df: pd.DataFrame, formula: str) -> None:
+    """Name the first word of the formula that is neither a column nor a formula function."""
+    bare = _QUOTED.sub(" ", formula)
+    for match in re.finditer(r"(?<![\w.])[A-Za-z_][\w.]*", bare):
+        word, after = match.group(0), bare[match.end():].lstrip()
+        if word in df.columns or word in _FORMULA_WORDS or word.split(".")[0] in _FORMULA_WORDS:
+            continue
+        if after.startswith("(") or (after.startswith("=") and not after.startswith("==")):
+            continue  # a function or a keyword argument
+        if any(isinstance(c, str) and c in formula for c in df.columns if word in c):
+            continue  # part of a column name with spaces or symbols
+        columns = ", ".join(map(str, df.columns))
+        raise SurvivalInputError(f"'{word}' in the formula is not a column of the data "
+                                 f"(columns: {columns})")
+
+
+def quote_names(df: pd.DataFrame, formula: str) -> str:
+    """Quote the columns whose names patsy cannot read bare (dots, spaces…) as ``Q("name")``.
+
+    Examples
+    --------
+    >>> quote_names(pd.DataFrame(columns=["ph.ecog", "age"]), "ph.ecog + age")
+    'Q("ph.ecog") + age'
+    """
+    special = sorted((c for c in df.columns if isinstance(c, str) and not c.isidentifier()),
+                     key=len, reverse=True)
+    if not special:
+        return formula
+    pattern = "|".join(r"(?<![\w.\"'])" + re.escape(c) + r"(?![\w.\"'])" for c in special)
+    return re.sub(pattern, lambda m: f'Q("{m.group(0)}")', formula)
 
 
 def _prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -68,8 +111,12 @@ def _prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return data
 
 
+def _unquote(name: str) -> str:
+    return re.sub(r"""Q\((["'])(.*?)\1\)""", r"\2", name)
+
+
 def _clean_name(name: str) -> str:
-    return re.sub(r"^C\((\w+)[^)]*\)", r"\1", name).replace("[T.", "[")
+    return re.sub(r"^C\((\w+)[^)]*\)", r"\1", _unquote(name)).replace("[T.", "[")
 
 
 def _check_rank(matrix: np.ndarray, columns: list[str]) -> None:
@@ -96,7 +143,8 @@ def design_matrix(df: pd.DataFrame, formula: str) -> Design:
     df : pandas.DataFrame
         The data.
     formula : str
-        patsy formula without a response, e.g. ``"tier + age_at_diagnosis_years"``.
+        patsy formula without a response, e.g. ``"tier + age_at_diagnosis_years"``. Column
+        names patsy cannot read bare (``ph.ecog``, ``wt loss``) are quoted automatically.
 
     Returns
     -------
@@ -105,8 +153,8 @@ def design_matrix(df: pd.DataFrame, formula: str) -> Design:
     Raises
     ------
     SurvivalInputError
-        A name in the formula is not a column; a used column has missing values; columns are
-        constant or collinear.
+        A name in the formula is not a column (the error names it); a used column has missing
+        values; columns are constant or collinear.
 
     Examples
     --------
@@ -117,9 +165,11 @@ def design_matrix(df: pd.DataFrame, formula: str) -> Design:
     """
     if "~" in formula:
         formula = formula.split("~", 1)[1]
+    _check_names(df, formula)
     data = _prepared(df, _used_columns(df, formula))
     try:
-        matrix = patsy.dmatrix(f"{formula} + 1", data, NA_action="raise", return_type="dataframe")
+        matrix = patsy.dmatrix(f"{quote_names(df, formula)} + 1", data, NA_action="raise",
+                               return_type="dataframe")
     except patsy.PatsyError as error:
         raise SurvivalInputError(f"cannot build the formula '{formula.strip()}': {error}") from None
     info = matrix.design_info
@@ -130,11 +180,10 @@ def design_matrix(df: pd.DataFrame, formula: str) -> Design:
             continue
         name = _clean_name(term)
         terms[name] = [i - 1 for i in range(span.start, span.stop)]
-        kind = data[term].dtype if term in data.columns else None
+        column = _unquote(term)
+        kind = data[column].dtype if column in data.columns else None
         if kind is not None and (pd.api.types.is_bool_dtype(kind) or not pd.api.types.is_numeric_dtype(kind)):
-            levels = data[term].cat.categories if isinstance(data[term].dtype, pd.CategoricalDtype) \
-                else sorted(pd.unique(data[term]))
-            reference[name] = str(levels[0])
+            reference[name] = str(level_order(data[column])[0])
     x = matrix.to_numpy(dtype=float)[:, 1:]
     columns = columns[1:]
     _check_rank(x, columns)

@@ -1,4 +1,4 @@
-"""Fine–Gray proportional subdistribution hazards, equal to ``cmprsk::crr`` (METHODS §7).
+"""Fine–Gray proportional subdistribution hazards, equal to ``cmprsk::crr``.
 
 Subjects who fail from a competing cause stay in the risk set, down-weighted by the censoring
 distribution, G(t−)/G(T_j−). The variance is crr's sandwich, which includes the term for
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sclero_analysis.survival.clusters import Cluster, cluster_codes, collapse
 from sclero_analysis.survival.cox_result import wald_summary
 from sclero_analysis.survival.design import Design, design_matrix
 from sclero_analysis.survival.inputs import CAUSE, EVENT, TIME, SurvivalInputError, survival_data
@@ -34,6 +35,8 @@ class FineGrayResult:
         Rows, events of the cause, competing events.
     converged : bool
         Whether crr's convergence rule was met within 10 Newton steps.
+    clustered : bool
+        Whether ``se`` is the clustered sandwich (a ``cluster`` was given) rather than crr's.
     var : numpy.ndarray
         Variance matrix of the coefficients.
     design : Design
@@ -49,6 +52,7 @@ class FineGrayResult:
     converged: bool
     var: np.ndarray
     design: Design
+    clustered: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,12 @@ def _newton(pb: _Problem) -> tuple[np.ndarray, bool]:
     return beta, False
 
 
-def _influence(pb: _Problem, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """η_i + ψ_i per subject (crr's ``crrvv``) and the information Ω."""
+def _influence(pb: _Problem, beta: np.ndarray, with_psi: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """η_i + ψ_i per subject (crr's ``crrvv``; η_i alone without ``with_psi``) and Ω.
+
+    η_i is subject i's weighted score residual summed over its risk-set weights: its rows'
+    weighted score residuals in the Fine–Gray expansion (R's ``finegray``).
+    """
     _, _, info, eta, s0, xbar = _evaluate(pb, beta)
     exp_eta = np.exp(eta)
     failing = pb.code == 1
@@ -129,6 +137,8 @@ def _influence(pb: _Problem, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     residual = -exp_eta[:, None] * (pb.x * a.sum(axis=0)[:, None] - a.T @ xbar)
     own = np.searchsorted(pb.fail_times, pb.time[failing])
     residual[failing] += pb.x[failing] - xbar[own]
+    if not with_psi:
+        return residual, info
     return residual + _psi(pb, beta, exp_eta, s0, xbar), info
 
 
@@ -173,6 +183,7 @@ def fit_fine_gray(
     event: str = EVENT,
     cause: int = CAUSE,
     conf_level: float = 0.95,
+    cluster: Cluster = None,
 ) -> FineGrayResult:
     """Fine–Gray regression on the subdistribution hazard of ``cause`` (``cmprsk::crr``).
 
@@ -186,6 +197,12 @@ def fit_fine_gray(
         Columns and the event code of interest; other non-zero codes compete.
     conf_level : float
         Confidence level of the subdistribution hazard ratio intervals.
+    cluster : str, False or None
+        Column whose rows belong together (``patient_id``): the SE is the clustered sandwich
+        of the weighted Cox model on the Fine–Gray expansion, as R's ``coxph`` on
+        ``finegray()`` data with ``cluster(patient_id)``. ``False``: crr's SE (rows
+        independent). ``None`` (default): crr's SE, with a warning when the frame's
+        identifier column (``df.attrs["cluster"]``) repeats.
 
     Returns
     -------
@@ -198,7 +215,15 @@ def fit_fine_gray(
     Censoring weights from the Kaplan–Meier of the censoring times, evaluated just before each
     time; Breslow ties; Newton steps with Armijo backtracking from 0 until
     max|U|·max(|β|, 1) < max(|ℓ|, 1)·1e-6; robust variance with the censoring correction ψ
-    (Fine & Gray 1999).
+    (Fine & Gray 1999). With a cluster, I⁻¹ (Σ_c η_c η_cᵀ) I⁻¹ with η_c the summed weighted
+    score residuals of a cluster's rows: the censoring weights are treated as known there
+    (crr's correction for estimating them has no clustered counterpart in R); coefficients
+    are crr's either way.
+
+    Warns
+    -----
+    RepeatedIdsWarning
+        ``cluster`` not given while the frame's identifier column repeats.
 
     References
     ----------
@@ -214,6 +239,7 @@ def fit_fine_gray(
     >>> fit.n_events, fit.n_competing
     (4, 2)
     """
+    codes = cluster_codes(df, cluster, "fit_fine_gray")
     data = survival_data(df, time=time, event=event, group=None, cause=cause)
     if not data.is_event.any():
         raise SurvivalInputError(f"no events with code {cause} in '{event}': nothing to fit")
@@ -222,12 +248,14 @@ def fit_fine_gray(
     order = np.argsort(data.time, kind="stable")
     pb = _problem(design.matrix[order], data.time[order], code[order])
     beta, converged = _newton(pb)
-    influence, info = _influence(pb, beta)
+    influence, info = _influence(pb, beta, with_psi=codes is None)
+    if codes is not None:
+        influence = collapse(influence, codes[order])
     inverse = np.linalg.inv(info)
     var = inverse @ (influence.T @ influence) @ inverse
     return FineGrayResult(
         summary=wald_summary(beta, var, design.columns, conf_level),
         loglik=_evaluate(pb, beta)[0], loglik_null=_evaluate(pb, np.zeros_like(beta))[0],
         n=len(df), n_events=int((code == 1).sum()), n_competing=int((code == 2).sum()),
-        converged=converged, var=var, design=design,
+        converged=converged, var=var, design=design, clustered=codes is not None,
     )

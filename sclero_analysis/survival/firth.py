@@ -1,4 +1,4 @@
-"""Firth-penalised Cox regression (Heinze & Schemper 2001), as R's ``coxphf`` (METHODS §8).
+"""Firth-penalised Cox regression (Heinze & Schemper 2001), as R's ``coxphf``.
 
 ℓ*(β) = ℓ(β) + ½ log|I(β)| with ℓ the Breslow partial likelihood. Finite estimates even when a
 tier has no events (monotone likelihood); intervals and p-values from the profile penalised
@@ -24,6 +24,7 @@ from sclero_analysis.survival.inputs import (
     start_stop,
     survival_data,
 )
+from sclero_analysis.survival.robust import singular_columns
 
 MAX_STEP, MAX_HALVING, MAX_ITER = 0.5, 5, 50
 STEP_TOL, SCORE_TOL = 1e-6, 1e-4
@@ -169,6 +170,12 @@ def fit_firth(
     design = design_matrix(df, formula)
     data = cox_data(design.matrix, np.ones(len(df)), data_in.time, data_in.is_event, None, start)
     p = design.matrix.shape[1]
+    singular = singular_columns(evaluate(data, np.zeros(p), "breslow").information)
+    if singular.any():
+        raise SurvivalInputError(
+            f"{[c for c, s in zip(design.columns, singular, strict=True) if s]} carry no information "
+            "(e.g. a level never at risk when an event happens): no penalty can estimate them; "
+            "drop or merge them (fit_cox without firth reports them as NaN)")
     beta, best = _maximise(data, np.zeros(p), np.ones(p, bool))
     if not np.isfinite(best.loglik):
         raise SurvivalInputError("the Firth-penalised likelihood has no finite maximum here "

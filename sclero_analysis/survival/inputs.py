@@ -1,6 +1,6 @@
 """Checked inputs for survival estimators: columns, times, event codes, groups, weights.
 
-Every estimator takes a DataFrame plus column names (DESIGN §4, §6) and turns it into a
+Every estimator takes a DataFrame plus column names and turns it into a
 :class:`SurvivalData` here, so that a missing column, a negative time or an unknown event code
 gives the same clear error everywhere.
 """
@@ -71,6 +71,8 @@ class SurvivalData:
         Group of each row (one level ``"all"`` when no group column is used).
     cause : int
         The event code of interest.
+    cluster : numpy.ndarray or None
+        Integer cluster of each row (a patient's lines share one), None for independent rows.
     """
 
     time: np.ndarray
@@ -78,6 +80,7 @@ class SurvivalData:
     weight: np.ndarray
     group: pd.Categorical
     cause: int
+    cluster: np.ndarray | None = None
 
     @property
     def is_event(self) -> np.ndarray:
@@ -87,7 +90,13 @@ class SurvivalData:
     def subset(self, mask: np.ndarray) -> SurvivalData:
         """Return the rows where ``mask`` is True."""
         return SurvivalData(self.time[mask], self.status[mask], self.weight[mask],
-                            self.group[mask], self.cause)
+                            self.group[mask], self.cause,
+                            None if self.cluster is None else self.cluster[mask])
+
+    @property
+    def integer_weights(self) -> bool:
+        """True when every weight is a whole number (frequency weights, as R's test)."""
+        return bool(np.all(self.weight == np.floor(self.weight)))
 
 
 def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
@@ -137,6 +146,29 @@ def _weights(df: pd.DataFrame, weights: str | None) -> np.ndarray:
     return values.to_numpy(dtype=float)
 
 
+def level_order(values: pd.Series) -> list:
+    """Order a grouping's levels by the package's one rule.
+
+    A categorical keeps its categories' order (its first category is the reference); any
+    other column is sorted (numbers numerically, text alphabetically), so that the order, and
+    every number that depends on it, never depends on the order of the rows.
+
+    Examples
+    --------
+    >>> level_order(pd.Series(["b", "a", "b"]))
+    ['a', 'b']
+    >>> level_order(pd.Series(pd.Categorical(["b", "a"], categories=["b", "a"])))
+    ['b', 'a']
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return list(values.cat.categories)
+    present = pd.unique(values.dropna().to_numpy())
+    try:
+        return sorted(present)
+    except TypeError:  # mixed types: order by their text
+        return sorted(present, key=str)
+
+
 def _groups(df: pd.DataFrame, group: str | None) -> pd.Categorical:
     if group is None:
         return pd.Categorical(np.repeat("all", len(df)))
@@ -146,9 +178,8 @@ def _groups(df: pd.DataFrame, group: str | None) -> pd.Categorical:
             f"group column '{group}' is missing at rows {_rows(values.isna())}; drop them or give "
             "them a level explicitly"
         )
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return pd.Categorical(values)  # keeps the user's level order (first = reference)
-    return pd.Categorical(values, categories=pd.unique(values.to_numpy()))
+    return pd.Categorical(values, categories=level_order(values),
+                          ordered=isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered)
 
 
 def survival_data(
@@ -159,6 +190,7 @@ def survival_data(
     group: str | None = GROUP,
     cause: int = CAUSE,
     weights: str | None = None,
+    cluster: np.ndarray | None = None,
 ) -> SurvivalData:
     """Check and extract the columns a survival estimator needs.
 
@@ -169,11 +201,14 @@ def survival_data(
     time, event : str
         Follow-up time (any unit, ≥ 0) and event code (0 censored, 1, 2 … event types).
     group : str or None
-        Grouping column; a categorical keeps its level order, others keep order of appearance.
+        Grouping column; a categorical keeps its level order, other columns' levels are sorted
+        (:func:`level_order`).
     cause : int
         Event code of interest.
     weights : str, optional
         Column of non-negative case weights.
+    cluster : numpy.ndarray, optional
+        Integer cluster of each row (from :func:`~sclero_analysis.survival.clusters.cluster_codes`).
 
     Returns
     -------
@@ -189,7 +224,7 @@ def survival_data(
         raise SurvivalInputError("the data has no rows")
     return SurvivalData(
         time=_times(df, time), status=_status(df, event, cause), weight=_weights(df, weights),
-        group=_groups(df, group), cause=cause,
+        group=_groups(df, group), cause=cause, cluster=cluster,
     )
 
 
@@ -219,4 +254,4 @@ def strata_codes(df: pd.DataFrame, strata: str | list[str] | None) -> np.ndarray
         raise SurvivalInputError(f"strata columns {missing} are not in the data")
     if df[names].isna().any().any():
         raise SurvivalInputError(f"strata columns {names} have missing values")
-    return df[names].astype(str).agg("|".join, axis=1).factorize()[0]
+    return df[names].astype(str).agg("|".join, axis=1).factorize(sort=True)[0]

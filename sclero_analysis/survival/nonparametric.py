@@ -1,4 +1,4 @@
-"""Kaplan–Meier curves per group, as R's ``survfit`` computes them (METHODS §1).
+"""Kaplan–Meier curves per group, as R's ``survfit`` computes them.
 
 The log-rank family and restricted mean survival time live in :mod:`.logrank` and :mod:`.rmst`
 and are re-exported here.
@@ -18,10 +18,12 @@ from scipy import stats
 
 from sclero_analysis.exceptions import SmallSampleWarning
 from sclero_analysis.figures.curves import plot_curves
+from sclero_analysis.survival.clusters import Cluster, cluster_codes
+from sclero_analysis.survival.influence import km_influence
 from sclero_analysis.survival.inputs import CAUSE, EVENT, GROUP, TIME, SurvivalData, survival_data
 from sclero_analysis.survival.logrank import logrank
 from sclero_analysis.survival.rmst import rmst
-from sclero_analysis.survival.steps import Steps, km_steps, step_lookup
+from sclero_analysis.survival.steps import km_steps, step_lookup
 
 __all__ = ["KaplanMeier", "kaplan_meier", "km_steps", "logrank", "rmst"]
 
@@ -29,22 +31,6 @@ ConfType = Literal["log", "log-log", "plain"]
 SUMMARY_COLUMNS = ("group", "time", "n_risk", "n_event", "n_censor", "survival", "se", "lower",
                    "upper")
 _TOLERANCE = float(np.sqrt(np.finfo(float).eps))
-
-
-def _ij_se(data: SurvivalData, steps: Steps) -> np.ndarray:
-    """Infinitesimal-jackknife SE of S (R's default with non-integer weights), each row its own cluster."""
-    influence = np.zeros(len(data.time))
-    previous = 1.0
-    se = np.empty(len(steps.time))
-    for i, t in enumerate(steps.time):
-        if steps.hazard[i] > 0:
-            at_risk = np.where(data.time >= t, data.weight, 0.0)
-            died = np.where((data.time == t) & data.is_event, data.weight, 0.0)
-            influence = influence * (1 - steps.hazard[i]) + previous * (
-                at_risk * steps.hazard[i] - died) / steps.n_risk[i]
-        se[i] = np.sqrt(np.sum(influence**2))
-        previous = steps.survival[i]
-    return se
 
 
 def confidence_limits(
@@ -102,7 +88,7 @@ class KaplanMeier:
     conf_level : float
         Confidence level of the limits.
     variance : str
-        ``greenwood`` or ``ij`` (infinitesimal jackknife, used with non-integer weights).
+        ``greenwood`` or ``ij`` (infinitesimal jackknife: with a cluster or non-integer weights).
     """
 
     summary: pd.DataFrame
@@ -159,9 +145,9 @@ def _group_table(
 ) -> tuple[pd.DataFrame, tuple[float, float, float]]:
     steps = km_steps(data.time, data.is_event, data.weight)
     if use_ij:
-        se = _ij_se(data, steps)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            se_log = np.where(steps.survival > 0, se / steps.survival, np.inf)
+        se = km_influence(data, steps)[0]
+        with np.errstate(divide="ignore", invalid="ignore"):  # R: se of log S is 0 where se is 0
+            se_log = np.where(se == 0, 0.0, se / steps.survival)
     else:
         se_log = np.sqrt(steps.var_log)
         with np.errstate(invalid="ignore"):
@@ -200,6 +186,7 @@ def kaplan_meier(
     conf_type: ConfType = "log",
     weights: str | None = None,
     conf_level: float = 0.95,
+    cluster: Cluster = None,
 ) -> KaplanMeier:
     """Kaplan–Meier survival curves per group, equal to R's ``survfit``.
 
@@ -223,21 +210,33 @@ def kaplan_meier(
         non-integer weights use the infinitesimal-jackknife variance, as R does by default.
     conf_level : float
         Confidence level (default 0.95).
+    cluster : str, False or None
+        Column whose rows belong together (``patient_id``: a patient's lines): the
+        infinitesimal-jackknife variance with each cluster's influence summed, as R's
+        ``survfit(..., cluster=patient_id)``. ``False``: rows independent. ``None`` (default):
+        rows independent, with a warning when the frame's identifier column
+        (``df.attrs["cluster"]``, set by the analysis frames) repeats.
 
     Returns
     -------
     KaplanMeier
         ``.summary`` (group, time, n_risk, n_event, n_censor, survival, se, lower, upper),
-        ``.medians`` (median, lower, upper per group), ``.at_risk(times)``.
+        ``.medians`` (median, lower, upper per group), ``.at_risk(times)``; ``.variance`` is
+        ``greenwood`` or ``ij``.
 
     Warns
     -----
     SmallSampleWarning
         A category of ``group`` has no rows (left out) or no events.
+    RepeatedIdsWarning
+        ``cluster`` not given while the frame's identifier column repeats.
 
     Notes
     -----
-    Ŝ(t) = ∏_{t_j ≤ t} (1 − d_j/n_j) with Greenwood's variance of log Ŝ. The median is the
+    Ŝ(t) = ∏_{t_j ≤ t} (1 − d_j/n_j) with Greenwood's variance of log Ŝ, or the
+    infinitesimal-jackknife variance Σ_c (Σ_{i∈c} w_i ∂Ŝ/∂w_i)² with clusters or non-integer
+    weights. Groups are the categories of a categorical in their order, otherwise the sorted
+    values. The median is the
     first time the curve falls below 0.5 (a flat exactly at 0.5 gives the midpoint to the next
     drop) and its limits are read the same way off the limit curves (R's ``print.survfit``).
     Times closer than 1.5e-8 are merged as in R.
@@ -260,8 +259,10 @@ def kaplan_meier(
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be between 0 and 1, not {conf_level}")
     confidence_limits(np.ones(1), np.zeros(1), conf_type, conf_level)  # validates conf_type
-    data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights)
-    use_ij = weights is not None and not np.all(data.weight == np.round(data.weight))
+    codes = cluster_codes(df, cluster, "kaplan_meier")
+    data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights,
+                         cluster=codes)
+    use_ij = codes is not None or not data.integer_weights
     tables, medians = [], {}
     for level in _levels(data):
         table, medians[level] = _group_table(data.subset(np.asarray(data.group == level)),

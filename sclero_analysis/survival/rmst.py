@@ -1,14 +1,16 @@
-"""Restricted mean survival time per group and pairwise contrasts (survRM2, METHODS §9)."""
+"""Restricted mean survival time per group and pairwise contrasts (survRM2)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sclero_analysis.survival.clusters import Cluster, cluster_codes
+from sclero_analysis.survival.influence import km_influence
 from sclero_analysis.survival.inputs import (
     CAUSE,
     EVENT,
@@ -37,12 +39,16 @@ class RMST:
         ``ratio, ratio_lower, ratio_upper``.
     conf_level : float
         Confidence level of the intervals.
+    variance : str
+        ``greenwood`` (survRM2's) or ``ij`` (infinitesimal jackknife: with clusters or
+        non-integer weights).
     """
 
     tau: float
     summary: pd.DataFrame
     differences: pd.DataFrame
     conf_level: float
+    variance: str = "greenwood"
 
 
 def rmst_one(time: np.ndarray, is_event: np.ndarray, weight: np.ndarray, tau: float) -> tuple[float, float]:
@@ -80,13 +86,28 @@ def tau_bound(data: SurvivalData, levels: list) -> float:
     return float(min(t for t, _ in last.values()))
 
 
-def _differences(summary: pd.DataFrame, variances: dict, z: float) -> pd.DataFrame:
+def _pair_variances(level, reference, r1: float, r0: float, variances: dict,
+                    influence: dict | None) -> tuple[float, float]:
+    """Variance of the difference and of the log ratio of two groups' RMSTs.
+
+    With influences (IJ), clusters with rows in both groups make the two estimates
+    correlated: the variance is that of the summed influence differences. Otherwise (survRM2)
+    the groups are independent.
+    """
+    if influence is None:
+        v1, v0 = variances[level], variances[reference]
+        return v1 + v0, v1 / r1**2 + v0 / r0**2
+    u1, u0 = influence[level], influence[reference]
+    return float(np.sum((u1 - u0) ** 2)), float(np.sum((u1 / r1 - u0 / r0) ** 2))
+
+
+def _differences(summary: pd.DataFrame, variances: dict, z: float,
+                 influence: dict | None = None) -> pd.DataFrame:
     rows = []
     for reference, level in combinations(summary.index, 2):
         r1, r0 = summary.loc[level, "rmst"], summary.loc[reference, "rmst"]
-        v1, v0 = variances[level], variances[reference]
-        se = np.sqrt(v1 + v0)
-        se_log = np.sqrt(v1 / r1**2 + v0 / r0**2)
+        var, var_log = _pair_variances(level, reference, r1, r0, variances, influence)
+        se, se_log = np.sqrt(var), np.sqrt(var_log)
         difference = r1 - r0
         rows.append({
             "group": level, "reference": reference, "difference": difference, "se": se,
@@ -108,6 +129,7 @@ def rmst(
     cause: int = CAUSE,
     weights: str | None = None,
     conf_level: float = 0.95,
+    cluster: Cluster = None,
 ) -> RMST:
     """Restricted mean survival time up to ``tau`` per group, with pairwise differences.
 
@@ -120,9 +142,16 @@ def rmst(
     time, event, group, cause : str, str, str or None, int
         Columns and event code of interest; other non-zero codes count as censored.
     weights : str, optional
-        Case weights (weighted Kaplan–Meier, Greenwood-type variance as R's ``survmean``).
+        Case weights (weighted Kaplan–Meier). Integer (frequency) weights keep the
+        Greenwood-type variance; non-integer weights (IPTW) use the infinitesimal-jackknife
+        variance, as :func:`kaplan_meier` does.
     conf_level : float
         Confidence level (default 0.95).
+    cluster : str, False or None
+        Column whose rows belong together (``patient_id``): infinitesimal-jackknife variance
+        with each cluster's influence summed, and differences that account for patients with
+        lines in both groups. ``False``: rows independent. ``None`` (default): independent,
+        with a warning when the frame's identifier column (``df.attrs["cluster"]``) repeats.
 
     Returns
     -------
@@ -137,10 +166,18 @@ def rmst(
         the overall largest time with an event, otherwise the smallest group's largest time
         (survRM2's rule).
 
+    Warns
+    -----
+    RepeatedIdsWarning
+        ``cluster`` not given while the frame's identifier column repeats.
+
     Notes
     -----
     RMST = ∫₀^τ Ŝ(t) dt with variance Σ_{t_j≤τ} (∫_{t_j}^τ Ŝ)² d_j/(n_j(n_j−d_j)). Differences
-    use SE √(V₁+V₀); ratios use the delta method on the log scale.
+    use SE √(V₁+V₀); ratios use the delta method on the log scale. With clusters or
+    non-integer weights the variance is the infinitesimal jackknife Σ_c (∫₀^τ U_c)², U_c a
+    cluster's influence on Ŝ (R's ``resid(survfit(...), times = tau, type = "rmst")``
+    summed by cluster), and a difference's variance is Σ_c (∫U_c,1 − ∫U_c,0)².
 
     References
     ----------
@@ -154,7 +191,12 @@ def rmst(
     >>> round(float(rmst(df, tau=4, group=None).summary.loc["all", "rmst"]), 6)
     2.6
     """
-    data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights)
+    codes = cluster_codes(df, cluster, "rmst")
+    data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights,
+                         cluster=codes)
+    use_ij = codes is not None or not data.integer_weights
+    if use_ij and codes is None:  # each row its own cluster, numbered across groups
+        data = replace(data, cluster=np.arange(len(data.time)))
     levels = [lv for lv in data.group.categories if (data.group == lv).any()]
     bound = tau_bound(data, levels)
     if not 0 < tau <= bound:
@@ -163,10 +205,13 @@ def rmst(
             "least one group is undefined (its follow-up ends censored); choose a smaller tau"
         )
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    estimates, variances = {}, {}
+    estimates, variances, influence = {}, {}, {} if use_ij else None
     for level in levels:
         part = data.subset(np.asarray(data.group == level))
         estimates[level], variances[level] = rmst_one(part.time, part.is_event, part.weight, tau)
+        if influence is not None:
+            influence[level] = _rmst_influence(part, tau, int(data.cluster.max()) + 1)
+            variances[level] = float(np.sum(influence[level] ** 2))
     se = {level: np.sqrt(v) for level, v in variances.items()}
     summary = pd.DataFrame({
         "rmst": estimates, "se": se,
@@ -174,4 +219,11 @@ def rmst(
         "upper": {lv: estimates[lv] + z * se[lv] for lv in levels},
     })
     summary.index.name = "group"
-    return RMST(tau, summary, _differences(summary, variances, z), conf_level)
+    return RMST(tau, summary, _differences(summary, variances, z, influence), conf_level,
+                "ij" if use_ij else "greenwood")
+
+
+def _rmst_influence(part: SurvivalData, tau: float, size: int) -> np.ndarray:
+    """Each cluster's influence on one group's RMST (zero for clusters without rows in it)."""
+    area = km_influence(part, km_steps(part.time, part.is_event, part.weight), tau)[1]
+    return np.pad(area, (0, size - len(area)))

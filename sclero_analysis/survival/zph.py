@@ -1,4 +1,4 @@
-"""Proportional-hazards test of R survival ≥ 3.0's ``cox.zph`` (METHODS §5).
+"""Proportional-hazards test of R survival ≥ 3.0's ``cox.zph``.
 
 The score test for adding x·g(t) to the fitted model, evaluated at (β̂, γ = 0), per term (a
 categorical's columns together) and globally.

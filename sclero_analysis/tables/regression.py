@@ -32,7 +32,7 @@ def regression_table(results, estimate_label: str = "HR", decimals: int = 2, tit
     --------
     >>> import sclero_analysis as sa
     >>> df = sa.relapse_frame(sa.load_example()).dropna(subset=["mrss"])
-    >>> t = regression_table(sa.fit_cox(df, "tier + mrss"))
+    >>> t = regression_table(sa.fit_cox(df, "tier + mrss", cluster="patient_id"))
     >>> t.summary.loc["    ivig"].tolist()
     ['reference', '']
     """
