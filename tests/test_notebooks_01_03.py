@@ -95,11 +95,11 @@ def test_covariates_never_recorded_or_not_varying_leave_the_adjustment_set():
                        "neuro": [False] * 5 + [True], "cardiac": [None] * 6})
     usable = feasibility.usable_covariates(df, ["age", "mrss", "neuro", "cardiac"])
     assert usable.kept == ("age", "mrss")
-    assert usable.unrecorded == ("cardiac",) and usable.constant == {"neuro": 1}
+    assert usable.unrecorded == ("cardiac",) and usable.constant == {"neuro": (1, 6)}
     assert usable.dropped_rows == 2 and len(usable.frame) == 4
     text = usable.sentence()
     assert "2 of 6 (33%) lines dropped (mrss missing in 2)" in text
-    assert "cardiac recorded in none of the 6 lines" in text and "neuro (1 line)" in text
+    assert "cardiac recorded in none of the 6 lines" in text and "neuro (1 of 6 lines)" in text
     recorded = feasibility.usable_covariates(df.assign(mrss=1.0 + df.index, neuro=df.index % 2 == 0),
                                              ["age", "mrss", "neuro"])
     assert recorded.kept == ("age", "mrss", "neuro") and recorded.sentence() == ""
@@ -208,6 +208,10 @@ def test_balance_sentence_follows_the_measured_smd_against_0_1():
     assert "did not balance the measured covariates (largest |SMD| 0.45 before, 0.59 after" in unbalanced
     alike = answers.confounding_plain(0.05, 0.04, ratios, None)
     assert "already alike" in alike and "differed" not in alike
+    closer = answers.confounding_plain(0.45, 0.05, {**ratios, "adjusted": (0.5, 0.3, 0.8)}, 0.55)
+    assert "the IPTW estimate (0.60) lies closest to the true marginal HR 0.55 (naive 0.90)" in closer
+    farther = answers.confounding_plain(0.45, 0.05, ratios, 0.95)
+    assert "the naive estimate (0.90) lies closest" in farther
 
 
 def test_shift_and_closeness_to_the_truth_follow_the_estimates():

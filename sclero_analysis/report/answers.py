@@ -239,9 +239,11 @@ def confounding_plain(max_smd_before: float | None, max_smd_after: float | None,
     before = ("the tiers differed on the measured covariates before weighting" if max_smd_before >= threshold
               else "the tiers were already alike on the measured covariates")
     text = f"{before}; {balance(max_smd_before, max_smd_after, threshold)}"
-    estimates = {name: r[0] for name, r in ratios.items() if r is not None}
+    marginal = {METHOD_NAMES.get(name, name): r[0] for name, r in ratios.items()
+                if r is not None and name != "adjusted"}  # the covariate-adjusted HR is conditional
     if _finite(truth):
-        text += f"; {closeness(estimates, truth)}"
+        text += (f"; {closeness(marginal, truth)} (the covariate-adjusted HR is conditional and "
+                 "targets another quantity)")
     else:
         text += "; these data carry no truth, so the estimates can only be compared with each other"
     if e_values:

@@ -246,8 +246,9 @@ class Covariates:
     unrecorded : tuple of str
         Covariates recorded in no row (dropped).
     constant : dict
-        Covariate → lines with a value other than its most common one, when fewer than
-        ``min_minority`` (dropped: the covariate does not vary).
+        Covariate → ``(differing, lines)``: lines with a value other than its most common one,
+        fewer than ``min_minority``, among the lines where it was checked (all lines recording
+        it, or the complete cases) — dropped: the covariate does not vary.
     missing : dict
         Kept covariate → lines where it is missing (those lines are dropped).
     n_rows : int
@@ -258,7 +259,7 @@ class Covariates:
     frame: pd.DataFrame
     kept: tuple[str, ...]
     unrecorded: tuple[str, ...]
-    constant: dict[str, int]
+    constant: dict[str, tuple[int, int]]
     missing: dict[str, int]
     n_rows: int
     min_minority: int = MIN_MINORITY
@@ -275,7 +276,8 @@ class Covariates:
             parts.append(f"{', '.join(self.unrecorded)} recorded in none of the {self.n_rows} lines: "
                          "dropped from the adjustment set")
         if self.constant:
-            listing = ", ".join(f"{name} ({_plural(n, 'line')})" for name, n in self.constant.items())
+            listing = ", ".join(f"{name} ({n} of {_plural(of, 'line')})"
+                                for name, (n, of) in self.constant.items())
             parts.append(f"{listing} differing from the most common value (fewer than "
                          f"{self.min_minority}): too little variation, dropped from the adjustment set")
         if self.dropped_rows:
@@ -320,10 +322,11 @@ def usable_covariates(df: pd.DataFrame, covariates: Sequence[str],
     names = list(covariates)
     unrecorded = tuple(c for c in names if df[c].isna().all())
     names = [c for c in names if c not in unrecorded]
-    constant = {c: _minority(df[c]) for c in names if _minority(df[c]) < min_minority}
+    constant = {c: (_minority(df[c]), int(df[c].notna().sum())) for c in names
+                if _minority(df[c]) < min_minority}
     names = [c for c in names if c not in constant]
     rows = df.dropna(subset=names)
-    late = {c: _minority(rows[c]) for c in names if _minority(rows[c]) < min_minority}
+    late = {c: (_minority(rows[c]), len(rows)) for c in names if _minority(rows[c]) < min_minority}
     constant.update(late)
     names = [c for c in names if c not in late]
     missing = {c: int(df[c].isna().sum()) for c in names if df[c].isna().any()}
