@@ -21,7 +21,7 @@ import pandas as pd
 from sclero_analysis.causal.propensity import covariate_formula
 from sclero_analysis.conventions import DEATH, RELAPSE
 from sclero_analysis.exceptions import ScleroWarning
-from sclero_analysis.report.findings import events_per_parameter, few_clusters, share
+from sclero_analysis.report.findings import count, events_per_parameter, few_clusters, share
 from sclero_analysis.survival.design import design_matrix
 from sclero_analysis.therapy import TIERS
 
@@ -32,10 +32,6 @@ MIN_TIER_LINES = 3
 MIN_TIER_EVENTS = 2
 #: A covariate varies when its less common values occur in at least this many lines.
 MIN_MINORITY = 2
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{int(count)} {word}{'' if int(count) == 1 else 's'}"
 
 
 def tier_counts(df: pd.DataFrame, group: str = "tier", event: str = "event") -> pd.DataFrame:
@@ -81,7 +77,7 @@ def tier_counts(df: pd.DataFrame, group: str = "tier", event: str = "event") -> 
 def _describe(counts: pd.DataFrame, tiers: Sequence[str]) -> str:
     chosen = counts.loc[list(tiers)]
     lines, events = int(chosen["lines"].sum()), int(chosen["relapses"].sum())
-    return f"{_plural(lines, 'line')}, {_plural(events, 'relapse')}"
+    return f"{count(lines, 'line')}, {count(events, 'relapse')}"
 
 
 @dataclass(frozen=True)
@@ -129,9 +125,9 @@ class TierGroups:
         if self.comparable:
             return ""
         total = self.counts[["lines", "relapses"]].sum()
-        return (f"fewer than two tiers with at least {_plural(self.min_lines, 'line')} and "
-                f"{_plural(self.min_events, 'relapse')} ({_plural(total['lines'], 'line')} and "
-                f"{_plural(total['relapses'], 'relapse')} in all)")
+        return (f"fewer than two tiers with at least {count(self.min_lines, 'line')} and "
+                f"{count(self.min_events, 'relapse')} ({count(total['lines'], 'line')} and "
+                f"{count(total['relapses'], 'relapse')} in all)")
 
     @property
     def changed(self) -> bool:
@@ -152,8 +148,8 @@ class TierGroups:
             parts.append(f"{label} ({_describe(self.counts, self.members(label))}) left out")
         if not parts:
             return ""
-        rule = (f"a tier needs at least {_plural(self.min_lines, 'line')} and "
-                f"{_plural(self.min_events, 'relapse')} for its own estimate")
+        rule = (f"a tier needs at least {count(self.min_lines, 'line')} and "
+                f"{count(self.min_events, 'relapse')} for its own estimate")
         kept = ", ".join(self.levels)
         remaining = (f"; {len(self.levels)} tiers remain ({kept})" if self.comparable
                      else f"; {'only ' + kept if kept else 'no tier'} remains, nothing to compare")
@@ -276,7 +272,7 @@ class Covariates:
             parts.append(f"{', '.join(self.unrecorded)} recorded in none of the {self.n_rows} lines: "
                          "dropped from the adjustment set")
         if self.constant:
-            listing = ", ".join(f"{name} ({n} of {_plural(of, 'line')})"
+            listing = ", ".join(f"{name} ({n} of {count(of, 'line')})"
                                 for name, (n, of) in self.constant.items())
             parts.append(f"{listing} differing from the most common value (fewer than "
                          f"{self.min_minority}): too little variation, dropped from the adjustment set")

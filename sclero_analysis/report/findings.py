@@ -34,6 +34,17 @@ def months(value: float | None, decimals: int = 1) -> str:
     return f"{float(value):.{decimals}f} months" if _finite(value) else "not reached"
 
 
+def count(n: int, noun: str) -> str:
+    """``"1 relapse"``, ``"2 relapses"``: a count with its noun, plural when not one.
+
+    Examples
+    --------
+    >>> count(1, "line"), count(0, "relapse")
+    ('1 line', '0 relapses')
+    """
+    return f"{int(n)} {noun}{'' if int(n) == 1 else 's'}"
+
+
 def share(count: int, total: int) -> str:
     """``"5 of 100 (5%)"``; ``"0 of 0"`` when there is nothing to count.
 

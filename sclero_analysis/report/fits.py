@@ -21,6 +21,7 @@ from sclero_analysis.conventions import RELAPSE
 from sclero_analysis.exceptions import ScleroError, ScleroWarning, SeparationWarning
 from sclero_analysis.report.findings import (
     EVENTS_PER_PARAMETER,
+    count,
     events_per_parameter,
     few_clusters,
     hazard_ratio,
@@ -107,12 +108,6 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, np.linalg.LinAlgError):
         return f"a matrix of the computation is singular on these data ({text or 'LinAlgError'})"
     return text or type(exc).__name__
-
-
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{int(count)} {word}{'' if int(count) == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -254,8 +249,8 @@ def checked_cox(df: pd.DataFrame, formula: str, cluster: str | None = "patient_i
     if not reason and n_parameters == 0:
         reason = "no parameter to estimate (a single tier and no varying covariate)"
     elif not reason and n_events <= n_parameters:
-        reason = (f"{_plural(n_events, 'relapse')} in {_plural(len(df), 'line')} for "
-                  f"{_plural(n_parameters, 'parameter')}: with no more relapses than parameters "
+        reason = (f"{count(n_events, 'relapse')} in {count(len(df), 'line')} for "
+                  f"{count(n_parameters, 'parameter')}: with no more relapses than parameters "
                   "the model has no finite estimate")
     if reason:
         return CheckedCox(Attempt(None, reason), None, len(df), n_events, n_parameters, clusters, reason)
