@@ -251,7 +251,8 @@ def adjusted_curves(
     -----
     Warnings of the propensity model inside resamples (separation, positivity) are not
     repeated for every resample; the full-data fit warns as usual. Resamples whose model
-    cannot be fitted at all are counted in ``n_failed``.
+    cannot be fitted at all (a tier too small, a covariate constant in the resample) are counted
+    in ``n_failed``.
 
     References
     ----------
@@ -297,7 +298,7 @@ def _bootstrap(rows, arrays, covariates, ps, levels, grids, kind, tau, n_boot, s
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ScleroWarning)  # the full-data fit warned already
                 refit = propensity(sample, covariates, options["treatment"], ps.estimand, ps.focal)
-        except PropensityError:
+        except (PropensityError, SurvivalInputError):  # a tier too small, a covariate constant
             failed += 1
             continue
         codes = refit.treatment.cat.codes.to_numpy()

@@ -34,6 +34,17 @@ def months(value: float | None, decimals: int = 1) -> str:
     return f"{float(value):.{decimals}f} months" if _finite(value) else "not reached"
 
 
+def count(n: int, noun: str) -> str:
+    """``"1 relapse"``, ``"2 relapses"``: a count with its noun, plural when not one.
+
+    Examples
+    --------
+    >>> count(1, "line"), count(0, "relapse")
+    ('1 line', '0 relapses')
+    """
+    return f"{int(n)} {noun}{'' if int(n) == 1 else 's'}"
+
+
 def share(count: int, total: int) -> str:
     """``"5 of 100 (5%)"``; ``"0 of 0"`` when there is nothing to count.
 
@@ -47,7 +58,7 @@ def share(count: int, total: int) -> str:
     return f"{int(count)} of {int(total)} ({count / total:.0%})"
 
 
-def evidence(p: float | None, effect: str, test: str, alpha: float = ALPHA) -> str:
+def evidence(p: float | None, effect: str, test: str, alpha: float = ALPHA, reason: str = "") -> str:
     """Say whether a test gives evidence of ``effect``, quoting the p-value and ``alpha``.
 
     Parameters
@@ -60,6 +71,8 @@ def evidence(p: float | None, effect: str, test: str, alpha: float = ALPHA) -> s
         The test's name ("log-rank").
     alpha : float
         The significance level named in the sentence.
+    reason : str
+        Why the test could not be computed (said instead of the p-value when it is NaN).
 
     Examples
     --------
@@ -69,7 +82,7 @@ def evidence(p: float | None, effect: str, test: str, alpha: float = ALPHA) -> s
     'evidence of a difference between tiers (log-rank p < 0.001, below 0.05)'
     """
     if not _finite(p):
-        return f"{effect} could not be tested ({test} not computable on these data)"
+        return f"{effect} could not be tested ({test}: {reason or 'not computable on these data'})"
     where = "below" if p < alpha else "not below"
     lead = "evidence of" if p < alpha else "no evidence of"
     return f"{lead} {effect} ({test} {format_p(p, prefix=True)}, {where} {alpha:g})"
@@ -124,3 +137,142 @@ def few_clusters(n_clusters: int, minimum: int = MIN_CLUSTERS) -> str:
         return ""
     return (f"robust SEs rest on {n_clusters} patients (fewer than {minimum} clusters), "
             "so they may be too small")
+
+
+def _estimable(*values: float | None) -> bool:
+    return all(_finite(v) and 0 < float(v) for v in values)
+
+
+def hazard_ratio(hr: float, lower: float, upper: float, label: str = "HR") -> str:
+    """``"HR 0.29 (95% CI 0.04-1.99)"``, or why it cannot be given (an estimate at 0 or infinity).
+
+    Examples
+    --------
+    >>> hazard_ratio(0.2912, 0.0426, 1.9901)
+    'HR 0.29 (95% CI 0.04-1.99)'
+    >>> hazard_ratio(0.0, 0.0, float("inf"))
+    'HR not estimable (the estimate runs to 0 or infinity: too few relapses in a tier)'
+    """
+    if not _estimable(hr, lower, upper):
+        return f"{label} not estimable (the estimate runs to 0 or infinity: too few relapses in a tier)"
+    return f"{label} {hr:.2f} (95% CI {lower:.2f}-{upper:.2f})"
+
+
+def group_months(values: dict[str, float], decimals: int = 1) -> str:
+    """List times per group, NaN as "not reached": ``"ivig 12.3 months, other not reached"``.
+
+    Examples
+    --------
+    >>> group_months({"ivig": 12.34, "other": float("nan")})
+    'ivig 12.3 months, other not reached'
+    """
+    return ", ".join(f"{name} {months(value, decimals)}" for name, value in values.items())
+
+
+def shift(before: float, after: float, what: str, null: float = 1.0, tolerance: float = 0.1) -> str:
+    """Say how an estimate moved (e.g. naive → IPTW HR) relative to the null, on the log scale.
+
+    Parameters
+    ----------
+    before, after : float
+        The two ratios (e.g. naive and IPTW hazard ratios).
+    what : str
+        What moved them ("weighting").
+    null : float
+        The value of no effect.
+    tolerance : float
+        A relative change below this (10%) counts as no change, and is named in the sentence.
+
+    Examples
+    --------
+    >>> shift(0.80, 0.50, "weighting")
+    'weighting moved the hazard ratio from 0.80 to 0.50, away from 1 (no difference)'
+    >>> shift(0.50, 0.80, "weighting")
+    'weighting moved the hazard ratio from 0.50 to 0.80, towards 1 (no difference)'
+    >>> shift(0.80, 0.84, "weighting")
+    'weighting changed the hazard ratio little (0.80 to 0.84, less than 10%)'
+    """
+    if not _estimable(before, after):
+        return f"the hazard ratios before and after {what} cannot be compared (one is not estimable)"
+    numbers = f"{before:.2f} to {after:.2f}"
+    if abs(math.log(after / before)) < math.log1p(tolerance):
+        return f"{what} changed the hazard ratio little ({numbers}, less than {tolerance:.0%})"
+    if (before - null) * (after - null) < 0:
+        return f"{what} moved the hazard ratio across {null:g} ({numbers}): the direction changed"
+    away = abs(math.log(after / null)) > abs(math.log(before / null))
+    return (f"{what} moved the hazard ratio from {numbers}, {'away from' if away else 'towards'} "
+            f"{null:g} (no difference)")
+
+
+def baseline_difference(smd: dict[str, float], threshold: float = SMD_THRESHOLD) -> str:
+    """Say whether groups differ at baseline from Table 1's standardised differences.
+
+    Examples
+    --------
+    >>> baseline_difference({"mrss": 0.62, "age": 0.05})
+    'the tiers differ at baseline: 1 of 2 characteristics with an SMD of 0.1 or more (largest 0.62, mrss)'
+    >>> baseline_difference({"mrss": 0.06, "age": 0.05})
+    'the tiers look alike on the recorded characteristics (largest SMD 0.06, below 0.1)'
+    """
+    values = {k: abs(float(v)) for k, v in smd.items() if _finite(v)}
+    if not values:
+        return "baseline differences between tiers cannot be measured (fewer than two tiers)"
+    largest = max(values, key=values.get)
+    above = sum(v >= threshold for v in values.values())
+    if above == 0:
+        return (f"the tiers look alike on the recorded characteristics (largest SMD "
+                f"{values[largest]:.2f}, below {threshold:g})")
+    return (f"the tiers differ at baseline: {above} of {len(values)} characteristics with an SMD of "
+            f"{threshold:g} or more (largest {values[largest]:.2f}, {largest})")
+
+
+def competing_deaths(n_deaths: int, n_lines: int, threshold: float = 0.05) -> str:
+    """Say whether competing death matters for reading 1 − Kaplan–Meier as the risk of relapse.
+
+    Examples
+    --------
+    >>> competing_deaths(12, 100)[:64]
+    'death ended 12 of 100 (12%) lines before any relapse (5% or more'
+    >>> competing_deaths(1, 100)[:40]
+    'death ended 1 of 100 (1%) lines before a'
+    """
+    lead = f"death ended {share(n_deaths, n_lines)} lines before any relapse"
+    if n_lines and n_deaths / n_lines >= threshold:
+        return (f"{lead} ({threshold:.0%} or more), so 1 - Kaplan-Meier overstates the risk of "
+                "relapse: quote the cumulative incidence with death competing")
+    return (f"{lead} (under {threshold:.0%}), so 1 - Kaplan-Meier and the cumulative incidence "
+            "with death competing nearly agree")
+
+
+def e_value(point: float, limit: float, label: str) -> str:
+    """Read an E-value: the confounding needed to explain an estimate (and its CI limit) away.
+
+    Examples
+    --------
+    >>> e_value(4.52, 1.0, "cytoreduction")[:70]
+    'cytoreduction: an unmeasured confounder associated with both tier and '
+    """
+    if not _finite(point):
+        return f"{label}: no E-value (the estimate is not estimable)"
+    ci = (f"the confidence interval already includes 1 (E-value of its limit {limit:.2f})"
+          if _finite(limit) and limit <= 1.0 else f"{limit:.2f} to move its confidence limit to 1")
+    return (f"{label}: an unmeasured confounder associated with both tier and relapse by a risk "
+            f"ratio of {point:.2f} each could explain the estimate away; {ci}")
+
+
+def closeness(estimates: dict[str, float], truth: float) -> str:
+    """Which estimate lies closest to a known true hazard ratio (log scale).
+
+    Examples
+    --------
+    >>> closeness({"naive": 0.9, "IPTW": 0.55}, 0.5)
+    'the IPTW estimate (0.55) lies closest to the true marginal HR 0.50 (naive 0.90)'
+    """
+    usable = {k: v for k, v in estimates.items() if _estimable(v)}
+    if not usable or not _estimable(truth):
+        return "no estimate can be compared with the true hazard ratio"
+    distance = {k: abs(math.log(v / truth)) for k, v in usable.items()}
+    best = min(distance, key=distance.get)
+    others = ", ".join(f"{k} {v:.2f}" for k, v in usable.items() if k != best)
+    return (f"the {best} estimate ({usable[best]:.2f}) lies closest to the true marginal HR "
+            f"{truth:.2f}" + (f" ({others})" if others else ""))

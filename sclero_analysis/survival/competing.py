@@ -353,6 +353,8 @@ def _gray_test(data: SurvivalData, rho: float, strata: np.ndarray | None) -> Hyp
     levels = [lv for lv in data.group.categories if (data.group == lv).any()]
     if len(levels) < 2:
         raise SurvivalInputError("Gray's test needs at least two groups with rows")
+    if not data.is_event.any():  # the score and its variance are all zero: nothing to test
+        raise SurvivalInputError(f"no events with code {data.cause}: nothing to compare")
     group = pd.Categorical(data.group, categories=levels).codes
     code = np.where(data.is_event, 1, np.where(data.status != 0, 2, 0))
     ng = len(levels)

@@ -74,9 +74,15 @@ def penalised(data: CoxData, beta: np.ndarray) -> Penalised:
     return Penalised(ev.loglik + 0.5 * logdet, ev.score + correction, ev.information)
 
 
-def _maximise(data: CoxData, beta: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, Penalised]:
-    """Coxphf's iterations over the ``free`` coefficients (the others stay fixed)."""
+def _maximise(data: CoxData, beta: np.ndarray, free: np.ndarray,
+              strict: bool = True) -> tuple[np.ndarray, Penalised]:
+    """Coxphf's iterations over the ``free`` coefficients (the others stay fixed).
+
+    Without convergence in ``MAX_ITER`` iterations: an error, or with ``strict=False`` the best
+    point visited (a profile far from the estimate, where the iterations can stall).
+    """
     current = penalised(data, beta)
+    visited = (beta, current)
     for iteration in range(MAX_ITER):
         info = current.information[np.ix_(free, free)]
         delta = np.zeros_like(beta)
@@ -94,20 +100,28 @@ def _maximise(data: CoxData, beta: np.ndarray, free: np.ndarray) -> tuple[np.nda
             halvings += 1
             candidate = penalised(data, beta + delta)
         beta, current = beta + delta, candidate
+        if current.loglik > visited[1].loglik:
+            visited = (beta, current)
+    if not strict:
+        return visited
     raise SurvivalInputError("the Firth-penalised likelihood did not converge in 50 iterations")
 
 
 def _profile(data: CoxData, beta_hat: np.ndarray, k: int, value: float) -> float:
-    """Max ℓ* over the other coefficients with β_k fixed at ``value``."""
+    """Max ℓ* over the other coefficients with β_k fixed at ``value``.
+
+    Where those iterations stall (far out, beyond an interval limit), the best value they
+    reached stands in: a lower bound of the profile, as R's ``coxphf`` uses its last iterate.
+    """
     start = beta_hat.copy()
     start[k] = value
     free = np.arange(len(beta_hat)) != k
     if not free.any():
         return penalised(data, start).loglik
-    return _maximise(data, start, free)[1].loglik
+    return _maximise(data, start, free, strict=False)[1].loglik
 
 
-def _profile_limits(data, beta_hat, k, best, level) -> tuple[float, float]:
+def _profile_limits(data, beta_hat, k, best, level, se) -> tuple[float, float]:
     target = best - stats.chi2.ppf(level, 1) / 2
 
     def gap(value):
@@ -117,7 +131,9 @@ def _profile_limits(data, beta_hat, k, best, level) -> tuple[float, float]:
 
     limits = []
     for direction in (-1, 1):
-        step = 1.0
+        # the first bracket 4 SEs out (at most 1 on the log-HR scale): a covariate in years or
+        # score points has a small SE, and a whole unit out its profile cannot be maximised
+        step = min(1.0, 4 * se) if np.isfinite(se) and se > 0 else 1.0
         far = beta_hat[k] + direction * step
         while gap(far) > 0:
             step *= 2
@@ -185,7 +201,7 @@ def fit_firth(
     se = np.sqrt(np.diag(var))
     rows = []
     for k in range(p):
-        lower, upper = _profile_limits(data, beta, k, best.loglik, conf_level)
+        lower, upper = _profile_limits(data, beta, k, best.loglik, conf_level, se[k])
         lr = max(2 * (best.loglik - _profile(data, beta, k, 0.0)), 0.0)
         rows.append({"coef": beta[k], "se": se[k], "hr": np.exp(beta[k]), "hr_lower": np.exp(lower),
                      "hr_upper": np.exp(upper), "z": beta[k] / se[k], "p": stats.chi2.sf(lr, 1)})
