@@ -23,6 +23,7 @@ LAYERS = {
     "survival": 4,
     "synthetic": 5,  # its truth is computed with the survival estimators
     "causal": 6,
+    "evidence": 6,  # literature: pooled proportions (reads like caseseries, models like causal)
     "studies": 7,
     "figures": 3,  # drawing: may shape data (cohort) but never imports an estimator (survival, causal)
     "tables": 8,
