@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import openpyxl
 import pandas as pd
 import pytest
 
 import sclero_analysis as sa
-from sclero_analysis.evidence import is_literature, validate_literature
+from sclero_analysis.evidence import is_literature, validate_literature, write_literature_template
 from sclero_analysis.evidence.contract import SCHEMAS, TABLES
 from sclero_analysis.exceptions import CaseSeriesError
 from sclero_analysis.synthetic.examples import DATA_DIR
@@ -265,3 +266,45 @@ def test_validate_summary_of_a_literature(tmp_path):
     _set(tables, "series", 2, "responders", "11")
     text = format_summary(sa.read_literature(write_literature(tmp_path, tables)))
     assert "responders_exceed_n (1)" in text and "series.csv, row 2, column responders" in text
+
+
+def test_template_has_every_table_headers_notes_and_drop_downs(tmp_path):
+    path = write_literature_template(tmp_path / "extraction.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["guide", *TABLES, "lists"]
+    assert book["lists"].sheet_state == "hidden"
+    series = book["series"]
+    headers = [c.value for c in series[1]]
+    assert headers == ["source_id", "agents", "n", "responders", "relapsed", "died",
+                       "median_followup_months", "severity", "response_definition", "notes"]
+    assert "months" in series["G1"].comment.text and "Required" in series["C1"].comment.text
+    lists = {column[0].value: [c.value for c in column[1:] if c.value is not None]
+             for column in book["lists"].iter_cols()}
+    assert lists["design"] == ["case report", "series", "registry", "trial"]
+    assert lists["response_definition"] == ["CR", "CR+PR", "score change", "other"]
+    assert "IVIG" in lists["agents"] and "lenalidomide" in lists["agents"]
+
+    def validations(sheet):
+        return {str(v.sqref).split(":")[0]: v for v in book[sheet].data_validations.dataValidation}
+
+    assert validations("sources")["F2"].formula1.lstrip("=").startswith("lists!$")
+    agents = validations("series")["B2"]
+    assert agents.showErrorMessage is False  # combinations are typed
+    assert validations("sources")["H2"].showErrorMessage is True
+    guide = [row for row in book["guide"].iter_rows(values_only=True)]
+    assert ("series", "median_followup_months", "no", "number", "months") in [r[:5] for r in guide]
+
+
+def test_filled_template_reads_back(tmp_path):
+    path = write_literature_template(tmp_path / "extraction.xlsx")
+    book = openpyxl.load_workbook(path)
+    tables = literature_tables()
+    for table in ("sources", "series", "patients", "lines", "events"):
+        sheet = book[table]
+        headers = [c.value for c in sheet[1]]
+        for values in tables[table].to_dict("records"):
+            sheet.append([values.get(h, "") or None for h in headers])
+    book.save(path)
+    lit = sa.read_literature(path)
+    assert lit.report.empty, lit.report.to_string()
+    assert lit.counts["accepted"].tolist() == [6, 4, 0, 6, 11, 5]
