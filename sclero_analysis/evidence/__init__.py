@@ -8,7 +8,8 @@ for pooling (:func:`response_table`) and into relapse frames of the published ca
 
 from sclero_analysis.evidence.literature import Literature
 from sclero_analysis.evidence.read import is_literature, read_literature, validate_literature
+from sclero_analysis.evidence.responses import case_relapse_frame, response_table
 from sclero_analysis.evidence.template import write_literature_template
 
-__all__ = ["Literature", "is_literature", "read_literature", "validate_literature",
-           "write_literature_template"]
+__all__ = ["Literature", "case_relapse_frame", "is_literature", "read_literature", "response_table",
+           "validate_literature", "write_literature_template"]
