@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.synthetic.design import RegistryDesign
+from sclero_analysis.synthetic.papers import literature_tables
 from sclero_analysis.synthetic.publication import publish_case_reports
 from sclero_analysis.synthetic.simulate import simulate_registry
 
@@ -44,10 +46,15 @@ def _json(value):
     return value
 
 
-def _write(cs: CaseSeries, out: Path, kind: str, what: str, command: str, marginal: str) -> Path:
+def _write(cs: CaseSeries, out: Path, kind: str, what: str, command: str, marginal: str,
+           extra: dict[str, pd.DataFrame] | None = None) -> Path:
     cs.to_dir(out)
+    extra = extra or {}
+    for name, frame in extra.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
     (out / "truth.json").write_text(json.dumps(_json(cs.truth), indent=2, sort_keys=True) + "\n")
-    counts = ", ".join(f"{name} {len(cs.table(name))} rows" for name in ("patients", "lines", "events"))
+    counts = ", ".join(f"{name} {len(frame)} rows" for name, frame in
+                       [*extra.items(), *((n, cs.table(n)) for n in ("patients", "lines", "events"))])
     design = cs.truth["design"]
     (out / "README.md").write_text(CARD.format(
         kind=kind, what=what, command=command, n_patients=design["n_patients"],
@@ -74,7 +81,9 @@ def write_example(
     seed : int
         Seed (default: the shipped example's).
     literature : str or Path, optional
-        Directory for the cases the literature would have published (same files).
+        Directory for the literature that would have been published: ``sources.csv``,
+        ``series.csv`` (aggregate rows of the larger series) and the per-patient cases
+        (``patients.csv``, ``lines.csv``, ``events.csv``), with ``truth.json`` and a card.
 
     Returns
     -------
@@ -89,14 +98,29 @@ def write_example(
            "; the marginal hazard ratios, cumulative incidence at 12/24/36 months and RMST at "
            "36 months per tier from counterfactual simulation (`marginal_log_hr`, `cif`, `rmst_36`)")
     if literature is not None:
-        published = publish_case_reports(registry, seed=seed)
-        published.truth["design"] = design.as_dict()
-        _write(published, Path(literature), "literature (published case reports)",
-               "The cases of the registry above that the literature would have published: "
-               "selected for response and dramatic therapies, follow-up cut when the report was "
-               "written.", command + " --literature DIR2",
-               "; `publication_design` holds the selection parameters")
+        _write_literature(registry, Path(literature), design, seed, command + " --literature DIR2")
     return Path(out)
+
+
+def _write_literature(registry: CaseSeries, out: Path, design: RegistryDesign, seed: int,
+                      command: str) -> Path:
+    """Write the published literature: sources, aggregate series rows and per-patient cases."""
+    published = publish_case_reports(registry, seed=seed)
+    tables = literature_tables(published, published.truth["publication_design"]["aggregate_from"])
+    cases = CaseSeries(tables["patients"], tables["lines"], tables["events"],
+                       truth=dict(published.truth, design=design.as_dict()))
+    _write(cases, out, "literature (published case reports and series)",
+           "The cases of the registry above that the literature would have published: selected "
+           "for response and dramatic therapies, follow-up cut when the report was written. "
+           "Each reference is a row of `sources.csv` (design `case report` or `series`, response "
+           "counted as CR or PR); references of at least "
+           f"{published.truth['publication_design']['aggregate_from']} patients print aggregate "
+           "rows per treatment (`series.csv`), smaller ones each case (`patients.csv`, "
+           "`lines.csv`, `events.csv`, whose `site` is the `source_id`). Read it with "
+           "`sa.read_literature`.", command,
+           "; `publication_design` holds the selection parameters",
+           extra={name: tables[name] for name in ("sources", "series")})
+    return out
 
 
 def load_example(name: Literal["registry", "literature"] = "registry") -> CaseSeries:
@@ -105,7 +129,9 @@ def load_example(name: Literal["registry", "literature"] = "registry") -> CaseSe
     Parameters
     ----------
     name : {"registry", "literature"}
-        The full registry (400 patients, 12 sites) or the cases the literature would show.
+        The full registry (400 patients, 12 sites) or the per-patient cases the literature
+        shows (case reports and small series; read the whole literature, sources and
+        aggregate series included, with ``sa.read_literature(DATA_DIR / "literature")``).
 
     Returns
     -------

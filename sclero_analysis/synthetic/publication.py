@@ -45,6 +45,10 @@ class PublicationDesign:
     max_series : int
         Largest published series; sizes 1, 2, … are geometric (most reports are single cases,
         S11: 70 of 97 studies case reports or series).
+    aggregate_from : int
+        Series of at least this many patients print aggregate rows per treatment (n,
+        responders, relapsed, died, median follow-up) instead of each case; used by
+        :func:`~sclero_analysis.synthetic.papers.literature_tables` (assumption).
     """
 
     base_probability: float = 0.01
@@ -53,6 +57,7 @@ class PublicationDesign:
     dramatic_factor: float = 2.0
     delay_months: tuple = (6.0, 48.0)
     max_series: int = 5
+    aggregate_from: int = 3
 
     @classmethod
     def no_selection(cls, probability: float = 0.3) -> PublicationDesign:
