@@ -154,6 +154,9 @@ def test_index_shows_table_one_and_the_hazard_ratios_inline(report):
     for cell in hrs.filter(like="HR").stack():  # every HR (95% CI) of both models
         assert f">{cell}</td>" in shown
     assert page.index('id="table-01_table1_by_tier"') < page.index('<section id="02_time_to_relapse')
+    km = re.search(r'<a href="figures/02_km_by_tier.png"[^>]*><img src="figures/02_km_by_tier.png"[^>]*'
+                   r'style="width:(\d+)px"', page)
+    assert km and int(km[1]) > 800  # a double-column figure at the page's width, not a thumbnail
 
 
 def test_data_hash_depends_on_content_not_location(tmp_path):

@@ -32,7 +32,7 @@ h3 { font-size: 1rem; margin: 1.4rem 0 0.3rem; }
 .links a, .tables a { margin-right: 0.9rem; }
 .tables span { margin-right: 1.2rem; }
 .figures figure { margin: 1.2rem 0; }
-.figures img { width: 100%; height: auto; border: 1px solid #eee; }
+.figures img { max-width: 100%; height: auto; border: 1px solid #eee; }
 .figures figcaption { font-size: 0.85rem; color: #555; }
 .inline-table { overflow-x: auto; font-size: 0.85rem; margin: 0.4rem 0 1rem; }
 .inline-table table { border-collapse: collapse; }
@@ -150,12 +150,29 @@ def _table_links(folder: Path, manifest: dict) -> str:
     return f'<p class="tables">Tables: {shown}</p>' if shown else ""
 
 
-def _figures(manifest: dict) -> str:
+def _shown_width(png: Path) -> str:
+    """Return the ``width`` style of a figure: half its pixels (its print size at 150 dpi).
+
+    Figures are saved at 300 dpi, so half their pixel width shows their text at about the
+    size of the page's own; a double-column figure fills the page's width, a single-column
+    one about half of it. An unreadable file fills the width.
+    """
+    try:
+        with png.open("rb") as file:
+            head = file.read(24)
+    except OSError:
+        return "width:100%"
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or len(head) < 24:
+        return "width:100%"
+    return f"width:{int.from_bytes(head[16:20], 'big') // 2}px"
+
+
+def _figures(folder: Path, manifest: dict) -> str:
     figures = "".join(
         f'<figure><a href="figures/{esc(stem)}.png" title="full size"><img src="figures/{esc(stem)}.png" '
-        f'alt="{esc(stem)}" loading="lazy"></a><figcaption>{esc(stem)} '
-        f'(<a href="figures/{esc(stem)}.pdf">PDF</a>, <a href="figures/{esc(stem)}.png">PNG</a>)'
-        f"</figcaption></figure>"
+        f'alt="{esc(stem)}" style="{_shown_width(folder / "figures" / f"{stem}.png")}" loading="lazy"></a>'
+        f'<figcaption>{esc(stem)} (<a href="figures/{esc(stem)}.pdf">PDF</a>, '
+        f'<a href="figures/{esc(stem)}.png">PNG</a>, full size)</figcaption></figure>'
         for stem in manifest.get("figures", []))
     return f'<div class="figures">{figures}</div>' if figures else ""
 
@@ -174,7 +191,7 @@ def _section(folder: Path, name: str, run: NotebookRun) -> str:
         + _links(folder, name)
         + _inline_tables(folder, manifest)
         + _table_links(folder, manifest)
-        + _figures(manifest)
+        + _figures(folder, manifest)
         + "</section>"
     )
 
