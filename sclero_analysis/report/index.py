@@ -170,7 +170,7 @@ def _shown_width(png: Path) -> str:
 def _figures(folder: Path, manifest: dict) -> str:
     figures = "".join(
         f'<figure><a href="figures/{esc(stem)}.png" title="full size"><img src="figures/{esc(stem)}.png" '
-        f'alt="{esc(stem)}" style="{_shown_width(folder / "figures" / f"{stem}.png")}" loading="lazy"></a>'
+        f'alt="{esc(stem)}" style="{_shown_width(folder / "figures" / f"{stem}.png")}">/a>'
         f'<figcaption>{esc(stem)} (<a href="figures/{esc(stem)}.pdf">PDF</a>, '
         f'<a href="figures/{esc(stem)}.png">PNG</a>, full size)</figcaption></figure>'
         for stem in manifest.get("figures", []))
