@@ -21,6 +21,7 @@ _EXPORTS = {
     "studies": "",
     "CaseSeries": "caseseries",
     "read_case_series": "caseseries",
+    "write_template": "caseseries.template",
     "adjusted_curves": "causal",
     "compare_tiers": "causal",
     "e_value": "causal",
@@ -115,6 +116,7 @@ __all__ = [
     "survival_frame",
     "table_one",
     "tier_history",
+    "write_template",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __version__ = "0.1.0"

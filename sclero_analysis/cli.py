@@ -1,5 +1,7 @@
 """Command line: ``validate PATH``, ``simulate --out DIR``, ``study DESIGN.toml --out DIR``, ``report``.
 
+``template registry OUT.xlsx`` writes an empty data-entry workbook.
+
 Exit codes of ``validate``: 0 when the series has no errors (warnings allowed), 1 when some rows
 were rejected for errors, 2 when the input cannot be read at all.
 
@@ -8,6 +10,9 @@ with errors are reported from their accepted rows), 1 when a notebook failed (th
 written and shows which cell raised what), 2 when nothing was built (unreadable data, no valid
 patient or line, an unknown notebook, an output folder that is not a report), 130 when
 interrupted (the previous report is left as it was).
+
+Exit codes of ``template``: 0 when the workbook was written, 2 when the file exists (without
+``--force``) or the name does not end in ``.xlsx``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import pandas as pd
 
 from sclero_analysis import __version__
 from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.caseseries.template import TEMPLATES, write_template
 from sclero_analysis.exceptions import CaseSeriesError
 from sclero_analysis.figures import journal_style
 from sclero_analysis.report import Report, ReportError, build_report, save_figure, save_table
@@ -108,7 +114,37 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--notebooks", help="folder of the notebooks (default: the package's own)")
     report.add_argument("--only", action="append", metavar="NAME", help="run only this notebook")
     report.add_argument("--fast", action="store_true", help="small simulations (a quick check)")
+    _template_command(commands)
     return parser
+
+
+def _template_command(commands) -> None:
+    template = commands.add_parser(
+        "template", help="write an empty data-entry workbook",
+        description="Write an empty Excel workbook to collect data in: one sheet per table with "
+                    "the contract's headers (units and rules in the header comments), drop-down "
+                    "lists, date formats and an instructions sheet. A filled workbook is read by "
+                    "validate and report as it is.",
+    )
+    template.add_argument("kind", choices=sorted(TEMPLATES),
+                          help="registry: the case series (patients, lines of therapy, events)")
+    template.add_argument("out", help="the workbook to write (.xlsx)")
+    template.add_argument("--force", action="store_true", help="replace an existing file")
+
+
+def _template(args: argparse.Namespace) -> int:
+    try:
+        path = write_template(args.out, kind=args.kind, overwrite=args.force)
+    except FileExistsError:
+        print(f"sclero-analysis template: {args.out} exists (a filled workbook?); nothing was "
+              "written. Choose another name, or --force to replace it.", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except ValueError as error:
+        print(f"sclero-analysis template: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(f"wrote {path}: fill its data sheets (instructions in the first sheet), then check it: "
+          f"sclero-analysis validate {path}")
+    return EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -235,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module docstring).
     """
     args = build_parser().parse_args(argv)
-    commands = {"validate": _validate, "simulate": _simulate, "study": _study, "report": _report}
+    commands = {"validate": _validate, "simulate": _simulate, "study": _study, "report": _report,
+                "template": _template}
     return commands[args.command](args)
 
 

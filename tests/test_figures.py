@@ -117,7 +117,7 @@ def test_journal_style_draws_in_the_first_installed_of_its_fonts(lines, tmp_path
     with journal_style():
         font = font_manager.findfont(font_manager.FontProperties(), fallback_to_default=False)
         fig, ax = plt.subplots()
-        sa.kaplan_meier(lines).plot(ax=ax)
+        sa.kaplan_meier(lines, cluster="patient_id").plot(ax=ax)
         fig.savefig(tmp_path / "km.pdf")
     assert font_manager.get_font(font).family_name == expected
     pdf = (tmp_path / "km.pdf").read_bytes()  # e.g. LiberationSans where CI installs it
@@ -359,11 +359,11 @@ def test_save_figure_writes_each_format_with_embedded_fonts_and_no_date(lines, t
 
 def _plot_calls(lines):
     """Every public plot function and result .plot method: name -> draw(ax=None)."""
-    km = sa.kaplan_meier(lines)
-    cif = sa.cumulative_incidence(lines)
+    km = sa.kaplan_meier(lines, cluster="patient_id")
+    cif = sa.cumulative_incidence(lines, cluster="patient_id")
     ps = _propensity(lines)
     balance = _quiet(ps.balance)
-    fit = sa.fit_cox(lines, "tier + mrss")
+    fit = sa.fit_cox(lines, "tier + mrss", cluster="patient_id")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PositivityWarning)
         curves = sa.adjusted_curves(lines, COVARIATES, n_boot=2, seed=1, progress=False)

@@ -126,6 +126,39 @@ def test_index_links_resolve_and_carry_provenance(report):
         assert value in page
 
 
+def test_reader_pages_hide_code_and_no_page_names_the_report_folder(report):
+    for name in EXPECTED:
+        reader = (report.folder / f"{name}.html").read_text()
+        code = (report.folder / f"{name}.code.html").read_text()
+        assert '<div class="jp-InputArea' not in reader, f"{name}.html shows code"
+        assert '<div class="jp-InputArea' in code and "injected-parameters" not in reader
+        for page in (reader, code):
+            assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page, name
+    pages = list(report.folder.glob("*.html"))
+    assert len(pages) == 2 * len(EXPECTED) + 1
+    for page in pages:
+        text = page.read_text()
+        assert str(report.folder) not in text and ".building-" not in text, page.name
+
+
+def test_index_shows_table_one_and_the_hazard_ratios_inline(report):
+    page = report.index.read_text()
+    tables = report.folder / "tables"
+    table1 = pd.read_csv(tables / "01_table1_by_tier.csv", dtype=str).set_index("characteristic")
+    shown = page[page.index('<div class="inline-table" id="table-01_table1_by_tier">'):]
+    shown = shown[:shown.index("</div>")]
+    assert f">{table1.loc['n', 'Overall']}</td>" in shown and "Unit: patients" in shown
+    hrs = pd.read_csv(tables / "02_cox_models.csv", dtype=str).set_index("characteristic")
+    shown = page[page.index('<div class="inline-table" id="table-02_cox_models">'):]
+    shown = shown[:shown.index("</div>")]
+    for cell in hrs.filter(like="HR").stack():  # every HR (95% CI) of both models
+        assert f">{cell}</td>" in shown
+    assert page.index('id="table-01_table1_by_tier"') < page.index('<section id="02_time_to_relapse')
+    km = re.search(r'<a href="figures/02_km_by_tier.png"[^>]*><img src="figures/02_km_by_tier.png"[^>]*'
+                   r'style="width:(\d+)px"', page)
+    assert km and int(km[1]) > 800  # a double-column figure at the page's width, not a thumbnail
+
+
 def test_data_hash_depends_on_content_not_location(tmp_path):
     source = ROOT / "data" / "synthetic" / "registry"
     copy = tmp_path / "copy"

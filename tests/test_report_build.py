@@ -35,6 +35,14 @@ COUNTS = ("import sclero_analysis as sa\n"
           "out = sa.report.notebook_outputs(out_dir, '01_counts')\n"
           "out.table(cs.counts.reset_index(), 'counts')\n"
           "out.finding(f'{len(cs.patients)} patients accepted')")
+#: A cell of code, a warning, stderr and absolute paths: what the reader page must not show.
+PAGE = ("import sys, warnings\n"
+        "warnings.warn('a warning the reader never sees')\n"
+        "print('stderr the reader never sees', file=sys.stderr)\n"
+        "code_marker = 'code the reader never sees'\n"
+        "print('output the reader sees; data at', data_path, 'written to', out_dir)\n"
+        "out.table(sa.table_one(cs, categorical=['sex']), 'table1_by_tier')\n"
+        "out.methods('Rows   counted per table after validation.')")
 SKIPS = ("import sclero_analysis as sa\n"
          "out = sa.report.notebook_outputs(out_dir, '03_after')\n"
          "out.finding('ran after the failure')\n"
@@ -82,7 +90,7 @@ def failing_run(tmp_path_factory):
     """One CLI run: dd/mm data read without --dayfirst, a notebook that fails between two good ones."""
     root = tmp_path_factory.mktemp("failing")
     books = root / "notebooks"
-    write_notebook(books, "01_counts", COUNTS)
+    write_notebook(books, "01_counts", COUNTS, PAGE)
     write_notebook(books, "02_broken", "x = 1", "x / 0")
     write_notebook(books, "03_after", SKIPS)
     data = write_user_registry(root / "ddmm", 20, seed=5, dayfirst=True)
@@ -149,6 +157,51 @@ def test_a_completed_run_replaces_the_previous_report_whole(failing_run):
     book = nbformat.read(out / "01_counts.ipynb", as_version=4)
     injected = next(c for c in book.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert f'out_dir = "{out}"' in injected.source  # the report's folder, not the staging one
+
+
+def test_reader_pages_hide_code_parameters_and_stderr(failing_run):
+    out = failing_run["out"]
+    reader = (out / "01_counts.html").read_text()
+    code = (out / "01_counts.code.html").read_text()
+    assert "output the reader sees" in reader and "never sees" not in reader  # no code, no stderr
+    assert '<div class="jp-InputArea' not in reader and "hl-ipython3" not in reader
+    assert "data_path = " not in reader and "out_dir = " not in reader  # no parameters cell
+    assert "code the reader never sees" in code and '<div class="jp-InputArea' in code
+    assert 'out_dir = "reports"' in re.sub(r"<[^>]+>", "", code)  # injected: the folder's name
+    for page in (reader, code):
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page  # no stderr output
+        assert "UserWarning" not in page
+        assert 'href="index.html"' in page
+    assert 'href="01_counts.code.html"' in reader and 'href="01_counts.html"' in code
+    book = nbformat.read(out / "01_counts.ipynb", as_version=4)  # the executed notebook keeps all
+    streams = [o for c in book.cells if c.cell_type == "code" for o in c.outputs]
+    assert any(o.get("name") == "stderr" and "stderr the reader never sees" in o.text for o in streams)
+
+
+def test_no_page_names_an_absolute_path(failing_run):
+    out, data = failing_run["out"], failing_run["root"] / "ddmm"
+    pages = {p.name: p.read_text() for p in out.glob("*.html")}
+    assert {"01_counts.html", "01_counts.code.html", "02_broken.code.html", "index.html"} <= set(pages)
+    for name, page in pages.items():
+        for absolute in (str(out), str(data), str(failing_run["root"]), ".building-"):
+            if name == "index.html" and absolute in (str(data), str(failing_run["root"])):
+                continue  # the index's provenance and validate command name the data on purpose
+            assert absolute not in page, f"{name} shows {absolute}"
+    assert "data at ddmm written to reports" in pages["01_counts.html"]
+
+
+def test_index_shows_table_one_inline_and_the_methods(failing_run):
+    page = (failing_run["out"] / "index.html").read_text()
+    counts = page[page.index('<section id="01_counts">'):page.index('<section id="02_broken">')]
+    inline = counts[counts.index('<div class="inline-table" id="table-01_table1_by_tier">'):]
+    assert "<h3>Table 1: characteristics by tier</h3>" in counts
+    assert "<table" in inline and "&emsp;F" in inline and "Unit: patients" in inline
+    methods = "Rows counted per table after validation."  # spaces collapsed
+    assert f'<p class="methods"><strong>Methods.</strong> {methods}</p>' in counts
+    assert 'href="01_counts.code.html"' in counts
+    assert "inline-table" not in page[page.index('<section id="03_after">'):]  # nothing to show
+    broken = page[page.index('<section id="02_broken">'):page.index('<section id="03_after">')]
+    assert "Methods." not in broken and 'href="02_broken.code.html">HTML with code' in broken
 
 
 def test_dayfirst_and_sheets_reach_the_notebooks(tmp_path):

@@ -327,4 +327,4 @@ def test_save_table_writes_formats(lines, tmp_path):
     plain = save_table(pd.DataFrame({"x": [1]}, index=["a"]), tmp_path / "plain", formats=("md",))
     assert "| a | 1 |" in plain[0].read_text()
     with pytest.raises(ValueError, match="unknown table format"):
-        save_table(t, tmp_path / "t", formats=("docx",))
+        save_table(t, tmp_path / "t", formats=("odt",))

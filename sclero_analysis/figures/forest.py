@@ -44,7 +44,7 @@ def forest_plot(results, ax: Axes | None = None, xlabel: str = "Hazard ratio (95
     --------
     >>> import sclero_analysis as sa
     >>> df = sa.relapse_frame(sa.load_example()).dropna(subset=["mrss"])
-    >>> ax = forest_plot(sa.fit_cox(df, "tier + mrss"))
+    >>> ax = forest_plot(sa.fit_cox(df, "tier + mrss", cluster="patient_id"))
     >>> [t.get_text() for t in ax.get_yticklabels()][:2]
     ['ivig (reference)', 'immunosuppression']
     >>> import matplotlib.pyplot as plt

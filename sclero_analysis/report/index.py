@@ -2,7 +2,10 @@
 
 Each notebook's section says how it ran: complete; complete with sections skipped (each
 section and its reason, from the notebook's manifest); or failed (the cell and the error, with
-links to the executed notebook that shows the traceback).
+links to the executed notebook that shows the traceback). It then gives the notebook's finding
+and methods paragraph, links to its pages (to read, with code, executed notebook), its key
+tables inline (Table 1, the hazard ratios: :data:`INLINE_TABLES`), every table's files, and its
+figures at the page's width (a click opens the full-size image).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sclero_analysis.report.datacheck import DataCheck
+from sclero_analysis.report.pages import code_page
 from sclero_analysis.report.runs import COMPLETE, FAILED, SKIPPED, NotebookRun
 
 esc = html.escape
@@ -22,12 +26,20 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; mar
        max-width: 60rem; color: #222; line-height: 1.45; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+h3 { font-size: 1rem; margin: 1.4rem 0 0.3rem; }
 .finding { background: #f3f7fb; border-left: 4px solid #0072B2; padding: 0.5rem 0.8rem; }
+.methods { font-size: 0.95rem; color: #333; }
 .links a, .tables a { margin-right: 0.9rem; }
-.figures { display: flex; flex-wrap: wrap; gap: 0.8rem; margin-top: 0.6rem; }
-.figures figure { margin: 0; width: 18rem; }
-.figures img { width: 100%; border: 1px solid #eee; }
-.figures figcaption { font-size: 0.8rem; color: #555; }
+.tables span { margin-right: 1.2rem; }
+.figures figure { margin: 1.2rem 0; }
+.figures img { max-width: 100%; height: auto; border: 1px solid #eee; }
+.figures figcaption { font-size: 0.85rem; color: #555; }
+.inline-table { overflow-x: auto; font-size: 0.85rem; margin: 0.4rem 0 1rem; }
+.inline-table table { border-collapse: collapse; }
+.inline-table th, .inline-table td { padding: 0.15rem 0.7rem; }
+.inline-table thead th { border-top: 2px solid #222; border-bottom: 1px solid #222; }
+.inline-table tbody tr:last-child td { border-bottom: 2px solid #222; }
+.inline-table p { margin: 0.3rem 0; }
 table.provenance td { padding: 0.1rem 0.8rem 0.1rem 0; vertical-align: top; font-size: 0.9rem; }
 table.counts td, table.counts th { padding: 0.1rem 0.8rem; text-align: right; font-size: 0.9rem; }
 .status { padding: 0.3rem 0.8rem; border-left: 4px solid; }
@@ -39,6 +51,15 @@ table.counts td, table.counts th { padding: 0.1rem 0.8rem; text-align: right; fo
 """
 #: CSS class of each status.
 STATUS_CLASS = {COMPLETE: "complete", SKIPPED: "skipped", FAILED: "failed"}
+#: Tables shown inline, by what they are: the first of the file stems that a notebook's manifest
+#: lists (so a notebook may rename its table: add the new stem here); none found, none shown.
+INLINE_TABLES = {
+    "Table 1: characteristics by tier": ("01_table1_by_tier", "01_table1"),
+    "Hazard ratios of relapse (Cox models)": ("02_cox_models", "02_hazard_ratios"),
+}
+#: Table files linked from a notebook's section, when present.
+TABLE_FILES = {"csv": "CSV", "md": "Markdown", "html": "HTML", "tex": "LaTeX", "docx": "Word",
+               "xlsx": "Excel"}
 
 
 def _title(folder: Path, name: str) -> str:
@@ -58,7 +79,7 @@ def _title(folder: Path, name: str) -> str:
 def _manifest(folder: Path, name: str) -> dict:
     path = folder / "manifest" / f"{name}.json"
     if not path.exists():
-        return {"finding": "", "figures": [], "tables": []}
+        return {"finding": "", "figures": [], "tables": [], "methods": ""}
     return json.loads(path.read_text())
 
 
@@ -78,7 +99,7 @@ def _status(run: NotebookRun) -> str:
         where = esc((run.failure or "").removesuffix(run.error or ""))
         return (f'<div class="status {css}"><p><strong>Failed</strong>: {where}'
                 f"<code>{esc(run.error or '')}</code>. The traceback is in the executed notebook: "
-                f'<a href="{esc(run.name)}.html">HTML</a> '
+                f'<a href="{esc(code_page(run.name))}">HTML with code</a> '
                 f'<a href="{esc(run.name)}.ipynb">.ipynb</a>.</p></div>')
     if run.status == SKIPPED:
         items = "".join(f"<li><strong>{esc(section)}</strong>: {esc(reason)}</li>"
@@ -88,34 +109,96 @@ def _status(run: NotebookRun) -> str:
     return f'<div class="status {css}"><p><strong>Complete</strong></p></div>'
 
 
+def _markdown_table(text: str) -> str:
+    """Render a saved Markdown table (title, pipe table, notes) as HTML, its text escaped."""
+    import mistune
+
+    render = mistune.create_markdown(escape=True, plugins=["table"])
+    return render(text).replace("&amp;emsp;", "&emsp;")  # the indent of level rows
+
+
+def _inline_table(folder: Path, stem: str) -> str:
+    """Return a saved table's HTML: its ``.html`` file, else its ``.md`` rendered; "" if neither."""
+    tables = folder / "tables"
+    if (tables / f"{stem}.html").is_file():
+        return (tables / f"{stem}.html").read_text(encoding="utf-8")
+    if (tables / f"{stem}.md").is_file():
+        return _markdown_table((tables / f"{stem}.md").read_text(encoding="utf-8"))
+    return ""
+
+
+def _inline_tables(folder: Path, manifest: dict) -> str:
+    shown = []
+    listed = manifest.get("tables", [])
+    for label, stems in INLINE_TABLES.items():
+        for stem in (s for s in stems if s in listed):
+            body = _inline_table(folder, stem)
+            if body:
+                shown.append(f'<h3>{esc(label)}</h3><div class="inline-table" id="table-{esc(stem)}">'
+                             f"{body}</div>")
+                break
+    return "".join(shown)
+
+
+def _table_links(folder: Path, manifest: dict) -> str:
+    spans = []
+    for stem in manifest.get("tables", []):
+        present = [ext for ext in TABLE_FILES if (folder / "tables" / f"{stem}.{ext}").is_file()]
+        files = " ".join(f'<a href="tables/{esc(stem)}.{ext}">{TABLE_FILES[ext]}</a>' for ext in present)
+        spans.append(f"<span>{esc(stem)}: {files}</span>" if files else "")
+    shown = " ".join(s for s in spans if s)
+    return f'<p class="tables">Tables: {shown}</p>' if shown else ""
+
+
+def _shown_width(png: Path) -> str:
+    """Return the ``width`` style of a figure: half its pixels (its print size at 150 dpi).
+
+    Figures are saved at 300 dpi, so half their pixel width shows their text at about the
+    size of the page's own; a double-column figure fills the page's width, a single-column
+    one about half of it. An unreadable file fills the width.
+    """
+    try:
+        with png.open("rb") as file:
+            head = file.read(24)
+    except OSError:
+        return "width:100%"
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or len(head) < 24:
+        return "width:100%"
+    return f"width:{int.from_bytes(head[16:20], 'big') // 2}px"
+
+
+def _figures(folder: Path, manifest: dict) -> str:
+    figures = "".join(
+        f'<figure><a href="figures/{esc(stem)}.png" title="full size"><img src="figures/{esc(stem)}.png" '
+        f'alt="{esc(stem)}" style="{_shown_width(folder / "figures" / f"{stem}.png")}">/a>'
+        f'<figcaption>{esc(stem)} (<a href="figures/{esc(stem)}.pdf">PDF</a>, '
+        f'<a href="figures/{esc(stem)}.png">PNG</a>, full size)</figcaption></figure>'
+        for stem in manifest.get("figures", []))
+    return f'<div class="figures">{figures}</div>' if figures else ""
+
+
 def _section(folder: Path, name: str, run: NotebookRun) -> str:
     manifest = _manifest(folder, name)
     finding = manifest.get("finding") or "(this notebook recorded no finding)"
     shown = "" if run.status == FAILED and not manifest.get("finding") else \
         f'<p class="finding">{esc(finding)}</p>'
-    figures = "".join(
-        f'<figure><a href="figures/{esc(stem)}.pdf"><img src="figures/{esc(stem)}.png" '
-        f'alt="{esc(stem)}"></a><figcaption>{esc(stem)} '
-        f'(<a href="figures/{esc(stem)}.pdf">PDF</a>, <a href="figures/{esc(stem)}.png">PNG</a>)'
-        f"</figcaption></figure>"
-        for stem in manifest.get("figures", []))
-    tables = " ".join(
-        f'<span>{esc(stem)}: <a href="tables/{esc(stem)}.csv">CSV</a> '
-        f'<a href="tables/{esc(stem)}.md">Markdown</a></span>'
-        for stem in manifest.get("tables", []))
+    methods = manifest.get("methods") or ""
     return (
         f'<section id="{esc(name)}"><h2>{esc(_title(folder, name))}</h2>'
         + _status(run)
         + shown
+        + (f'<p class="methods"><strong>Methods.</strong> {esc(methods)}</p>' if methods else "")
         + _links(folder, name)
-        + (f'<p class="tables">Tables: {tables}</p>' if tables else "")
-        + (f'<div class="figures">{figures}</div>' if figures else "")
+        + _inline_tables(folder, manifest)
+        + _table_links(folder, manifest)
+        + _figures(folder, manifest)
         + "</section>"
     )
 
 
 def _links(folder: Path, name: str) -> str:
-    links = [(f"{name}.html", "Notebook (HTML)"), (f"{name}.ipynb", "Executed notebook (.ipynb)")]
+    links = [(f"{name}.html", "Notebook (to read)"), (code_page(name), "Notebook with code"),
+             (f"{name}.ipynb", "Executed notebook (.ipynb)")]
     shown = "".join(f'<a href="{esc(href)}">{text}</a>' for href, text in links
                     if (folder / href).exists())
     return f'<p class="links">{shown}</p>' if shown else ""

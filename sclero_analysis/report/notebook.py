@@ -82,6 +82,7 @@ class NotebookOutputs:
     tables: list[str] = field(default_factory=list)
     finding_text: str = ""
     skipped: list[dict] = field(default_factory=list)
+    methods_text: str = ""
 
     @property
     def prefix(self) -> str:
@@ -123,6 +124,21 @@ class NotebookOutputs:
         self._write()
         return text
 
+    def methods(self, text: str) -> str:
+        """Record the notebook's methods paragraph (shown in ``index.html``) and return it.
+
+        Write it from what was run, with its numbers: the estimators, the model formula, the
+        variance, how many patients, lines and events, what was left out ("Kaplan-Meier per
+        tier on 907 lines of 400 patients; Cox with robust variance clustered by patient …").
+        Calling it again replaces the paragraph.
+        """
+        text = " ".join(str(text).split())
+        if not text:
+            raise ValueError("a methods paragraph cannot be empty")
+        self.methods_text = text
+        self._write()
+        return text
+
     def skip(self, section: str, reason: str) -> str:
         """Record that a section was left out or reduced, and why (in numbers); return the sentence.
 
@@ -157,6 +173,7 @@ class NotebookOutputs:
         self.manifest_path.write_text(json.dumps({
             "notebook": self.notebook, "finding": self.finding_text,
             "figures": self.figures, "tables": self.tables, "skipped": self.skipped,
+            "methods": self.methods_text,
         }, indent=1))
 
 

@@ -1,4 +1,4 @@
-"""One notebook's run in a report: execute it, save it as HTML, and say how it went.
+"""One notebook's run in a report: execute it, save its HTML pages, and say how it went.
 
 A notebook that raises does not stop the report: its run is ``failed`` with the failing cell's
 number (as the executed notebook shows it, ``In [n]``) and the error; the executed notebook,
@@ -13,6 +13,8 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from sclero_analysis.report.pages import path_replacements, write_pages
 
 #: Jupyter kernel the notebooks run in.
 KERNEL = "python3"
@@ -110,18 +112,8 @@ def _show_folder(executed: Path, staged: str, final: str) -> None:
     nbformat.write(book, executed)
 
 
-def _to_html(executed: Path) -> Path:
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    html = executed.with_suffix(".html")
-    html.write_text(body, encoding="utf-8")
-    return html
-
-
 def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | None = None) -> NotebookRun:
-    """Execute ``notebook`` into ``folder`` (``<name>.ipynb`` and ``.html``) and return its run.
+    """Execute ``notebook`` into ``folder`` (``<name>.ipynb``, ``.html``, ``.code.html``); return its run.
 
     Parameters
     ----------
@@ -161,6 +153,6 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | N
     if executed.exists():
         if final is not None:
             _show_folder(executed, str(folder), str(final))
-        _to_html(executed)
+        write_pages(executed, path_replacements(folder, final or folder, parameters.get("data_path")))
     return NotebookRun(notebook.stem, time.perf_counter() - start, _skipped(folder, notebook.stem),
                        error, cell)

@@ -1,4 +1,4 @@
-"""Save a figure in every format a journal or a report needs, and tables beside it."""
+"""Save a figure in every format a journal or a report needs, and tables beside it (text, Word, Excel)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sclero_analysis.report.office import write_docx, write_xlsx
 from sclero_analysis.tables import Table
 
 FIGURE_FORMATS = ("pdf", "svg", "png", "tiff", "eps")
-TABLE_FORMATS = ("csv", "md", "html", "tex")
+TABLE_FORMATS = ("csv", "md", "html", "tex", "docx", "xlsx")
 
 
 def save_figure(fig: Figure, path_stem: str | Path, formats: Sequence[str] = ("pdf", "svg", "png"),
@@ -73,36 +74,68 @@ def _metadata(fmt: str) -> dict | None:
     return None
 
 
-def save_table(table, path_stem: str | Path, formats: Sequence[str] = ("csv", "md")) -> list[Path]:
-    """Write a table (a :class:`~sclero_analysis.tables.Table` or a DataFrame) in several formats.
+def _table_paths(path: Path, formats: Sequence[str] | None) -> list[Path]:
+    """Return the files to write: ``path`` itself when it names a format, else ``path.<format>`` each."""
+    named = path.suffix.lstrip(".").lower()
+    if named in TABLE_FORMATS:
+        if formats is not None and tuple(formats) != (named,):
+            raise ValueError(f"{path.name} names its format; give a path without extension to write "
+                             f"{tuple(formats)}")
+        return [path]
+    chosen = ("csv", "md") if formats is None else tuple(formats)
+    unknown = [f for f in chosen if f not in TABLE_FORMATS]
+    if unknown:
+        raise ValueError(f"unknown table format {unknown[0]!r}; choose from {TABLE_FORMATS}")
+    return [path.parent / f"{path.name}.{fmt}" for fmt in chosen]
+
+
+def save_table(table, path: str | Path, formats: Sequence[str] | None = None) -> list[Path]:
+    """Write a table (a :class:`~sclero_analysis.tables.Table` or a DataFrame) in one or several formats.
 
     Parameters
     ----------
     table : Table or pandas.DataFrame
         A ``Table`` writes its own formats; a DataFrame is written with its index (a
         MultiIndex keeps its first level as rows, the others become the first columns).
-    path_stem : str or Path
-        Path without extension.
-    formats : sequence of {"csv", "md", "html", "tex"}
+    path : str or Path
+        A file whose extension names the format (``table1.docx``), or a path without
+        extension (``tables/table1``) written once per format of ``formats``.
+    formats : sequence of {"csv", "md", "html", "tex", "docx", "xlsx"}, optional
+        For a path without extension (default ``("csv", "md")``).
 
     Returns
     -------
     list of Path
+        The files written.
+
+    Notes
+    -----
+    Word (``.docx``) and Excel (``.xlsx``) files are in journal layout: the title as caption,
+    a three-line table (rules above and below the header and under the last row, bold
+    header), the notes as footnotes (:mod:`sclero_analysis.report.office`).
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> t = Table(pd.DataFrame({"n": ["3"]}, index=["lines"]), title="Demo")
+    >>> [p.name for p in save_table(t, folder + "/table1.docx")]
+    ['table1.docx']
+    >>> [p.name for p in save_table(t, folder + "/table1", formats=("csv", "xlsx"))]
+    ['table1.csv', 'table1.xlsx']
     """
-    stem = Path(path_stem)
-    unknown = [f for f in formats if f not in TABLE_FORMATS]
-    if unknown:
-        raise ValueError(f"unknown table format {unknown[0]!r}; choose from {TABLE_FORMATS}")
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = _table_paths(Path(path), formats)
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
     if isinstance(table, pd.DataFrame):
         if isinstance(table.index, pd.MultiIndex):  # the inner levels become leading columns
             table = table.reset_index(level=list(range(1, table.index.nlevels)))
         table = Table(table)
-    writers = {"csv": table.to_csv, "md": table.to_markdown, "html": table.to_html, "tex": table.to_latex}
-    written = []
-    for fmt in formats:
-        path = stem.parent / f"{stem.name}.{fmt}"
-        text = writers[fmt]()
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    texts = {"csv": table.to_csv, "md": table.to_markdown, "html": table.to_html, "tex": table.to_latex}
+    files = {"docx": write_docx, "xlsx": write_xlsx}
+    for file in paths:
+        fmt = file.suffix.lstrip(".").lower()
+        if fmt in files:
+            files[fmt](table, file)
+        else:
+            file.write_text(texts[fmt](), encoding="utf-8")
+    return paths
