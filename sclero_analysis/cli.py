@@ -126,15 +126,26 @@ def _template_command(commands) -> None:
                     "lists, date formats and an instructions sheet. A filled workbook is read by "
                     "validate and report as it is.",
     )
-    template.add_argument("kind", choices=sorted(TEMPLATES),
-                          help="registry: the case series (patients, lines of therapy, events)")
+    template.add_argument("kind", choices=sorted({*TEMPLATES, "literature"}),
+                          help="registry: the case series (patients, lines of therapy, events); "
+                               "literature: an extraction workbook for published sources")
     template.add_argument("out", help="the workbook to write (.xlsx)")
     template.add_argument("--force", action="store_true", help="replace an existing file")
 
 
+def _write_template(out: str, kind: str, overwrite: bool) -> Path:
+    if kind != "literature":
+        return write_template(out, kind=kind, overwrite=overwrite)
+    from sclero_analysis.evidence import write_literature_template  # the literature layer, on demand
+
+    if Path(out).exists() and not overwrite:
+        raise FileExistsError(out)
+    return write_literature_template(out)
+
+
 def _template(args: argparse.Namespace) -> int:
     try:
-        path = write_template(args.out, kind=args.kind, overwrite=args.force)
+        path = _write_template(args.out, args.kind, args.force)
     except FileExistsError:
         print(f"sclero-analysis template: {args.out} exists (a filled workbook?); nothing was "
               "written. Choose another name, or --force to replace it.", file=sys.stderr)
@@ -244,9 +255,18 @@ def _where(problem) -> str:
     return ", ".join(parts)
 
 
+def _read_for_validation(args: argparse.Namespace):
+    """Read a case series, or a literature when the folder or workbook holds a ``sources`` table."""
+    from sclero_analysis.evidence import is_literature, read_literature
+
+    if is_literature(args.path):
+        return read_literature(args.path, dayfirst=args.dayfirst, sheet_names=dict(args.sheet))
+    return read_case_series(args.path, dayfirst=args.dayfirst, sheet_names=dict(args.sheet))
+
+
 def _validate(args: argparse.Namespace) -> int:
     try:
-        cs = read_case_series(args.path, dayfirst=args.dayfirst, sheet_names=dict(args.sheet))
+        cs = _read_for_validation(args)
     except (CaseSeriesError, ValueError) as error:
         print(f"sclero-analysis: cannot read {args.path}: {error}", file=sys.stderr)
         return EXIT_UNREADABLE

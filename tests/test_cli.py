@@ -78,3 +78,21 @@ def test_study_command_writes_results_and_resumes(tmp_path):
     bad.write_text("[vary]\nlog_hr_surgery = [0.0]\n")
     result = run("study", str(bad), "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "log_hr_surgery" in result.stderr
+
+
+def test_literature_template_and_validate(tmp_path, capsys):
+    workbook = tmp_path / "extraction.xlsx"
+    assert main(["template", "literature", str(workbook)]) == 0
+    assert main(["template", "literature", str(workbook)]) == 2  # never over a filled workbook
+    assert main(["validate", str(workbook)]) == 0  # empty: read as a literature, nothing wrong
+    shipped = Path(__file__).parents[1] / "sclero_analysis" / "data" / "synthetic" / "literature"
+    copy = tmp_path / "literature"
+    shutil.copytree(shipped, copy)
+    capsys.readouterr()
+    assert main(["validate", str(copy)]) == 0
+    assert "sources" in capsys.readouterr().out  # the literature's tables, not a registry's
+    sources = pd.read_csv(copy / "sources.csv")
+    sources.loc[0, "design"] = "anecdote"
+    sources.to_csv(copy / "sources.csv", index=False)
+    assert main(["validate", str(copy)]) == 1
+    assert "design" in capsys.readouterr().out
