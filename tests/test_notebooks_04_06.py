@@ -369,3 +369,18 @@ def test_a_draw_without_the_contrast_is_not_a_firth_failure():
     assert table.loc["firth", "failed"] == 0 and table.loc["firth", "not_estimable"] == 2
     gaps = [s for s, _ in ss.spread_gaps(no_cyto, table)]
     assert gaps == ["Spread of Firth HRs"]  # the shipped registry has a truth
+
+
+def test_the_crude_hr_sentence_names_each_missing_estimate():
+    hr = _comparison(6, 10).registry_hr
+    none = CrudeHR("cytoreduction", np.nan, np.nan, {"ivig": 3, "cytoreduction": 1},
+                   {"ivig": 2, "cytoreduction": 0}, "no relapse on cytoreduction")
+    pair = findings.crude_hr_pair
+
+    def compare(registry, literature):
+        return pair(PublicationComparison(9, 3, 2.0, 3, 3, 20, 12, registry, literature))
+
+    assert compare(hr, hr).endswith("0.61 in the published cases, against 0.61 in the registry")
+    assert compare(none, hr).endswith(
+        "0.61 in the published cases; in the registry it is not estimable (no relapse on cytoreduction)")
+    assert "nor in the registry" in compare(none, none)

@@ -207,12 +207,6 @@ def reported_rate(comparison) -> str:
             f"{c.reported_assessed} reports ({percent(reported)}), {where} {reference}")
 
 
-def _hr_text(result, source: str) -> str:
-    if result.estimable:
-        return f"{result.hr:.2f} in the {source}"
-    return f"not estimable in the {source} ({result.reason})"
-
-
 def crude_hr_pair(comparison) -> str:
     """Give the crude HR in the published cases against the registry's, or why one is missing.
 
@@ -225,11 +219,22 @@ def crude_hr_pair(comparison) -> str:
     ...                {"ivig": 1, "cytoreduction": 0}, "no cytoreduction lines")
     >>> crude_hr_pair(PublicationComparison(8, 1, 0.9, 1, 1, 10, 6, hr, none))[42:]
     'not estimable in the published cases (no cytoreduction lines), against 0.61 in the registry'
+    >>> crude_hr_pair(PublicationComparison(8, 1, 0.9, 1, 1, 10, 6, none, none))[104:]
+    'nor in the registry (no cytoreduction lines)'
     """
     c = comparison
-    published = _hr_text(c.literature_hr, "published cases")
-    return (f"the crude HR for {c.registry_hr.contrast} vs IVIG is {published}, "
-            f"against {_hr_text(c.registry_hr, 'registry')}")
+    lead = f"the crude HR for {c.registry_hr.contrast} vs IVIG is"
+    published, registry = c.literature_hr, c.registry_hr
+    if published.estimable and registry.estimable:
+        return f"{lead} {published.hr:.2f} in the published cases, against {registry.hr:.2f} in the registry"
+    if registry.estimable:
+        return (f"{lead} not estimable in the published cases ({published.reason}), against "
+                f"{registry.hr:.2f} in the registry")
+    if published.estimable:
+        return (f"{lead} {published.hr:.2f} in the published cases; in the registry it is not estimable "
+                f"({registry.reason})")
+    return (f"{lead} not estimable in the published cases ({published.reason}) nor in the registry "
+            f"({registry.reason})")
 
 
 def _sweep_change(sweep) -> str:
