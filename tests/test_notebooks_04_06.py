@@ -267,7 +267,11 @@ def test_the_planning_plain_words_turn_with_the_bias():
 
 def test_power_bias_and_coverage_sentences_turn():
     assert findings.power_statement(0.85, 0.05, 20, 20).endswith("reaching 80%")
-    assert findings.power_statement(0.5, 0.1, 15, 20).endswith("it failed in 5 of 20 simulated registries")
+    partly = findings.power_statement(0.5, 0.1, 15, 20)  # 10 detections in 20 registries, 5 not fitted
+    assert partly.startswith("38% power") and partly.endswith("(50% among the 15 it could fit)")
+    fitted_half = pd.DataFrame({"power": [0.9], "n_used": [10], "n_reps": [20]}, index=[400])
+    assert "none of the sizes up to 400 patients reaches 80% power (the best: 45% at 400)" == \
+        findings.size_for_power(fitted_half)  # failed fits detect nothing
     assert "is biased by +0.30" in findings.bias_statement(0.3, 0.05, "naive Cox")
     assert "no bias beyond" in findings.bias_statement(0.05, 0.05, "naive Cox")
     assert "above the nominal" in findings.coverage_statement(0.999, 0.001)

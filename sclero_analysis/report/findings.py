@@ -291,20 +291,52 @@ def _unseen_events(comparison) -> str:
 
 
 def power_statement(power: float, mcse: float, n_used: int, n_reps: int, target: float = POWER_TARGET) -> str:
-    """Say a simulated power against ``target``, with its MC SE and the failed fits.
+    """Say a simulated power against ``target``; a registry the analysis could not fit detects nothing.
+
+    Parameters
+    ----------
+    power, mcse : float
+        Power among the simulated registries the analysis could fit, and its MC SE.
+    n_used, n_reps : int
+        Registries the analysis could fit, and all simulated.
+    target : float
 
     Examples
     --------
     >>> power_statement(0.45, 0.11, 20, 20)
     '45% power (MC SE 11%), below 80%'
+    >>> power_statement(0.5, 0.25, 4, 20)[:92]
+    '10% power (MC SE 7%), below 80%, counting the 16 of 20 simulated registries it could not fit'
     >>> power_statement(float("nan"), float("nan"), 0, 20)
     'no power estimate: the analysis failed in all 20 simulated registries'
     """
     if n_used == 0 or not _finite(power):
         return f"no power estimate: the analysis failed in all {n_reps} simulated registries"
-    verdict = "reaching" if power >= target else "below"
-    failed = f"; it failed in {n_reps - n_used} of {n_reps} simulated registries" if n_used < n_reps else ""
-    return f"{percent(power)} power (MC SE {percent(mcse)}), {verdict} {target:.0%}{failed}"
+    if n_used == n_reps:
+        verdict = "reaching" if power >= target else "below"
+        return f"{percent(power)} power (MC SE {percent(mcse)}), {verdict} {target:.0%}"
+    overall = power * n_used / n_reps
+    overall_mcse = math.sqrt(overall * (1 - overall) / n_reps)
+    verdict = "reaching" if overall >= target else "below"
+    return (f"{percent(overall)} power (MC SE {percent(overall_mcse)}), {verdict} {target:.0%}, counting the "
+            f"{n_reps - n_used} of {n_reps} simulated registries it could not fit as no detection "
+            f"({percent(power)} among the {n_used} it could fit)")
+
+
+def overall_power(table):
+    """Power over every simulated registry: one the analysis could not fit detects nothing.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Study-summary rows with ``power, n_used, n_reps``.
+
+    Returns
+    -------
+    pandas.Series
+        ``power * n_used / n_reps`` (NaN where no registry could be fitted).
+    """
+    return (table["power"] * table["n_used"] / table["n_reps"]).where(table["n_used"] > 0)
 
 
 def size_for_power(table, target: float = POWER_TARGET) -> str:
@@ -313,28 +345,29 @@ def size_for_power(table, target: float = POWER_TARGET) -> str:
     Parameters
     ----------
     table : pandas.DataFrame
-        One analysis's rows of a study summary, indexed by ``n_patients``: ``power, n_used``.
+        One analysis's rows of a study summary, indexed by ``n_patients``: ``power, n_used,
+        n_reps``; power counts registries the analysis could not fit as no detection
+        (:func:`overall_power`).
 
     Examples
     --------
     >>> import pandas as pd
-    >>> t = pd.DataFrame({"power": [0.3, 0.85], "n_used": [20, 20]}, index=[50, 400])
+    >>> t = pd.DataFrame({"power": [0.3, 0.85], "n_used": [20, 20], "n_reps": 20}, index=[50, 400])
     >>> size_for_power(t)
     'about 400 patients give at least 80% power (85%)'
     >>> size_for_power(t.assign(power=[0.3, 0.6]))
     'none of the sizes up to 400 patients reaches 80% power (the best: 60% at 400)'
     """
-    usable = table[(table["n_used"] > 0) & table["power"].notna()]
-    if usable.empty:
+    power = overall_power(table).dropna()
+    if power.empty:
         return f"no simulated size up to {max(table.index)} patients gave a power estimate"
-    enough = usable.index[usable["power"] >= target]
+    enough = power.index[power >= target]
     if len(enough):
         size = min(enough)
-        reached = percent(usable.loc[size, "power"])
-        return f"about {size} patients give at least {target:.0%} power ({reached})"
-    best = usable["power"].idxmax()
+        return f"about {size} patients give at least {target:.0%} power ({percent(power[size])})"
+    best = power.idxmax()
     return (f"none of the sizes up to {max(table.index)} patients reaches {target:.0%} power "
-            f"(the best: {percent(usable.loc[best, 'power'])} at {best})")
+            f"(the best: {percent(power[best])} at {best})")
 
 
 def bias_statement(bias: float, mcse: float, label: str, z: float = MC_Z) -> str:
@@ -451,7 +484,7 @@ def _persistent_bias(naive) -> str:
 def planning_plain_words(summary, n_patients: int, target: float = POWER_TARGET) -> str:
     """Notebook 05's plain-words answer, from the same study summary as the finding."""
     naive, iptw = _analysis(summary, "naive_cox"), _analysis(summary, "iptw_cox")
-    usable = iptw[(iptw["n_used"] > 0) & (iptw["power"] >= target)]
+    usable = iptw[overall_power(iptw) >= target]
     if len(usable):
         need = int(usable.index.min())
         size = (f"a registry of about {need} patients would detect the default cytoreduction effect "
