@@ -244,8 +244,8 @@ def _study_summary(iptw_power, naive_bias=0.4, iptw_bias=0.02, n_used_own=0):
 def test_the_planning_finding_turns_with_the_computed_power():
     reached = findings.planning_finding(_study_summary([np.nan, 0.4, 0.85, 0.95]), 8)
     short = findings.planning_finding(_study_summary([np.nan, 0.2, 0.4, 0.6]), 8)
-    assert "about 100 patients give at least 80% power" in reached
-    assert "none of the sizes up to 200 patients reaches 80% power (the best: 60% at 200)" in short
+    assert "IPTW Cox reaches 80% power between 50 patients (40%) and 100 (85%)" in reached
+    assert "IPTW Cox does not reach 80% power at any size up to 200 patients (the best: 60% at 200)" in short
     for text in (reached, short):
         assert "(8 patients) IPTW Cox has no power estimate: the analysis failed in all 20" in text
         assert not NAN.search(text)
@@ -259,6 +259,7 @@ def test_the_planning_finding_turns_with_the_computed_power():
 def test_the_planning_plain_words_turn_with_the_bias():
     biased = findings.planning_plain_words(_study_summary([np.nan, 0.4, 0.85, 0.95]), 8)
     unbiased = findings.planning_plain_words(_study_summary([np.nan, 0.4, 0.85, 0.95], naive_bias=0.03), 8)
+    assert biased.startswith("a registry of between 50 and 100 patients would detect")
     assert "more patients do not remove the naive Cox's bias" in biased
     assert "reduces the bias to +0.02" in biased
     assert "shows no bias beyond Monte Carlo error at the largest size" in unbiased
@@ -270,7 +271,7 @@ def test_power_bias_and_coverage_sentences_turn():
     partly = findings.power_statement(0.5, 0.1, 15, 20)  # 10 detections in 20 registries, 5 not fitted
     assert partly.startswith("38% power") and partly.endswith("(50% among the 15 it could fit)")
     fitted_half = pd.DataFrame({"power": [0.9], "n_used": [10], "n_reps": [20]}, index=[400])
-    assert "none of the sizes up to 400 patients reaches 80% power (the best: 45% at 400)" == \
+    assert "does not reach 80% power at any size up to 400 patients (the best: 45% at 400)" == \
         findings.size_for_power(fitted_half)  # failed fits detect nothing
     assert "is biased by +0.30" in findings.bias_statement(0.3, 0.05, "naive Cox")
     assert "no bias beyond" in findings.bias_statement(0.05, 0.05, "naive Cox")

@@ -160,7 +160,7 @@ def _beyond(difference: float, se: float, z: float = MC_Z) -> bool | None:
 
 
 def change(first: float, last: float, se_first: float, se_last: float, what: str,
-           at_first: str, at_last: str, fmt: str = "{:.0%}", z: float = MC_Z) -> str:
+           at_first: str, at_last: str, fmt: str = "{:.0%}", se_fmt: str = "{:.1%}", z: float = MC_Z) -> str:
     """Say whether a Monte Carlo mean moves between two settings beyond ``z`` standard errors.
 
     Examples
@@ -180,8 +180,8 @@ def change(first: float, last: float, se_first: float, se_last: float, what: str
         return f"{what} moves {moves} (too few draws for a Monte Carlo SE)"
     if verdict:
         return (f"{what} {'rises' if last > first else 'falls'} {moves} (more than {z:g} Monte Carlo "
-                f"SEs, {fmt.format(se)})")
-    return f"{what} does not change beyond Monte Carlo error ({moves}; Monte Carlo SE {fmt.format(se)})"
+                f"SEs of {se_fmt.format(se)})")
+    return f"{what} does not change beyond Monte Carlo error ({moves}; Monte Carlo SE {se_fmt.format(se)})"
 
 
 def reported_rate(comparison) -> str:
@@ -340,7 +340,7 @@ def overall_power(table):
 
 
 def size_for_power(table, target: float = POWER_TARGET) -> str:
-    """Give the smallest simulated size whose power reaches ``target``, or the best one short of it.
+    """Say between which simulated sizes an analysis reaches ``target`` power (a verb phrase).
 
     Parameters
     ----------
@@ -354,19 +354,24 @@ def size_for_power(table, target: float = POWER_TARGET) -> str:
     >>> import pandas as pd
     >>> t = pd.DataFrame({"power": [0.3, 0.85], "n_used": [20, 20], "n_reps": 20}, index=[50, 400])
     >>> size_for_power(t)
-    'about 400 patients give at least 80% power (85%)'
+    'reaches 80% power between 50 patients (30%) and 400 (85%)'
     >>> size_for_power(t.assign(power=[0.3, 0.6]))
-    'none of the sizes up to 400 patients reaches 80% power (the best: 60% at 400)'
+    'does not reach 80% power at any size up to 400 patients (the best: 60% at 400)'
     """
     power = overall_power(table).dropna()
     if power.empty:
-        return f"no simulated size up to {max(table.index)} patients gave a power estimate"
+        return f"gave no power estimate at any size up to {max(table.index)} patients"
     enough = power.index[power >= target]
     if len(enough):
         size = min(enough)
-        return f"about {size} patients give at least {target:.0%} power ({percent(power[size])})"
+        below = power[power.index < size]
+        if below.empty:
+            return (f"reaches {target:.0%} power already at the smallest size simulated, {size} patients "
+                    f"({percent(power[size])})")
+        return (f"reaches {target:.0%} power between {below.index[-1]} patients ({percent(below.iloc[-1])}) "
+                f"and {size} ({percent(power[size])})")
     best = power.idxmax()
-    return (f"none of the sizes up to {max(table.index)} patients reaches {target:.0%} power "
+    return (f"does not reach {target:.0%} power at any size up to {max(table.index)} patients "
             f"(the best: {percent(power[best])} at {best})")
 
 
@@ -453,7 +458,7 @@ def planning_finding(summary, n_patients: int, target: float = POWER_TARGET) -> 
         f"{bias_statement(rows.loc[at, 'bias'], rows.loc[at, 'bias_mcse'], label)} and "
         f"{coverage_statement(rows.loc[at, 'coverage'], rows.loc[at, 'coverage_mcse'])}"
         for label, rows in (("naive Cox", naive), ("IPTW Cox", iptw)))
-    return (f"Under the default design, {size_for_power(iptw, target)} with IPTW Cox; at this registry's "
+    return (f"Under the default design, IPTW Cox {size_for_power(iptw, target)}; at this registry's "
             f"size ({n_patients} patients) IPTW Cox has {own_power}. At {at} patients {performance} "
             f"({int(iptw['n_reps'].max())} simulated registries per size).")
 
@@ -484,10 +489,13 @@ def _persistent_bias(naive) -> str:
 def planning_plain_words(summary, n_patients: int, target: float = POWER_TARGET) -> str:
     """Notebook 05's plain-words answer, from the same study summary as the finding."""
     naive, iptw = _analysis(summary, "naive_cox"), _analysis(summary, "iptw_cox")
-    usable = iptw[overall_power(iptw) >= target]
+    power = overall_power(iptw)
+    usable = iptw[power >= target]
     if len(usable):
         need = int(usable.index.min())
-        size = (f"a registry of about {need} patients would detect the default cytoreduction effect "
+        smaller = power[power.index < need].dropna()
+        between = f"between {smaller.index[-1]} and {need}" if len(smaller) else f"{need}"
+        size = (f"a registry of {between} patients would detect the default cytoreduction effect "
                 f"with IPTW Cox at {target:.0%} power; this one has {n_patients}")
     else:
         size = (f"even {max(iptw.index)} patients do not give IPTW Cox {target:.0%} power for the "
