@@ -36,10 +36,16 @@ NOTEBOOKS = ["04_publication_bias", "05_registry_study_planning", "06_small_samp
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 
 
-def _report(tmp_path_factory, n_patients: int, fmt: str, notebooks: list[str], seed: int = 1):
+#: Report seed under which the default filter publishes none of the 8-patient registry's patients.
+NOBODY_PUBLISHED = 24
+
+
+def _report(tmp_path_factory, n_patients: int, fmt: str, notebooks: list[str], seed: int = 1,
+            report_seed: int = 20261125):
     root = tmp_path_factory.mktemp(f"user{n_patients}")
     data = write_user_registry(root / "registry", n_patients, seed=seed, fmt=fmt)
-    build_report(data=data, out=root / "report", notebooks=notebooks, fast=True, progress=None)
+    build_report(data=data, out=root / "report", notebooks=notebooks, fast=True, progress=None,
+                 seed=report_seed)
     return root / "report"
 
 
@@ -63,13 +69,17 @@ def _sections(manifest: dict) -> set[str]:
 
 @pytest.fixture(scope="module")
 def eight(tmp_path_factory):
-    return _report(tmp_path_factory, 8, "csv", NOTEBOOKS)
+    return _report(tmp_path_factory, 8, "csv", NOTEBOOKS, report_seed=NOBODY_PUBLISHED)
 
 
 def test_an_eight_patient_csv_registry_runs_04_to_06(eight):
     publication = _checked(eight, "04_publication_bias")
-    assert "Comparison with the truth" in _sections(publication)  # no truth: said, not hidden
-    assert "8" in publication["finding"]
+    rates = pd.read_csv(eight / "tables" / "04_response_rates.csv")
+    assert rates.loc[rates["source"] == "literature", "lines"].sum() == 0, \
+        f"seed {NOBODY_PUBLISHED} now publishes cases: pick a seed that publishes none of the 8 patients"
+    assert {"Registry vs literature curves", "Response rate of the reports",
+            "Comparison with the truth"} <= _sections(publication)  # said, not hidden
+    assert "0 of 8 patients published" in publication["finding"]
     planning = _checked(eight, "05_registry_study_planning")
     assert "(8 patients)" in planning["finding"]  # the registry's own size is planned
     sizes = pd.read_csv(eight / "tables" / "05_power_by_size.csv")["n_patients"]

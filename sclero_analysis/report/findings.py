@@ -256,8 +256,9 @@ def publication_finding(comparison, sweep) -> str:
         :func:`sclero_analysis.literature.sweep_summary`.
     """
     c = comparison
-    text = (f"{reported_rate(c)}; {crude_hr_pair(c)}; {c.published_patients} published patients stand "
-            f"for {c.registry_patients}; {_sweep_change(sweep)}.")
+    stand = (f"{c.published_patients} published patients stand for {c.registry_patients}; "
+             if c.published_patients else "")
+    text = f"{reported_rate(c)}; {crude_hr_pair(c)}; {stand}{_sweep_change(sweep)}."
     return text[0].upper() + text[1:]
 
 
