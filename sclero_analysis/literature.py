@@ -405,8 +405,8 @@ class PublicationComparison:
     def hr_table(self, truth: dict | None = None) -> pd.DataFrame:
         """Crude HR per source (and the generator's marginal HR when ``truth`` has it).
 
-        Returns a DataFrame indexed by ``source``: ``log_hr, se, hr, lines, relapses, note``
-        (``note`` says why an HR is missing).
+        Returns a DataFrame indexed by ``source``: ``log_hr, se, hr``, ``lines, relapses`` (on
+        IVIG and the contrast), ``note`` (why an HR is missing).
         """
         rows = {}
         for source, result in (("registry", self.registry_hr), ("literature", self.literature_hr)):
