@@ -107,6 +107,32 @@ def _truncate(cs: CaseSeries, writing: pd.Series) -> dict[str, pd.DataFrame]:
     return {"patients": patients, "lines": lines, "events": events}
 
 
+def expected_reports(cs: CaseSeries, design: PublicationDesign | None = None) -> float:
+    """Return the expected number of published patients (the sum of each patient's chance of a report).
+
+    Parameters
+    ----------
+    cs : CaseSeries
+        The registry to be published.
+    design : PublicationDesign, optional
+        Default :class:`PublicationDesign`.
+
+    Returns
+    -------
+    float
+        0 for a registry without lines.
+
+    Examples
+    --------
+    >>> import sclero_analysis as sa
+    >>> cs = sa.load_example()
+    >>> 0 < expected_reports(cs) < len(cs.patients)
+    True
+    """
+    told = reported_lines(cs.lines)
+    return float(_selection_probability(told, design or PublicationDesign()).sum()) if len(told) else 0.0
+
+
 def design_for_strength(cs: CaseSeries, strength: float,
                         reference: PublicationDesign | None = None) -> PublicationDesign:
     """Return a publication filter of a given selection strength publishing as many cases on average.
