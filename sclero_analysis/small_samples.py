@@ -18,7 +18,7 @@ from scipy import stats
 
 from sclero_analysis.caseseries import CaseSeries
 from sclero_analysis.cohort import relapse_frame
-from sclero_analysis.exceptions import ScleroWarning, SeparationWarning
+from sclero_analysis.exceptions import NotEstimableWarning, ScleroWarning, SeparationWarning
 from sclero_analysis.literature import response_rates
 from sclero_analysis.survival import fit_cox
 from sclero_analysis.survival.inputs import SurvivalInputError
@@ -83,6 +83,8 @@ def _fit(df: pd.DataFrame, contrast: str, firth: bool) -> dict:
         except (SurvivalInputError, np.linalg.LinAlgError) as exc:
             return {**empty, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     row = fit.summary.loc[term]
+    if not np.isfinite(row["coef"]):  # the contrast's lines are never at risk at an event (R: NA)
+        return {**empty, "status": "failed", "error": f"{term} cannot be estimated in this series"}
     monotone = any(issubclass(w.category, SeparationWarning) for w in caught)
     with np.errstate(divide="ignore"):  # a monotone fit's interval reaches 0 or infinity
         lower, upper = np.log(row["hr_lower"]), np.log(row["hr_upper"])
@@ -254,7 +256,11 @@ def tier_counts(df: pd.DataFrame) -> pd.DataFrame:
 def _fit_pair(df: pd.DataFrame) -> tuple[dict, tuple]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SeparationWarning)
+        warnings.simplefilter("always", NotEstimableWarning)
         ordinary = fit_cox(df, "tier", ties="breslow", cluster=False)  # model-based SEs, as Firth's
+    degenerate = [str(w.message) for w in caught if issubclass(w.category, NotEstimableWarning)]
+    if degenerate:  # a tier never at risk at an event: neither model can estimate it
+        raise SurvivalInputError(degenerate[0])
     firth = fit_cox(df, "tier", ties="breslow", firth=True, cluster=False)
     separation = tuple(str(w.message) for w in caught if issubclass(w.category, SeparationWarning))
     return {ORDINARY: ordinary, FIRTH: firth}, separation
