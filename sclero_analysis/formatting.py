@@ -62,28 +62,30 @@ def format_ratio_ci(estimate: float, lower: float, upper: float, decimals: int =
     return f"{estimate:.{decimals}f} ({lower:.{decimals}f}–{upper:.{decimals}f})"
 
 
-def format_median(median: float, lower: float = math.nan, upper: float = math.nan,
+def format_median(median: float, lower: float | None = None, upper: float | None = None,
                   decimals: int = 1) -> str:
     """Format a median survival (or follow-up) time and its interval; NaN is "not reached".
 
     A median the curve never reaches is NaN (R's NA): it is written "not reached", and a
-    limit that is not reached is written "NR".
+    limit that is NaN (not reached) is written "NR". Without limits (None) only the median
+    is written.
 
     Examples
     --------
     >>> format_median(14.23, 10.1, 18.04)
     '14.2 (10.1–18.0)'
-    >>> format_median(14.23, 10.1, float("nan")), format_median(float("nan"), 10.1)
+    >>> format_median(14.23, 10.1, float("nan")), format_median(float("nan"), 10.1, float("nan"))
     ('14.2 (10.1–NR)', 'not reached (10.1–NR)')
-    >>> format_median(float("nan"))
-    'not reached'
+    >>> format_median(61.0, float("nan"), float("nan")), format_median(float("nan"))
+    ('61.0 (NR–NR)', 'not reached')
     """
-    def text(value: float) -> str:
+    def text(value: float | None) -> str:
         return f"{value:.{decimals}f}" if value is not None and math.isfinite(value) else "NR"
 
-    known = [v for v in (lower, upper) if v is not None and math.isfinite(v)]
-    shown = text(median) if median is not None and math.isfinite(median) else "not reached"
-    return f"{shown} ({text(lower)}–{text(upper)})" if known else shown
+    shown = "not reached" if text(median) == "NR" else text(median)
+    if lower is None and upper is None:
+        return shown
+    return f"{shown} ({text(lower)}–{text(upper)})"
 
 
 def _from_compare_table(table: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, dict]]:

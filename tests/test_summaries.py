@@ -360,8 +360,13 @@ def test_survival_table_reads_at():
     assert t.summary.loc["ivig", "12 months"] == expected
     assert (t.summary["100 months"] == "").all()  # beyond every group's follow-up
     assert t.values["estimate"].loc["other", 24.0] == at.loc[("other", 24.0), "estimate"]
-    cif = survival_table(sa.cumulative_incidence(shipped(), cluster="patient_id"), [12])
+    cif = survival_table(sa.cumulative_incidence(shipped(), cluster="patient_id"), [0, 12])
     assert cif.notes[0].startswith("Cumulative incidence")
+    assert (cif.summary["0 months"] == "0% (0–0%)").all()  # before the first time, as R
+    loglog = survival_table(sa.kaplan_meier(shipped(), cluster=False, conf_type="log-log"), [0.5])
+    # ivig: only censorings by 0.5 months, S = 1 and no log-log interval; other: an event
+    assert loglog.summary.loc["ivig", "0.5 months"] == "100%"
+    assert loglog.summary.loc["other", "0.5 months"].startswith("98% (")
 
 
 def test_counts_do_not_change_estimates():

@@ -94,7 +94,8 @@ def survival_table(result, times: Sequence[float], decimals: int = 0, unit: str 
     Returns
     -------
     Table
-        One row per group, one column per time (``12 months``): ``85% (78–92%)``; blank
+        One row per group, one column per time (``12 months``): ``85% (78–92%)``, the
+        estimate alone where its interval is undefined (a log-log limit at 0 or 1), blank
         beyond the follow-up. ``.values["estimate"]``, ``["lower"]``, ``["upper"]`` hold the
         numbers (groups × times).
 
@@ -116,6 +117,8 @@ def survival_table(result, times: Sequence[float], decimals: int = 0, unit: str 
         if not np.isfinite(estimate):
             return ""
         pct = [f"{100 * v:.{decimals}f}" if np.isfinite(v) else "NA" for v in (estimate, lower, upper)]
+        if not (np.isfinite(lower) or np.isfinite(upper)):  # no interval (log-log at 0 or 1)
+            return f"{pct[0]}%"
         return f"{pct[0]}% ({pct[1]}–{pct[2]}%)"
 
     cells = pd.DataFrame(
