@@ -320,6 +320,23 @@ def test_p_values_are_formatted_in_one_place():
     assert format_p(1.5e-08) == "< 0.001" and format_p(0.0004, prefix=True) == "p < 0.001"
 
 
+def test_saved_frames_write_p_values_by_the_one_rule(tmp_path):
+    """A notebook's rounded summary (p 0.0) is saved with "< 0.001", never "0.0" or "1e-08"."""
+    fit = sa.fit_cox(shipped(), "tier", cluster="patient_id")
+    rounded = fit.summary.round(4)
+    assert (rounded["p"] == 0).any()
+    text = sa.save_table(rounded, tmp_path / "cox", formats=("md", "csv"))
+    md, csv = (path.read_text() for path in text)
+    assert "< 0.001" in md and "< 0.001" in csv
+    column = md.splitlines()[0].split(" | ").index("p")
+    for row, p in zip(md.splitlines()[2:], fit.summary["p"], strict=True):
+        assert row.split(" | ")[column] == format_p(round(p, 4))
+    assert "e-" not in md and "| 0.0 |" not in md
+    pairs = sa.pairwise_logrank(shipped(), cluster=False).summary
+    cells = Table(pairs).to_markdown()
+    assert "e-" not in cells and "< 0.001" in cells
+
+
 def test_markdown_of_a_frame_without_row_labels_has_no_index_column(tmp_path):
     at = sa.kaplan_meier(shipped(), cluster=False).at([12.0])
     md = Table(at).to_markdown().splitlines()

@@ -7,39 +7,54 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+from sclero_analysis.formatting import format_p
 
 #: Level rows of a categorical variable start with this indent.
 INDENT = "    "
 #: Columns of a table of medians (``km.medians``) where NaN means "not reached".
 MEDIAN_COLUMNS = ("median", "lower", "upper")
 NOT_REACHED = "not reached"
+#: Columns holding p-values: their numbers are written by :func:`~sclero_analysis.formatting.format_p`.
+P_COLUMNS = ("p", "p_value", "p_adjusted", "pvalue", "p_val")
 
 
 def _is_nan(value) -> bool:
     return isinstance(value, float) and math.isnan(value) or value is None or value is pd.NA
 
 
-def display_cells(frame: pd.DataFrame) -> list[list[str]]:
-    """Return the cells of ``frame`` as text: NaN blank, or "not reached" in a table of medians.
+def _cell(value, column, medians: bool) -> str:
+    if _is_nan(value):
+        return NOT_REACHED if medians and column in MEDIAN_COLUMNS else ""
+    if column in P_COLUMNS and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return format_p(float(value))
+    return str(value)
 
+
+def display_cells(frame: pd.DataFrame) -> list[list[str]]:
+    """Return the cells of ``frame`` as text, by the package's rules for p-values and medians.
+
+    A number in a p-value column (``p``, ``p_value``, ``p_adjusted`` …) is written by
+    :func:`~sclero_analysis.formatting.format_p` (``< 0.001``, never ``0.0`` or ``1.5e-08``).
     A frame with a ``median`` column is a table of medians (``km.medians``,
     ``follow_up(...).summary``): NaN in ``median, lower, upper`` there means the curve never
-    reaches 0.5 (R prints NA), written "not reached". Other cells are ``str(value)``.
+    reaches 0.5 (R prints NA), written "not reached". Other NaN cells are blank, other cells
+    ``str(value)``.
 
     Examples
     --------
     >>> display_cells(pd.DataFrame({"median": [12.5, float("nan")], "n": [3, None]}))
     [['12.5', '3.0'], ['not reached', '']]
+    >>> display_cells(pd.DataFrame({"hr": [0.5, 2.0], "p": [1.5e-08, 0.0496]}))
+    [['0.5', '< 0.001'], ['2.0', '0.050']]
     """
     medians = "median" in frame.columns
-    rows = []
-    for row in frame.itertuples(index=False):
-        rows.append([(NOT_REACHED if medians and column in MEDIAN_COLUMNS else "") if _is_nan(v)
-                     else str(v) for column, v in zip(frame.columns, row, strict=True)])
-    return rows
+    return [[_cell(v, column, medians) for column, v in zip(frame.columns, row, strict=True)]
+            for row in frame.itertuples(index=False)]
 
 
 @dataclass(frozen=True)
@@ -51,8 +66,9 @@ class Table:
     summary : pandas.DataFrame
         Display strings; the index holds the row labels (level rows start with four spaces).
         An unnamed ``RangeIndex`` (0, 1, 2 … of a frame without row labels) is not written:
-        the table then has no label column. NaN cells are written blank, or "not reached" in
-        a table of medians (:func:`display_cells`).
+        the table then has no label column. Numbers in p-value columns are written by
+        ``format_p``; NaN cells are blank, or "not reached" in a table of medians
+        (:func:`display_cells`).
     values : dict of pandas.Series
         Numbers behind the strings (e.g. ``"smd"``, ``"p"``) indexed by variable or term.
     title : str
