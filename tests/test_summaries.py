@@ -183,6 +183,8 @@ def test_follow_up_warns_in_its_own_words():
     assert np.isnan(fu.summary.loc["other", "median"])
     with pytest.raises(SurvivalInputError, match="'status'"):
         sa.follow_up(df, event="status")
+    with pytest.raises(SurvivalInputError, match="whole codes"):  # not silently "an event"
+        sa.follow_up(df.assign(event=df["event"].replace(2, -1)))
 
 
 # --- pairwise log-rank tests ------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from sclero_analysis.survival.clusters import Cluster, cluster_codes
-from sclero_analysis.survival.inputs import EVENT, TIME, SurvivalInputError
+from sclero_analysis.survival.inputs import EVENT, TIME, SurvivalInputError, survival_data
 from sclero_analysis.survival.nonparametric import KaplanMeier, kaplan_meier
 
 #: The reverse curve's event column (a name no analysis frame uses).
@@ -132,10 +132,8 @@ def follow_up(
     """
     if _REVERSED in df.columns:
         raise SurvivalInputError(f"a column is named '{_REVERSED}', which follow_up needs")
-    if event not in df.columns:
-        raise SurvivalInputError(f"event column '{event}' is not in the data")
-    codes = pd.to_numeric(df[event], errors="coerce")
-    frame = df.assign(**{_REVERSED: (codes == 0).astype(int).where(codes.notna())})
+    data = survival_data(df, time=time, event=event, group=group)  # names bad columns and rows
+    frame = df.assign(**{_REVERSED: (data.status == 0).astype(int)})
     if cluster is None:  # the warning names this function, not kaplan_meier
         cluster_codes(df, None, "follow_up")
         cluster = False
