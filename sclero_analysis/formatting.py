@@ -62,6 +62,32 @@ def format_ratio_ci(estimate: float, lower: float, upper: float, decimals: int =
     return f"{estimate:.{decimals}f} ({lower:.{decimals}f}–{upper:.{decimals}f})"
 
 
+def format_median(median: float, lower: float | None = None, upper: float | None = None,
+                  decimals: int = 1) -> str:
+    """Format a median survival (or follow-up) time and its interval; NaN is "not reached".
+
+    A median the curve never reaches is NaN (R's NA): it is written "not reached", and a
+    limit that is NaN (not reached) is written "NR". Without limits (None) only the median
+    is written.
+
+    Examples
+    --------
+    >>> format_median(14.23, 10.1, 18.04)
+    '14.2 (10.1–18.0)'
+    >>> format_median(14.23, 10.1, float("nan")), format_median(float("nan"), 10.1, float("nan"))
+    ('14.2 (10.1–NR)', 'not reached (10.1–NR)')
+    >>> format_median(61.0, float("nan"), float("nan")), format_median(float("nan"))
+    ('61.0 (NR–NR)', 'not reached')
+    """
+    def text(value: float | None) -> str:
+        return f"{value:.{decimals}f}" if value is not None and math.isfinite(value) else "NR"
+
+    shown = "not reached" if text(median) == "NR" else text(median)
+    if lower is None and upper is None:
+        return shown
+    return f"{shown} ({text(lower)}–{text(upper)})"
+
+
 def _from_compare_table(table: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, dict]]:
     out = {}
     for method, rows in table.groupby("method", sort=False):
@@ -89,6 +115,38 @@ def regression_models(results) -> dict[str, tuple[pd.DataFrame, dict]]:
     if isinstance(results, Mapping):
         return {str(k): _one(v) for k, v in results.items()}
     return {"": _one(results)}
+
+
+def _counts(obj) -> pd.DataFrame | None:
+    counts = getattr(obj, "counts", None)
+    if isinstance(counts, pd.DataFrame):
+        return counts[["n", "events"]]
+    summary = obj if isinstance(obj, pd.DataFrame) else getattr(obj, "summary", None)
+    if isinstance(summary, pd.DataFrame) and {"n", "events"} <= set(summary.columns):
+        return summary[["n", "events"]]
+    return None
+
+
+def model_counts(results) -> dict[str, pd.DataFrame | None]:
+    """Rows and events per term of each model, keyed as :func:`regression_models`.
+
+    Each value is a frame indexed by ``term[level]`` (the reference level included, e.g.
+    ``tier[ivig]``, when the result has ``.counts``) or by column name, with ``n, events``;
+    None for a model that carries no counts (a summary without ``n``/``events`` columns, a
+    ``compare_tiers`` table). A reference row of :func:`term_rows` (index None, term ``t``,
+    label ``"<level> (reference)"``) reads its counts at ``f"{t}[{level}]"``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"hr": [2.0], "n": [10], "events": [4]}, index=["tier[b]"])
+    >>> model_counts(s)[""].loc["tier[b]", "events"]
+    np.int64(4)
+    """
+    if isinstance(results, pd.DataFrame) and "method" in results.columns:
+        return {str(method): None for method in results["method"].unique()}
+    if isinstance(results, Mapping):
+        return {str(k): _counts(v) for k, v in results.items()}
+    return {"": _counts(results)}
 
 
 def term_rows(models: dict[str, tuple[pd.DataFrame, dict]]) -> list[tuple[str, str | None, str]]:

@@ -120,7 +120,8 @@ def test_adjusted_incidence_is_the_weighted_aalen_johansen():
         warnings.simplefilter("ignore", PositivityWarning)
         curves = sa.adjusted_curves(lines(), COVARIATES, kind="cif", n_boot=0, progress=False)
     df = lines().assign(w=as_array(R["weights"]["ate_stabilized"]))
-    cif = sa.cumulative_incidence(df, weights="w", variance="ij").at([6, 12, 24, 36])
+    cif = sa.cumulative_incidence(df, weights="w", variance="ij").at([6, 12, 24, 36]).pivot(
+        index="group", columns="time", values="estimate")
     np.testing.assert_allclose(curves.at([6, 12, 24, 36]).to_numpy(), cif.to_numpy(), rtol=1e-5)
 
 

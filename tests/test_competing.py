@@ -81,10 +81,11 @@ def test_cif_invariants_and_limits():
 
 def test_cif_at_times():
     ci = cumulative_incidence(relapse_data())
-    at = ci.at([0.0, 12.0, 1e6])
+    at = ci.at([0.0, 12.0, 1e6], extend=True).pivot(index="group", columns="time", values="estimate")
     assert (at[0.0] == 0).all()
     last = ci.summary.groupby("group", observed=True, sort=False)["cif"].last()
     np.testing.assert_allclose(at[1e6].to_numpy(), last.to_numpy())
+    assert ci.at([1e6])["estimate"].isna().all()  # beyond the follow-up unless extend=True
 
 
 @pytest.mark.parametrize("kwargs, key", [

@@ -103,7 +103,8 @@ def test_docstring_example():
 
 def test_summary_shape_and_reference_level():
     fit = fit_cox(relapse_data(), FORMULA)
-    assert list(fit.summary.columns) == ["coef", "se", "hr", "hr_lower", "hr_upper", "z", "p"]
+    assert list(fit.summary.columns) == ["coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n",
+                                         "events"]
     assert fit.summary.index.tolist() == [
         "tier[immunosuppression]", "tier[cytoreduction]", "tier[other]", "age", "mrss"]
     assert fit.design.reference == {"tier": "ivig"}

@@ -294,7 +294,8 @@ def test_regression_table_reads_the_result(lines):
     assert s.loc["    ivig", "crude HR (95% CI)"] == "reference"
     assert s.loc["neuro", "crude HR (95% CI)"] == ""  # not in the crude model
     single = regression_table(adjusted)
-    assert list(single.summary.columns) == ["HR (95% CI)", "p"]
+    assert list(single.summary.columns) == ["N", "Events", "HR (95% CI)", "p"]
+    assert list(regression_table(adjusted, counts=False).summary.columns) == ["HR (95% CI)", "p"]
 
 
 def test_p_values_follow_journal_conventions():

@@ -32,7 +32,7 @@ from sclero_analysis.survival.inputs import (
     survival_data,
 )
 from sclero_analysis.survival.results import HypothesisTest
-from sclero_analysis.survival.steps import step_lookup
+from sclero_analysis.survival.steps import estimates_at, step_lookup
 
 CIF_COLUMNS = ("group", "time", "n_risk", "n_event", "cif", "se", "lower", "upper")
 
@@ -125,9 +125,33 @@ class CumulativeIncidence:
     _data: SurvivalData
     _repeated: str | None = None  # identifier column whose ids repeat in these rows
 
-    def at(self, times) -> pd.DataFrame:
-        """Return the CIF per group (rows) at each of ``times`` (columns), 0 before the first."""
-        return step_lookup(self.summary, times, "cif", "left", 0.0)
+    def at(self, times, extend: bool = False) -> pd.DataFrame:
+        """Cumulative incidence at fixed times with its CI, as R's ``summary(fit, times=)``.
+
+        Parameters
+        ----------
+        times : sequence of float
+            Times in the unit of the curve (months in the analysis frames).
+        extend : bool
+            False (R's default): beyond a group's last follow-up time the estimate and its
+            limits are NaN (R leaves those rows out). True: the last values carried forward.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per group and time: ``group, time, n_risk, estimate, se, lower, upper``,
+            with the fit's variance (``gray``: ``cmprsk::timepoints``; ``ij``: R's multi-state
+            ``survfit``, clustered when a cluster was given) and ``conf_type``. Before a
+            group's first time the estimate is 0 with SE 0 and limits 0.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"time_months": [1, 2, 3, 4, 5], "event": [1, 2, 1, 0, 1]})
+        >>> cumulative_incidence(df, group=None).at([0.5, 3])["estimate"].round(4).tolist()
+        [0.0, 0.4]
+        """
+        return estimates_at(self.summary, times, "cif", 0.0, extend)
 
     def at_risk(self, times) -> pd.DataFrame:
         """Return the number at risk per group (rows) at each of ``times`` (columns)."""

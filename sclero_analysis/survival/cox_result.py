@@ -48,7 +48,9 @@ class CoxResult:
     summary : pandas.DataFrame
         Indexed by column (``tier[cytoreduction]``, ``age``…): ``coef, se, hr, hr_lower,
         hr_upper, z, p``; ``se`` is robust with a cluster, non-integer weights or ``robust=True``,
-        and ``se_naive`` (the model-based SE) then sits beside it.
+        and ``se_naive`` (the model-based SE) then sits beside it. Last, ``n`` and ``events``:
+        the rows and events in the level of a categorical, all rows and events for any other
+        term (as gtsummary's ``tbl_regression`` with N and events by level).
     loglik, loglik_null : float
         Log partial likelihood at the estimate and at beta = 0.
     n, n_events : int
@@ -65,6 +67,10 @@ class CoxResult:
         ``efron`` or ``breslow``.
     robust : bool
         Whether ``se`` is the sandwich SE.
+    counts : pandas.DataFrame
+        Rows and events per level of each categorical (the reference level included,
+        ``tier[ivig]``) and per other term: ``variable, level, reference, n, events``
+        (:func:`~sclero_analysis.survival.counts.term_counts`).
     """
 
     summary: pd.DataFrame
@@ -81,6 +87,7 @@ class CoxResult:
     _data: CoxData = field(repr=False)  # the estimable columns only
     _evaluation: Evaluation = field(repr=False)
     _kept: np.ndarray | None = field(default=None, repr=False)  # estimable columns (mask)
+    counts: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def coef(self) -> pd.Series:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sclero_analysis.survival.clusters import Cluster, cluster_codes, collapse
+from sclero_analysis.survival.counts import term_counts, with_counts
 from sclero_analysis.survival.cox_result import wald_summary
 from sclero_analysis.survival.design import Design, design_matrix
 from sclero_analysis.survival.inputs import CAUSE, EVENT, TIME, SurvivalInputError, survival_data
@@ -28,7 +29,8 @@ class FineGrayResult:
     ----------
     summary : pandas.DataFrame
         Indexed by column: ``coef, se, hr, hr_lower, hr_upper, z, p`` (``hr`` is the
-        subdistribution hazard ratio; ``se`` is crr's robust SE).
+        subdistribution hazard ratio; ``se`` is crr's robust SE), then ``n`` and ``events``
+        (rows and events of the cause in the level, or in the model for a continuous term).
     loglik, loglik_null : float
         Log pseudo-likelihood at the estimate and at beta = 0.
     n, n_events, n_competing : int
@@ -41,6 +43,10 @@ class FineGrayResult:
         Variance matrix of the coefficients.
     design : Design
         Covariate matrix, column names, terms, reference levels.
+    counts : pandas.DataFrame
+        Rows and events of the cause per level of each categorical (the reference level
+        included, ``tier[ivig]``) and per other term (all rows):
+        :func:`~sclero_analysis.survival.counts.term_counts`.
     """
 
     summary: pd.DataFrame
@@ -53,6 +59,7 @@ class FineGrayResult:
     var: np.ndarray
     design: Design
     clustered: bool = False
+    counts: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -253,9 +260,11 @@ def fit_fine_gray(
         influence = collapse(influence, codes[order])
     inverse = np.linalg.inv(info)
     var = inverse @ (influence.T @ influence) @ inverse
+    counts = term_counts(design, data.is_event)
     return FineGrayResult(
-        summary=wald_summary(beta, var, design.columns, conf_level),
+        summary=with_counts(wald_summary(beta, var, design.columns, conf_level), counts),
         loglik=_evaluate(pb, beta)[0], loglik_null=_evaluate(pb, np.zeros_like(beta))[0],
         n=len(df), n_events=int((code == 1).sum()), n_competing=int((code == 2).sum()),
         converged=converged, var=var, design=design, clustered=codes is not None,
+        counts=counts,
     )

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from sclero_analysis.survival.counts import term_counts, with_counts
 from sclero_analysis.survival.cox_result import CoxResult, tests_frame
 from sclero_analysis.survival.coxcore import CoxData, cox_data, evaluate, risk_sums
 from sclero_analysis.survival.design import design_matrix
@@ -205,10 +206,11 @@ def fit_firth(
         lr = max(2 * (best.loglik - _profile(data, beta, k, 0.0)), 0.0)
         rows.append({"coef": beta[k], "se": se[k], "hr": np.exp(beta[k]), "hr_lower": np.exp(lower),
                      "hr_upper": np.exp(upper), "z": beta[k] / se[k], "p": stats.chi2.sf(lr, 1)})
-    summary = pd.DataFrame(rows, index=pd.Index(design.columns, name="term"))
+    counts = term_counts(design, data_in.is_event)
+    summary = with_counts(pd.DataFrame(rows, index=pd.Index(design.columns, name="term")), counts)
     lr_all = 2 * (best.loglik - null.loglik)
     tests = tests_frame({"likelihood_ratio": lr_all, "wald": float(beta @ best.information @ beta)}, p)
     return CoxResult(summary=summary, loglik=best.loglik, loglik_null=null.loglik, n=len(df),
                      n_events=int(data.event.sum()), tests=tests, var=var, design=design,
                      ties="breslow", robust=False, conf_level=conf_level, _data=data,
-                     _evaluation=evaluate(data, beta, "breslow"))
+                     _evaluation=evaluate(data, beta, "breslow"), counts=counts)

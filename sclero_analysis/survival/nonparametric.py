@@ -23,7 +23,7 @@ from sclero_analysis.survival.influence import km_influence
 from sclero_analysis.survival.inputs import CAUSE, EVENT, GROUP, TIME, SurvivalData, survival_data
 from sclero_analysis.survival.logrank import logrank
 from sclero_analysis.survival.rmst import rmst
-from sclero_analysis.survival.steps import km_steps, step_lookup
+from sclero_analysis.survival.steps import estimates_at, km_steps, step_lookup
 
 __all__ = ["KaplanMeier", "kaplan_meier", "km_steps", "logrank", "rmst"]
 
@@ -113,6 +113,34 @@ class KaplanMeier:
     def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
         """Return the survival probability per group (rows) at each of ``times`` (columns)."""
         return step_lookup(self.summary, times, "survival", "left", 1.0)
+
+    def at(self, times: Sequence[float], extend: bool = False) -> pd.DataFrame:
+        """Survival at fixed times with its confidence interval, as R's ``summary(fit, times=)``.
+
+        Parameters
+        ----------
+        times : sequence of float
+            Times in the unit of the curve (months in the analysis frames), e.g. ``[12, 24]``.
+        extend : bool
+            False (R's default): beyond a group's last follow-up time the estimate and its
+            limits are NaN (R leaves those rows out). True: the last values carried forward.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per group and time: ``group, time, n_risk, estimate, se, lower, upper``;
+            ``se`` and the limits are those of the fit (Greenwood or the clustered
+            infinitesimal jackknife, ``conf_type`` as fitted). Before a group's first time
+            the estimate is 1 with SE 0 and limits 1, as R reports them.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"time_months": [1, 2, 2, 3, 4], "event": [1, 1, 1, 0, 1]})
+        >>> kaplan_meier(df, group=None).at([0, 2.5])[["time", "n_risk", "estimate"]].values.tolist()
+        [[0.0, 5.0, 1.0], [2.5, 2.0, 0.4]]
+        """
+        return estimates_at(self.summary, times, "survival", 1.0, extend)
 
     def plot(self, ax: Axes | None = None, ci: bool = True, censor_marks: bool = True,
              risk_table: bool = True, median_lines: bool = False, pvalue: float | None = None,

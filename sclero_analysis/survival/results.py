@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sclero_analysis.formatting import format_p
+
 
 @dataclass(frozen=True)
 class HypothesisTest:
@@ -39,4 +41,4 @@ class HypothesisTest:
 
     def __repr__(self) -> str:
         return (f"{self.name}: chi-square = {self.statistic:.4g} on {self.dof} df, "
-                f"p = {self.p_value:.4g}")
+                f"{format_p(self.p_value, prefix=True) or 'p not computable'}")

@@ -1,0 +1,97 @@
+"""Rows and events behind each term of a regression, as a reader's table shows them.
+
+gtsummary's ``tbl_regression`` (with ``add_n`` and ``add_nevent`` at the level) shows, for a
+level of a categorical covariate, the rows in that level and their events (the reference
+level included); for a continuous covariate, all the rows of the model and all its events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sclero_analysis.survival.design import Design
+
+#: Columns of a regression result's ``counts``.
+COUNT_COLUMNS = ("variable", "level", "reference", "n", "events")
+
+
+def _is_indicator(column: np.ndarray) -> bool:
+    return bool(np.isin(column, (0.0, 1.0)).all())
+
+
+def _categorical_rows(design: Design, term: str, event: np.ndarray) -> list[dict] | None:
+    """One row per level of a treatment-coded term (reference first), or None if not one."""
+    positions = design.terms[term]
+    block = design.matrix[:, positions]
+    if not _is_indicator(block) or (block.sum(axis=1) > 1).any():
+        return None
+    reference = block.sum(axis=1) == 0
+    rows = [{"key": f"{term}[{design.reference[term]}]", "variable": term,
+             "level": design.reference[term], "reference": True,
+             "n": int(reference.sum()), "events": int(event[reference].sum())}]
+    for k, position in enumerate(positions):
+        name = design.columns[position]
+        inside = block[:, k] == 1
+        level = name[len(term) + 1:-1] if name.startswith(f"{term}[") else name
+        rows.append({"key": name, "variable": term, "level": level, "reference": False,
+                     "n": int(inside.sum()), "events": int(event[inside].sum())})
+    return rows
+
+
+def term_counts(design: Design, event: np.ndarray) -> pd.DataFrame:
+    """Rows and events per term of a design: each level of a categorical, or all rows.
+
+    Parameters
+    ----------
+    design : Design
+        The model's covariate matrix and terms (:func:`~sclero_analysis.survival.design.design_matrix`).
+    event : numpy.ndarray
+        True (or 1) where a row has the event of the model (cause of interest).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by key: ``tier[ivig]`` for each level of a categorical or yes/no term (the
+        reference level first, though it has no coefficient; ``neuro[False]``,
+        ``neuro[True]``), the column name for any other term (``mrss``). Columns:
+        ``variable`` (the formula term), ``level`` (None for a non-categorical term),
+        ``reference`` (the reference level's row), ``n`` (rows, unweighted), ``events`` (rows
+        with the event).
+
+    Notes
+    -----
+    A yes/no covariate shown on one row (``neuro[True]``) counts the rows with "yes", as
+    gtsummary does; continuous terms, splines and interactions with a continuous part count
+    every row. Counts are rows of the data (lines in the analysis frames, intervals with
+    (start, stop] data), never weighted: gtsummary weighs them by the case weights.
+
+    Examples
+    --------
+    >>> from sclero_analysis.survival.design import design_matrix
+    >>> df = pd.DataFrame({"tier": pd.Categorical(list("aabbb")), "age": [50., 60, 70, 55, 65]})
+    >>> counts = term_counts(design_matrix(df, "tier + age"), np.array([1, 0, 1, 1, 0]))
+    >>> counts[["n", "events"]].values.tolist()
+    [[2, 1], [3, 2], [5, 3]]
+    """
+    event = np.asarray(event, dtype=float) > 0
+    rows = []
+    for term, positions in design.terms.items():
+        categorical = _categorical_rows(design, term, event) if term in design.reference else None
+        if categorical is not None:
+            rows += categorical
+            continue
+        for position in positions:
+            rows.append({"key": design.columns[position], "variable": term, "level": None,
+                         "reference": False, "n": len(event), "events": int(event.sum())})
+    frame = pd.DataFrame(rows, columns=["key", *COUNT_COLUMNS]).set_index("key")
+    frame.index.name = "term"
+    return frame
+
+
+def with_counts(summary: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """Append ``n`` and ``events`` of each coefficient's row to a regression summary."""
+    out = summary.copy()
+    out["n"] = counts["n"].reindex(summary.index).to_numpy()
+    out["events"] = counts["events"].reindex(summary.index).to_numpy()
+    return out
