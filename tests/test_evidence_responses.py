@@ -125,7 +125,7 @@ def test_case_relapse_frame_has_the_source_and_sits_beside_the_registry(lit):
     both = case_relapse_frame(sa.read_literature(DATA_DIR / "literature"), registry)
     assert list(both["evidence"].cat.categories) == ["registry", "literature"]
     assert (both["evidence"] == "registry").sum() == len(sa.relapse_frame(registry))
-    km = sa.kaplan_meier(both, group="evidence")
+    km = sa.kaplan_meier(both, group="evidence", cluster="patient_id")
     assert set(km.medians.index) == {"registry", "literature"}
     published = both[(both["evidence"] == "literature") & both["tier"].isin(["ivig", "cytoreduction"])]
     published = published.assign(tier=published["tier"].cat.remove_unused_categories())
