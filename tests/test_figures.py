@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
@@ -27,12 +28,15 @@ from matplotlib.testing.compare import compare_images  # noqa: E402
 
 import sclero_analysis as sa  # noqa: E402
 from sclero_analysis.exceptions import PositivityWarning  # noqa: E402
-from sclero_analysis.figures import (  # noqa: E402  # noqa: E402
+from sclero_analysis.figures import (  # noqa: E402
     TIER_COLOURS,
     forest_plot,
     journal_style,
     legend_of,
+    log_ratio_axis,
     love_plot,
+    plot_curves,
+    plot_study,
     swimmer_plot,
     table_axes,
     therapy_courses,
@@ -534,3 +538,69 @@ def test_each_plot_call_draws_on_a_new_figure_unless_given_axes(plot_calls, name
     given = plt.subplots(1, len(first), squeeze=False)[1][0]
     drawn = _axes_of(draw(ax=given[0] if len(given) == 1 else given))
     assert drawn == list(given) and all(ax.has_data() for ax in drawn)
+
+
+# ----------------------------------------------------------------------------- p-values, axes, panels
+
+def test_the_p_value_goes_to_a_corner_no_curve_crosses_or_else_into_the_legend(lines):
+    km = sa.kaplan_meier(lines, cluster=False)
+    ax = km.plot(pvalue=0.0004, risk_table=False)
+    (text,) = [t for t in ax.texts if t.get_text() == "p < 0.001"]
+    fig = ax.figure
+    fig.canvas.draw()
+    box = text.get_window_extent().transformed(ax.transData.inverted())  # in data units
+    for line in ax.get_lines():
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        inside = (x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)
+        assert not inside.any(), line.get_label()
+    # curves through every corner: the p-value joins the legend instead
+    summary = pd.DataFrame({"group": ["high", "high", "low", "low"], "time": [0.1, 100.0, 0.1, 100.0],
+                            "survival": [0.92, 0.92, 0.08, 0.08], "lower": np.nan, "upper": np.nan})
+    ax = plot_curves(summary, "survival", pvalue=0.2, xlim=100)
+    assert not ax.texts and "p = 0.20" in [t.get_text() for t in legend_of(ax).get_texts()]
+
+
+def test_proportions_stay_within_0_and_1_and_reference_lines_are_in_the_legend():
+    summary = pd.DataFrame({"analysis": ["naive_cox", "iptw_cox"], "n_patients": [50, 50],
+                            "power": [0.99, 0.02], "power_mcse": [0.03, 0.03], "bias": [0.2, -0.1],
+                            "bias_mcse": [0.05, 0.05], "coverage": [1.0, 0.9], "coverage_mcse": [0.04, 0.04],
+                            "failure_rate": [0.0, 0.01], "failure_rate_mcse": [0.02, 0.02]})
+    axes = plot_study(summary, x="n_patients", labels={"iptw_cox": "Weighted Cox"})
+    for ax in axes[[0, 2, 3]]:
+        assert ax.get_ylim()[1] == 1.0 and ax.get_ylim()[0] >= 0
+        for container in ax.containers:
+            (bars,) = container.lines[2]
+            ends = np.concatenate([segment[:, 1] for segment in bars.get_segments()])
+            assert ends.min() >= 0 and ends.max() <= 1.0 + 1e-12
+    assert axes[0].get_xlabel() == "Patients per registry"
+    legend = [t.get_text() for t in axes[0].figure.legends[0].get_texts()]
+    assert legend == ["Naive Cox", "Weighted Cox", "Nominal level (α = 0.05)", "Nominal coverage (95%)"]
+
+
+def test_ratio_axes_are_logarithmic_with_plain_ticks():
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.plot([0.3, 3.5], [0, 1])
+    log_ratio_axis(ax, limits=(0.2, 5))
+    fig.canvas.draw()
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.25", "0.5", "1", "2", "4"]
+    assert any(np.allclose(line.get_xdata(), 1.0) for line in ax.get_lines())  # no effect
+    fig.set_size_inches(1.2, 2)  # a narrow axis takes fewer, clear ticks
+    fig.canvas.draw()
+    narrow = [t.get_text() for t in ax.get_xticklabels()]
+    assert "1" in narrow and len(narrow) < 5
+
+
+def test_tables_of_a_panel_stay_in_its_column_of_the_figure(lines):
+    km = sa.kaplan_meier(lines, cluster=False)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7, 3.5))
+    right.plot([0, 1], [0, 1])
+    ax = km.plot(ax=left)
+    assert ax is left
+    (table,) = table_axes(left)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert table.get_position().x1 <= right.get_position().x0  # under the left panel only
+    assert left.get_position().y0 > table.get_position().y1
+    assert fig.bbox.contains(*table.get_tightbbox(renderer).p0)
+    assert legend_of(left) is left.get_legend()  # a panel among others keeps its own legend
