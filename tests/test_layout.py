@@ -1,12 +1,14 @@
 """Every public figure, on the shipped registry and on small user-like ones, is free of layout defects.
 
 A defect (see tests/layout.py) is two texts that overlap or touch, a text outside the figure, or
-a raw name with an underscore. Figures are drawn in the single-column journal style (the least
-room) at a low dpi, as a user would get them: on a new figure, from the result's ``.plot``.
+a raw name with an underscore. Figures are drawn as a user gets them (a new figure, from the
+result's ``.plot``) in the single-column journal style (the least room) and in matplotlib's
+defaults (the largest text), at a low dpi.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -115,20 +117,19 @@ def _figure(drawn):
     return np.ravel(drawn)[0].figure
 
 
+STYLES = {"journal single column": lambda: journal_style("single"),
+          "matplotlib defaults": contextlib.nullcontext}  # 10 pt text: the most crowded
+
+
+@pytest.mark.parametrize("style", list(STYLES))
 @pytest.mark.parametrize("name", list(FIGURES))
-def test_every_figure_has_a_clean_layout(registry, name):
-    with journal_style("single"), warnings.catch_warnings():
+def test_every_figure_has_a_clean_layout(registry, name, style):
+    with STYLES[style](), warnings.catch_warnings():
         warnings.simplefilter("ignore", ScleroWarning)  # small pools and tiers warn, by design
         fig = _figure(FIGURES[name](registry))
         fig.set_dpi(DPI)
         assert_clean_layout(fig)
     plt.close(fig)
-
-
-def test_the_default_style_draws_a_clean_km_too(registry):
-    ax = registry.km.plot(pvalue=registry.logrank_p, cumulative_events=True)
-    assert_clean_layout(ax.figure)
-    plt.close(ax.figure)
 
 
 # ----------------------------------------------------------------------------- the checker itself

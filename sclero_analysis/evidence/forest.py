@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, PercentFormatter
 
+from sclero_analysis.figures.legends import legend_above
 from sclero_analysis.figures.style import OKABE_ITO
 from sclero_analysis.labels import label, value_label
 
@@ -63,8 +64,7 @@ def _legend(ax: Axes, conf_level: float) -> None:
     handles = [Line2D([], [], color="black", marker="s", lw=0.7, ms=4, label=f"source ({level} exact CI)"),
                Line2D([], [], color=POOLED_COLOUR, marker="D", lw=0, ms=5, label=f"pooled ({level} CI)"),
                Line2D([], [], color=POOLED_COLOUR, lw=0.8, label=f"{level} prediction interval")]
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False,
-              fontsize="small")
+    legend_above(ax, handles, [h.get_label() for h in handles])  # as many per row as fit
 
 
 def forest_proportions(summary: pd.DataFrame, studies: pd.DataFrame, by: tuple[str, ...], method: str,

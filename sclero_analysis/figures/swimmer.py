@@ -16,6 +16,7 @@ from matplotlib.patches import Patch
 
 from sclero_analysis.cohort import months_between
 from sclero_analysis.figures.style import OKABE_ITO, TIER_COLOURS, colours_for, new_axes
+from sclero_analysis.figures.text import font_points, wrap_to
 from sclero_analysis.labels import Labels, label
 
 SortBy = Literal["followup", "escalation"]
@@ -167,7 +168,9 @@ def swimmer_plot(
     order = _order(summary, sort_by)
     row = {p: i for i, p in enumerate(order)}
     if ax is None:
-        ax = new_axes(figsize=(85 / 25.4 * 1.35, 0.9 + 0.075 * len(order)))
+        # rows of bars, but never shorter than the legend beside them (up to 11 entries)
+        legend_inches = (len(TIER_COLOURS) + len(MARKERS) + 1) * 1.45 * font_points("small") / 72 + 0.6
+        ax = new_axes(figsize=(85 / 25.4 * 1.35, max(0.9 + 0.075 * len(order), legend_inches)))
     seg = segments[segments["patient_id"].isin(row)]
     present = set(seg["tier"])
     tiers = [t for t in TIER_COLOURS if t in present] + sorted(present - set(TIER_COLOURS))
@@ -188,7 +191,8 @@ def swimmer_plot(
     ax.set_yticks([])
     ax.set_xlim(0, float(summary["followup_months"].max()) * 1.04 + 1)
     ax.set_xlabel("Months since diagnosis")
-    ax.set_ylabel(ylabel)
+    height = ax.get_position().height * ax.figure.get_figheight() * 72
+    ax.set_ylabel(wrap_to(ylabel, 0.9 * height))
     ax.spines["left"].set_visible(False)
     if legend:
         _legend(ax, tiers, colours, arrow=bool(len(alive)), labels=labels)
