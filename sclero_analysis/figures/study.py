@@ -21,6 +21,7 @@ PANELS = (("power", "Power (rejection rate)"), ("bias", "Bias (successful fits)"
           ("coverage", "Coverage (successful fits)"), ("failure_rate", "Failed fits"))
 PROPORTIONS = {"power", "coverage", "failure_rate"}
 REFERENCE = {"color": "grey", "lw": 0.7}
+DODGE = 0.012  # of the x range between analyses drawn at the same x
 
 
 def _axes(axes):
@@ -33,6 +34,14 @@ def _axes(axes):
     if fig.get_layout_engine() is None:
         fig.set_layout_engine("constrained")
     return axes
+
+
+def _dodge(values: pd.Series, j: int, k: int) -> float:
+    """Shift of analysis j of k along a numeric x, so that equal values' error bars stand apart."""
+    if k < 2 or not pd.api.types.is_numeric_dtype(values):
+        return 0.0
+    span = float(values.max() - values.min()) or 1.0
+    return (j - (k - 1) / 2) * DODGE * span
 
 
 def _coverage_floor(summary: pd.DataFrame, alpha: float) -> float:
@@ -55,7 +64,8 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
 
     Bias and coverage are over the successful replicates (their panels say so); the fourth
     panel shows the share of replicates whose fit failed, so that a rate conditional on
-    success is read beside how often success happened.
+    success is read beside how often success happened. On a numeric ``x`` the analyses are
+    drawn slightly apart (1.2% of the range each) so that their error bars do not hide each other.
 
     Parameters
     ----------
@@ -90,14 +100,16 @@ def plot_study(summary: pd.DataFrame, x: str = "scenario", axes=None, alpha: flo
         raise KeyError(f"{x!r} is not a column of the summary; its columns are {list(summary.columns)}")
     axes = _axes(axes)
     handles = []
-    for j, (name, rows) in enumerate(summary.groupby("analysis", sort=False)):
+    groups = list(summary.groupby("analysis", sort=False))
+    for j, (name, rows) in enumerate(groups):
         rows = rows.sort_values(x)
         colour = OKABE_ITO[j % len(OKABE_ITO)]
+        at = rows[x] + _dodge(summary[x], j, len(groups))
         for ax, (measure, _) in zip(axes, PANELS, strict=True):
             y = rows[measure].to_numpy(float)
             half = 1.96 * rows[f"{measure}_mcse"].to_numpy(float)
             err = clipped_errors(y, half) if measure in PROPORTIONS else half
-            ax.errorbar(rows[x], y, yerr=err, marker="o", ms=3, lw=0.9, capsize=2, color=colour,
+            ax.errorbar(at, y, yerr=err, marker="o", ms=3, lw=0.9, capsize=2, color=colour,
                         clip_on=measure not in PROPORTIONS)  # a marker at 0% or 100% shows whole
         handles.append((Line2D([], [], color=colour, marker="o", ms=3, lw=0.9), label(name, labels)))
     handles += _references(axes, alpha)
