@@ -132,6 +132,25 @@ def test_every_figure_has_a_clean_layout(registry, name, style):
     plt.close(fig)
 
 
+ON_GIVEN_AXES = {
+    "km": lambda r, ax: r.km.plot(ax=ax, pvalue=r.logrank_p, cumulative_events=True),
+    "cif": lambda r, ax: r.cif.plot(ax=ax, competing=True),
+    "forest": lambda r, ax: forest_plot(r.compared, ax=ax),
+    "love": lambda r, ax: r.ps.plot(ax=ax),
+    "swimmer": lambda r, ax: swimmer_plot(r.cs, ax=ax, max_patients=20),
+}
+
+
+@pytest.mark.parametrize("name", list(ON_GIVEN_AXES))
+def test_figures_drawn_on_a_users_plain_axes_stay_inside_it(registry, name):
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=DPI)  # no layout engine: the plot gives it one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScleroWarning)
+        ON_GIVEN_AXES[name](registry, ax)
+    assert_clean_layout(fig)
+    plt.close(fig)
+
+
 # ----------------------------------------------------------------------------- the checker itself
 
 def test_the_layout_check_finds_overlaps_raw_names_and_text_outside_the_figure():

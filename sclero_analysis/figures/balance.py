@@ -9,6 +9,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from sclero_analysis.figures.legends import figure_legend_above, legend_above, room_above
+from sclero_analysis.figures.panels import keep_inside
 from sclero_analysis.figures.style import colours_for, new_axes
 from sclero_analysis.figures.text import wrap_to
 from sclero_analysis.labels import Labels, label
@@ -78,6 +79,7 @@ def love_plot(balance, ax: Axes | None = None, threshold: float = 0.1, pair: str
     if sort:
         table = table.sort_values("smd_before", ascending=False, kind="stable")
     ax = ax if ax is not None else new_axes()
+    keep_inside(ax.figure)  # long covariate labels stay in the figure
     y = np.arange(len(table))
     for i, (before, after) in enumerate(table.to_numpy()):
         ax.plot([before, after], [i, i], color="0.75", lw=0.6, zorder=1)
@@ -143,6 +145,7 @@ def overlap_plot(propensity, tier: str | None = None, axes=None, bins: int = 30,
         axes = new_axes(figsize=(180 / 25.4, 180 / 25.4 / max(len(panels), 2) * 0.9 + 0.3) if tier is None
                         else None, ncols=len(panels))
     axes_list = list(np.atleast_1d(axes))
+    keep_inside(axes_list[0].figure)
     colours = colours_for(levels)
     edges = np.linspace(0, 1, bins + 1)
     for ax, level in zip(axes_list, panels, strict=True):

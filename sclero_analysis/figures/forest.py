@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from sclero_analysis.figures.legends import legend_above
+from sclero_analysis.figures.panels import keep_inside
 from sclero_analysis.figures.scales import log_ratio_axis, ratio_limits
 from sclero_analysis.figures.style import OKABE_ITO, new_axes
 from sclero_analysis.figures.text import POINTS_PER_INCH, font_points, text_width
@@ -186,7 +187,8 @@ def forest_plot(results, ax: Axes | None = None, xlabel: str = "Hazard ratio (95
         :func:`sclero_analysis.compare_tiers` table does so by its ``method`` column. Reference
         levels (from the result's design, or the table's ``reference``) show as "Reference".
     ax : matplotlib.axes.Axes, optional
-        Draw on it; default: a new figure sized to the rows and the number columns.
+        Draw on it (a figure without a layout engine gets constrained layout, so that the
+        columns stay inside it); default: a new figure sized to the rows and the columns.
     xlabel : str
     labels : mapping, optional
         Display labels of terms, levels and model names for this figure.
@@ -218,6 +220,7 @@ def forest_plot(results, ax: Axes | None = None, xlabel: str = "Hazard ratio (95
     columns_points = _columns_width(models, rows, columns)
     if ax is None:
         ax = _figure(rows, k, columns_points, label_points)
+    keep_inside(ax.figure)  # the number columns beside the plot stay in the figure
     offsets = (np.arange(k) - (k - 1) / 2) / (k + 0.6)  # one text line apart within a row
     colours = dict(zip(models, OKABE_ITO if k > 1 else ["black"], strict=False))
     values = []

@@ -37,6 +37,15 @@ def new_figure_with_tables(table_heights: Sequence[float], figsize: tuple[float,
     return ax, split_below(ax, table_heights, curve_points=height * POINTS_PER_INCH - CURVE_LINES * fs)
 
 
+def keep_inside(fig) -> None:
+    """Give a figure without a layout engine constrained layout, so labels beside a plot stay in it.
+
+    A figure whose user chose a layout engine (``layout="tight"``, ``"constrained"``) keeps it.
+    """
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained")
+
+
 def _inner_height_points(ax: Axes) -> float:
     return ax.get_position().height * ax.figure.get_figheight() * POINTS_PER_INCH
 
@@ -62,8 +71,7 @@ def split_below(ax: Axes, table_heights: Sequence[float], curve_points: float | 
     spec = ax.get_subplotspec()
     if spec is None:
         return _split_position(ax, table_heights)
-    if fig.get_layout_engine() is None:
-        fig.set_layout_engine("constrained")
+    keep_inside(fig)
     fs = font_points(None)
     room = _inner_height_points(ax)
     curve = curve_points or max(

@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from sclero_analysis.figures.legends import figure_legend_above
+from sclero_analysis.figures.panels import keep_inside
 from sclero_analysis.figures.scales import clipped_errors, proportion_axis
 from sclero_analysis.figures.style import OKABE_ITO
 from sclero_analysis.figures.text import POINTS_PER_INCH, wrap_to
@@ -30,9 +31,7 @@ def _axes(axes):
 
         _, axes = plt.subplots(2, 2, figsize=(180 / 25.4, 4.6), layout="constrained")
     axes = np.asarray(axes, dtype=object).ravel()
-    fig = axes[0].figure
-    if fig.get_layout_engine() is None:
-        fig.set_layout_engine("constrained")
+    keep_inside(axes[0].figure)
     return axes
 
 

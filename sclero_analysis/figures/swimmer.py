@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sclero_analysis.cohort import months_between
+from sclero_analysis.figures.panels import keep_inside
 from sclero_analysis.figures.style import OKABE_ITO, TIER_COLOURS, colours_for, new_axes
 from sclero_analysis.figures.text import font_points, wrap_to
 from sclero_analysis.labels import Labels, label
@@ -171,6 +172,7 @@ def swimmer_plot(
         # rows of bars, but never shorter than the legend beside them (up to 11 entries)
         legend_inches = (len(TIER_COLOURS) + len(MARKERS) + 1) * 1.45 * font_points("small") / 72 + 0.6
         ax = new_axes(figsize=(85 / 25.4 * 1.35, max(0.9 + 0.075 * len(order), legend_inches)))
+    keep_inside(ax.figure)  # the legend at the right stays in the figure
     seg = segments[segments["patient_id"].isin(row)]
     present = set(seg["tier"])
     tiers = [t for t in TIER_COLOURS if t in present] + sorted(present - set(TIER_COLOURS))
