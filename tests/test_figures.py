@@ -604,3 +604,13 @@ def test_tables_of_a_panel_stay_in_its_column_of_the_figure(lines):
     assert left.get_position().y0 > table.get_position().y1
     assert fig.bbox.contains(*table.get_tightbbox(renderer).p0)
     assert legend_of(left) is left.get_legend()  # a panel among others keeps its own legend
+
+
+def test_a_risk_table_can_be_added_to_curves_drawn_without_one(lines):
+    km = sa.kaplan_meier(lines, cluster=False)
+    ax = plot_curves(km.summary, "survival", xlim=24, break_time=12)
+    assert table_axes(ax) == []
+    table = sa.figures.risk_table(ax, km.at_risk, labels={"ivig": "IVIG first"})
+    assert table_axes(ax) == [table]
+    assert table.get_yticklabels()[0].get_text() == "IVIG first"
+    assert table_cells(table)[(12, 1)] == f"{km.at_risk([12]).iloc[1, 0]:.0f}"
