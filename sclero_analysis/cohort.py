@@ -37,6 +37,9 @@ CLUSTER = "patient_id"
 #: ordered categorical, since ``other`` has no place in the order of intensity (a trend test
 #: across tiers needs explicit scores).
 TIER_LEVELS = pd.CategoricalDtype(list(TIERS), ordered=False)
+#: What the event codes of the relapse frames mean, in words (``frame.attrs["event_labels"]``,
+#: with ``frame.attrs["time_origin"]``: figures title their axes with them).
+RELAPSE_EVENTS = {RELAPSE: "relapse", DEATH: "death"}
 
 
 def months_between(start: pd.Series, stop: pd.Series) -> pd.Series:
@@ -75,14 +78,15 @@ def _outcome(windows: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str) -> pd.DataFrame:
+def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str,
+             endpoint: tuple[str, dict[int, str]]) -> pd.DataFrame:
     """Drop rows that cannot be analysed; list them in attrs and warn once."""
     excluded = frame.loc[mask, ["patient_id"]].assign(
         line=frame.loc[mask, "line"] if "line" in frame else pd.NA, reason=reason)
     kept = frame.loc[~mask].reset_index(drop=True)
     # plain records, not a DataFrame: pandas compares attrs with == when concatenating frames
     kept.attrs["exclusions"] = excluded[list(EXCLUSION_COLUMNS)].to_dict("records")
-    _conventions(kept)
+    _conventions(kept, *endpoint)
     if len(excluded):
         examples = ", ".join(f"{p} line {ln}" for p, ln in excluded[["patient_id", "line"]].head(3).values)
         warnings.warn(
@@ -93,9 +97,11 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, where: str) -> p
     return kept
 
 
-def _conventions(frame: pd.DataFrame) -> None:
-    """Name the cluster column in attrs and make the tier an unordered categorical, in place."""
+def _conventions(frame: pd.DataFrame, time_origin: str, event_labels: dict[int, str]) -> None:
+    """Name the cluster column, time origin and events in attrs; make the tier unordered, in place."""
     frame.attrs["cluster"] = CLUSTER
+    frame.attrs["time_origin"] = time_origin
+    frame.attrs["event_labels"] = dict(event_labels)
     if "tier" in frame.columns:
         frame["tier"] = frame["tier"].astype(TIER_LEVELS)
 
@@ -151,7 +157,10 @@ def relapse_frame(
         censored at the next line's start or the last follow-up. :func:`exclusions` lists the
         lines left out (zero follow-up). ``frame.attrs["cluster"]`` is ``"patient_id"``: a
         patient's lines are correlated, and the estimators warn unless told ``cluster=``.
-        ``tier`` is an unordered categorical (``other`` has no place in the order).
+        ``attrs["time_origin"]`` ("start of line" or "response") and ``attrs["event_labels"]``
+        (``{1: "relapse", 2: "death"}``) say what the times and codes mean (figures title their
+        axes with them). ``tier`` is an unordered categorical (``other`` has no place in the
+        order).
 
     Warns
     -----
@@ -194,7 +203,8 @@ def relapse_frame(
     ], axis=1)
     if origin == "response":
         frame = frame[lines["best_response"].isin(["CR", "PR"])].reset_index(drop=True)
-    return _exclude(frame, frame["time_months"] <= 0, "zero follow-up", "lines")
+    endpoint = ("start of line" if origin == "line_start" else "response", RELAPSE_EVENTS)
+    return _exclude(frame, frame["time_months"] <= 0, "zero follow-up", "lines", endpoint)
 
 
 def survival_frame(
@@ -216,7 +226,8 @@ def survival_frame(
         One row per patient: ``patient_id, tier`` (tier of the first line, the comparison at
         diagnosis; missing for untreated patients), ``n_lines, event_date, time_months, event,
         event_type`` and the covariates. ``exclusions(frame)`` lists patients with zero
-        follow-up.
+        follow-up. ``attrs["time_origin"]`` is "diagnosis"; ``attrs["event_labels"]`` names
+        the codes (``{1: "death"}`` or ``{1: "relapse", 2: "death"}``).
 
     Examples
     --------
@@ -247,7 +258,9 @@ def survival_frame(
         outcome[["event", "event_type"]],
         patients[list(COVARIATES)],
     ], axis=1)
-    return _exclude(frame, frame["time_months"] <= 0, "zero follow-up", "patients")
+    events = {RELAPSE: "death"} if endpoint == "overall" else RELAPSE_EVENTS
+    return _exclude(frame, frame["time_months"] <= 0, "zero follow-up", "patients",
+                    ("diagnosis", events))
 
 
 def tier_history(cs: CaseSeries) -> pd.DataFrame:
@@ -313,7 +326,7 @@ def tier_history(cs: CaseSeries) -> pd.DataFrame:
         lambda e: (e == RELAPSE).cumsum().shift(fill_value=0)).astype("int64")
     frame = frame.join(patients[list(COVARIATES)], on="patient_id")
     return _exclude(frame, frame["stop_months"] <= frame["start_months"], "zero-length interval",
-                    "intervals")
+                    "intervals", ("diagnosis", RELAPSE_EVENTS))
 
 
 def cohort_flow(cs: CaseSeries, frame: pd.DataFrame | None = None,

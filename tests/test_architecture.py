@@ -18,6 +18,7 @@ LAYERS = {
     "conventions": 0,  # the time unit and event codes of the analysis frames
     "therapy": 1,
     "formatting": 1,  # how numbers are printed (p-values, ratios), shared by figures and tables
+    "labels": 1,  # display names of columns, levels and analyses, shared by figures and tables
     "caseseries": 2,
     "cohort": 3,
     "survival": 4,

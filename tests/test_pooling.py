@@ -405,7 +405,7 @@ def test_plot_draws_on_a_new_figure_unless_given_axes():
     ax = result.plot()
     assert ax is not current and not current.lines and not current.patches
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "arm: a" and labels.count("Pooled (glmm)") == 2
+    assert labels[0] == "Arm: a" and labels.count("Pooled (glmm)") == 2
     assert len(labels) == len(result.studies) + 2 * 2 + 1  # a header and a pooled row per group, a gap
     assert len(ax.patches) == 2  # one diamond per group
     given = plt.figure().gca()

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from sclero_analysis.exceptions import ScleroWarning  # noqa: E402
+from sclero_analysis.figures import table_axes  # noqa: E402
 from sclero_analysis.studies import ANALYSES  # noqa: E402
 from sclero_analysis.synthetic.examples import DATA_DIR  # noqa: E402
 
@@ -77,9 +78,12 @@ def test_every_python_block_runs_in_order(in_a_user_folder):
               if not issubclass(w.category, ScleroWarning)]
     assert not others, others
     km = namespace["ax"]  # the figure the README saves holds the KM curves and their risk table only
-    assert km.figure.axes == [km] and len(km.child_axes) == 1
+    tables = table_axes(km)
+    assert km.figure.axes == [km, *tables] and len(tables) == 1
     labels = {line.get_label() for line in km.get_lines() if not line.get_label().startswith("_")}
-    assert labels == {"ivig", "immunosuppression", "cytoreduction", "other"}
-    assert km.get_ylabel() == "Relapse-free probability" and not km.texts[1:]  # one text: the p-value
+    assert labels == {"IVIG", "Immunosuppression", "Cytoreduction", "Other"}
+    assert km.get_xlabel() == "Months since start of line"
+    assert km.get_ylabel().replace("\n", " ") == "Probability of remaining relapse-free (death censored)"
+    assert len(km.texts) <= 1  # the p-value, in a free corner (or else in the legend)
     assert sorted(p.name for p in (in_a_user_folder / "figures").iterdir()) == \
         ["km_by_tier.pdf", "km_by_tier.png", "km_by_tier.svg"]

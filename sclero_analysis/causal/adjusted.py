@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 from sclero_analysis.causal.propensity import Missing, Propensity, propensity
 from sclero_analysis.causal.weights import Estimand, Trim
 from sclero_analysis.exceptions import PropensityError, ScleroWarning, SmallSampleWarning
-from sclero_analysis.figures.curves import plot_curves
+from sclero_analysis.figures.curves import curve_tables, plot_curves
+from sclero_analysis.labels import Endpoint, Labels
 from sclero_analysis.survival.competing import cif_steps
 from sclero_analysis.survival.inputs import CAUSE, EVENT, TIME, SurvivalInputError, survival_data
 from sclero_analysis.survival.rmst import rmst_one
@@ -42,7 +43,8 @@ class AdjustedCurves:
     ----------
     summary : pandas.DataFrame
         One row per tier and distinct time of that tier: ``group, time, estimate`` (survival
-        probability or cumulative incidence), ``lower, upper`` (percentile bootstrap).
+        probability or cumulative incidence), ``lower, upper`` (percentile bootstrap),
+        ``n_risk`` (weighted number at risk: the sum of the weights of the lines at risk).
     rmst : pandas.DataFrame or None
         With ``tau`` (survival curves only), indexed by tier: ``rmst, se, lower, upper``
         (months; se is the bootstrap SD).
@@ -59,6 +61,8 @@ class AdjustedCurves:
     seed : int or None
     conf_level : float
     tau : float or None
+    endpoint : Endpoint
+        Time origin and events of the frame (from its ``attrs``), for the axis titles.
     """
 
     summary: pd.DataFrame
@@ -72,35 +76,56 @@ class AdjustedCurves:
     seed: int | None
     conf_level: float
     tau: float | None
+    endpoint: Endpoint = Endpoint()
 
     def at(self, times: Sequence[float]) -> pd.DataFrame:
         """Return the estimate per tier (rows) at each of ``times`` (columns)."""
         return step_lookup(self.summary, times, "estimate", "left",
                            1.0 if self.kind == "survival" else 0.0)
 
-    def plot(self, ax: Axes | None = None, ci: bool = True, xlabel: str = "Months",
-             ylabel: str | None = None) -> Axes:
-        """Draw the weighted curve per tier with its bootstrap band.
+    def at_risk(self, times: Sequence[float]) -> pd.DataFrame:
+        """Return the weighted number at risk per tier (rows) at each of ``times`` (columns).
 
-        No number-at-risk table: weighted risk sets are not patient counts (draw the
-        unweighted curve's table beside it if needed).
+        The sum of the weights of the lines still at risk (first step at or after each time,
+        0 beyond the last), i.e. the size of the weighted pseudo-population the curve rests on.
+        """
+        return step_lookup(self.summary, times, "n_risk", "right", 0.0)
+
+    def plot(self, ax: Axes | None = None, ci: bool = True, xlabel: str | None = None,
+             ylabel: str | None = None, risk_table: bool = True, xlim=None,
+             break_time: float | None = None, labels: Labels = None) -> Axes:
+        """Draw the weighted curve per tier with its bootstrap band and the weighted numbers at risk.
 
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
-            Draw on it; default: a new figure (never the current one).
+            Draw on it (its area is divided to hold the table); default: a new figure (never
+            the current one).
         ci : bool
             Percentile bootstrap bands.
-        xlabel, ylabel : str
+        xlabel, ylabel : str, optional
+            Default: from the analysis frame, the y title naming the weighting (IPTW).
+        risk_table : bool
+            The weighted number at risk (:meth:`at_risk`: sums of weights, not patients) under
+            the curves, one column per time tick.
+        xlim, break_time
+            Time limits and months between ticks, as :meth:`KaplanMeier.plot`.
+        labels : mapping, optional
+            Display labels of the tiers.
 
         Returns
         -------
         matplotlib.axes.Axes
         """
-        label = ylabel or ("Relapse-free probability (IPTW)" if self.kind == "survival"
-                           else "Cumulative incidence (IPTW)")
-        return plot_curves(self.summary, "estimate", None, ax=ax, ci=ci, censor_marks=False,
-                           xlabel=xlabel, ylabel=label, start=1.0 if self.kind == "survival" else 0.0)
+        text = (self.endpoint.survival_label() if self.kind == "survival"
+                else self.endpoint.incidence_label())
+        return plot_curves(self.summary, "estimate", ax=ax, ci=ci, censor_marks=False,
+                           xlabel=xlabel or self.endpoint.time_label(),
+                           ylabel=ylabel or f"IPTW-weighted {text[:1].lower()}{text[1:]}", xlim=xlim,
+                           break_time=break_time,
+                           start=1.0 if self.kind == "survival" else 0.0, labels=labels,
+                           tables=curve_tables(self.summary, self.at_risk if risk_table else None,
+                                               weighted=True))
 
     def __repr__(self) -> str:
         return (f"AdjustedCurves({self.kind}, {self.propensity.estimand}, tiers "
@@ -283,8 +308,20 @@ def adjusted_curves(
                                            progress)
     summary, rmst, differences = _summaries(levels, grids, estimate, draws, areas, area_draws,
                                             conf_level, tau)
+    summary["n_risk"] = _weighted_at_risk(arrays.time, codes, weights.to_numpy(), grids)
     return AdjustedCurves(summary, rmst, differences, kind, ps, weights, n_boot, failed, seed,
-                          conf_level, tau)
+                          conf_level, tau, Endpoint.of(df, cause))
+
+
+def _weighted_at_risk(time: np.ndarray, codes: np.ndarray, w: np.ndarray, grids) -> np.ndarray:
+    """Sum of the weights with time >= t, at each tier's grid times (tiers in order)."""
+    out = []
+    for g, grid in enumerate(grids):
+        order = np.argsort(time[codes == g], kind="stable")
+        t, weight = time[codes == g][order], w[codes == g][order]
+        tail = np.r_[np.cumsum(weight[::-1])[::-1], 0.0]
+        out.append(tail[np.searchsorted(t, grid, side="left")])
+    return np.concatenate(out)
 
 
 def _bootstrap(rows, arrays, covariates, ps, levels, grids, kind, tau, n_boot, seed, clusters,

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Literal
@@ -47,9 +48,10 @@ class Balance:
         """Largest absolute difference after weighting."""
         return float(self.summary["smd_after"].abs().max())
 
-    def plot(self, ax: Axes | None = None, threshold: float = 0.1, pair: str | None = None) -> Axes:
+    def plot(self, ax: Axes | None = None, threshold: float = 0.1, pair: str | None = None,
+             labels: Mapping[str, str] | None = None) -> Axes:
         """Love plot: absolute SMDs before and after weighting (see :func:`figures.love_plot`)."""
-        return love_plot(self, ax=ax, threshold=threshold, pair=pair)
+        return love_plot(self, ax=ax, threshold=threshold, pair=pair, labels=labels)
 
     def __repr__(self) -> str:
         return (f"Balance({self.summary['covariate'].nunique()} covariates, "

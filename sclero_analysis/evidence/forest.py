@@ -16,7 +16,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, PercentFormatter
 
+from sclero_analysis.figures.legends import legend_above
 from sclero_analysis.figures.style import OKABE_ITO
+from sclero_analysis.labels import label, value_label
 
 ROW_INCHES = 0.19
 POOLED_COLOUR = OKABE_ITO[0]
@@ -29,7 +31,7 @@ def _percent(p: float, lower: float, upper: float) -> str:
 def _new_axes(rows: int) -> Axes:
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(6.0, max(2.0, 0.9 + ROW_INCHES * rows)))[1]
+    return plt.subplots(figsize=(6.0, max(2.0, 0.9 + ROW_INCHES * rows)), layout="constrained")[1]
 
 
 def _draw_sources(ax: Axes, studies: pd.DataFrame, start: int, biggest: float) -> list[str]:
@@ -41,7 +43,7 @@ def _draw_sources(ax: Axes, studies: pd.DataFrame, start: int, biggest: float) -
         size = 2.5 + 5.5 * np.sqrt(max(row.weight, 0.0) / biggest) if biggest > 0 else 3
         ax.plot([row.proportion], [y], marker="s", ms=size, color="black", ls="none")
         ax.text(1.02, y, f"{row.events}/{row.n}", transform=text, va="center", fontsize="small")
-        labels.append(str(row.study))
+        labels.append(value_label(row.study))
     return labels
 
 
@@ -62,8 +64,7 @@ def _legend(ax: Axes, conf_level: float) -> None:
     handles = [Line2D([], [], color="black", marker="s", lw=0.7, ms=4, label=f"source ({level} exact CI)"),
                Line2D([], [], color=POOLED_COLOUR, marker="D", lw=0, ms=5, label=f"pooled ({level} CI)"),
                Line2D([], [], color=POOLED_COLOUR, lw=0.8, label=f"{level} prediction interval")]
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False,
-              fontsize="small")
+    legend_above(ax, handles, [h.get_label() for h in handles])  # as many per row as fit
 
 
 def forest_proportions(summary: pd.DataFrame, studies: pd.DataFrame, by: tuple[str, ...], method: str,
@@ -100,7 +101,7 @@ def forest_proportions(summary: pd.DataFrame, studies: pd.DataFrame, by: tuple[s
         if by:
             labels += [""] if index else []
             headers.append(len(labels))
-            labels.append(", ".join(f"{column}: {pooled[column]}" for column in by))
+            labels.append(", ".join(f"{label(column)}: {value_label(pooled[column])}" for column in by))
         labels += _draw_sources(ax, part, len(labels), biggest)
         _draw_pooled(ax, pooled, len(labels))
         labels.append(f"Pooled ({method}{', penalised' if pooled['penalised'] else ''})")

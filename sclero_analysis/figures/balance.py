@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter
 
+from sclero_analysis.figures.legends import figure_legend_above, legend_above, room_above
+from sclero_analysis.figures.panels import keep_inside
 from sclero_analysis.figures.style import colours_for, new_axes
+from sclero_analysis.figures.text import wrap_to
+from sclero_analysis.labels import Labels, label
 
 
 def _smd_table(balance, pair: str | None) -> tuple[pd.DataFrame, str]:
@@ -27,8 +32,13 @@ def _smd_table(balance, pair: str | None) -> tuple[pd.DataFrame, str]:
     return table, "" if n_pairs == 1 else f"maximum over {n_pairs} tier pairs"
 
 
+def _pair_label(pair: str, labels: Labels) -> str:
+    """'cytoreduction vs ivig' → 'Cytoreduction vs IVIG'."""
+    return " vs ".join(label(part.strip(), labels) for part in str(pair).split(" vs "))
+
+
 def love_plot(balance, ax: Axes | None = None, threshold: float = 0.1, pair: str | None = None,
-              sort: bool = True) -> Axes:
+              sort: bool = True, labels: Labels = None) -> Axes:
     """Draw absolute standardised mean differences before and after weighting.
 
     Parameters
@@ -44,6 +54,8 @@ def love_plot(balance, ax: Axes | None = None, threshold: float = 0.1, pair: str
         difference over all pairs (cobalt's ``agg.fun = "max"``).
     sort : bool
         Order covariates by imbalance before weighting (largest on top).
+    labels : mapping, optional
+        Display labels of the covariates for this figure (``{"mrss": "mRSS at diagnosis"}``).
 
     Returns
     -------
@@ -56,8 +68,10 @@ def love_plot(balance, ax: Axes | None = None, threshold: float = 0.1, pair: str
     >>> df = df[df["tier"] != "other"]   # 'other' overlaps poorly (a PositivityWarning)
     >>> ps = sa.propensity(df, ["age_at_diagnosis_years", "mrss", "neuro"])
     >>> ax = love_plot(ps.balance())
-    >>> ax.get_xlabel()
+    >>> ax.get_xlabel().replace(chr(10), " ")
     'Absolute standardised mean difference (maximum over 3 tier pairs)'
+    >>> sorted(t.get_text() for t in ax.get_yticklabels())
+    ['Age at diagnosis (years)', 'Neurological involvement', 'mRSS']
     >>> import matplotlib.pyplot as plt
     >>> plt.close(ax.figure)
     """
@@ -65,23 +79,28 @@ def love_plot(balance, ax: Axes | None = None, threshold: float = 0.1, pair: str
     if sort:
         table = table.sort_values("smd_before", ascending=False, kind="stable")
     ax = ax if ax is not None else new_axes()
+    keep_inside(ax.figure)  # long covariate labels stay in the figure
     y = np.arange(len(table))
     for i, (before, after) in enumerate(table.to_numpy()):
         ax.plot([before, after], [i, i], color="0.75", lw=0.6, zorder=1)
     ax.plot(table["smd_before"], y, ls="none", marker="o", mfc="white", mec="black", ms=4, mew=0.7,
             label="Unweighted", zorder=2)
     ax.plot(table["smd_after"], y, ls="none", marker="o", color="black", ms=4, label="Weighted", zorder=3)
-    ax.axvline(threshold, color="grey", ls="--", lw=0.6)
+    threshold_line = ax.axvline(threshold, color="grey", ls="--", lw=0.6)
     ax.axvline(0, color="black", lw=0.6)
-    ax.set_yticks(y, list(table.index))
+    ax.set_yticks(y, [label(c, labels) for c in table.index])
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.set_xlim(0, max(float(np.nanmax(table.to_numpy())) * 1.08, threshold * 1.5))
-    ax.set_xlabel("Absolute standardised mean difference" + (f" ({note})" if note else ""))
-    ax.legend(loc="lower right")
+    if pair is not None:
+        note = _pair_label(pair, labels)
+    text = "Absolute standardised mean difference" + (f" ({note})" if note else "")
+    ax.set_xlabel(wrap_to(text, room_above(ax)))  # the axes' width once the y labels have room
+    handles, texts = ax.get_legend_handles_labels()
+    legend_above(ax, [*handles, threshold_line], [*texts, f"Threshold ({threshold:g})"])
     return ax
 
 
-def overlap_plot(propensity, tier: str | None = None, axes=None, bins: int = 30):
+def overlap_plot(propensity, tier: str | None = None, axes=None, bins: int = 30, labels: Labels = None):
     """Distribution of propensity scores per observed tier: one panel per tier's score.
 
     In the panel of tier *k*, each observed tier's histogram of P(tier = k | covariates) is
@@ -96,6 +115,8 @@ def overlap_plot(propensity, tier: str | None = None, axes=None, bins: int = 30)
     axes : Axes or array of Axes, optional
         Default: a new figure with one panel per tier.
     bins : int
+    labels : mapping, optional
+        Display labels of the tiers for this figure.
 
     Returns
     -------
@@ -109,7 +130,7 @@ def overlap_plot(propensity, tier: str | None = None, axes=None, bins: int = 30)
     >>> df = df[df["tier"] != "other"]
     >>> axes = overlap_plot(sa.propensity(df, ["age_at_diagnosis_years", "mrss"]))
     >>> [ax.get_title() for ax in axes]
-    ['P(ivig)', 'P(immunosuppression)', 'P(cytoreduction)']
+    ['P(IVIG)', 'P(Immunosuppression)', 'P(Cytoreduction)']
     >>> import matplotlib.pyplot as plt
     >>> plt.close(axes[0].figure)
     """
@@ -120,9 +141,11 @@ def overlap_plot(propensity, tier: str | None = None, axes=None, bins: int = 30)
     if unknown:
         raise KeyError(f"tier {unknown[0]!r} not in the propensity model; its tiers are {levels}")
     if axes is None:
-        width = 180 / 25.4
-        axes = new_axes(figsize=(width, width / max(len(panels), 2) * 0.9), ncols=len(panels))
+        # one panel per tier side by side across the page; one panel in the style's size
+        axes = new_axes(figsize=(180 / 25.4, 180 / 25.4 / max(len(panels), 2) * 0.9 + 0.3) if tier is None
+                        else None, ncols=len(panels))
     axes_list = list(np.atleast_1d(axes))
+    keep_inside(axes_list[0].figure)
     colours = colours_for(levels)
     edges = np.linspace(0, 1, bins + 1)
     for ax, level in zip(axes_list, panels, strict=True):
@@ -130,14 +153,19 @@ def overlap_plot(propensity, tier: str | None = None, axes=None, bins: int = 30)
             values = scores.loc[(treatment == observed).to_numpy(), level]
             ax.hist(values, bins=edges, density=True, histtype="step", color=colours[observed], lw=0.9)
             ax.hist(values, bins=edges, density=True, color=colours[observed], alpha=0.12)
-        ax.set_title(f"P({level})")
+        if tier is None:
+            ax.set_title(f"P({label(level, labels)})")
         ax.set_xlim(0, 1)
-        ax.set_xlabel("Propensity score")
+        # 0, 0.5, 1: neighbouring panels' end labels ("1", "0") never run together
+        ax.xaxis.set_major_locator(FixedLocator([0, 0.5, 1]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        # one panel: its legend stands above it, so the score it shows is named below
+        ax.set_xlabel("Propensity score" if tier is None else f"Propensity score, P({label(level, labels)})")
     axes_list[0].set_ylabel("Density")
-    handles = [Line2D([], [], color=colours[t], label=f"received {t}") for t in levels]
+    handles = [Line2D([], [], color=colours[t]) for t in levels]
+    names = [f"Received {label(t, labels)}" for t in levels]
     if tier is not None:
-        axes_list[0].legend(handles=handles, loc="upper right", fontsize="small")
+        legend_above(axes_list[0], handles, names)
     else:
-        axes_list[0].figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                                   ncol=len(levels), fontsize="small")
+        figure_legend_above(axes_list[0].figure, handles, names)
     return axes_list[0] if tier is not None else np.asarray(axes_list, dtype=object)

@@ -103,7 +103,9 @@ def new_axes(figsize: tuple[float, float] | None = None, ncols: int = 1):
     Notes
     -----
     pyplot is imported on first drawing, never at import, so the figure joins pyplot's figure
-    manager (shown inline in Jupyter) and is closed with ``plt.close(ax.figure)``.
+    manager (shown inline in Jupyter) and is closed with ``plt.close(ax.figure)``. The figure
+    has constrained layout: labels, legends and tables outside the plotting area are kept
+    inside the figure, so a plain ``savefig`` keeps them.
 
     Examples
     --------
@@ -115,5 +117,5 @@ def new_axes(figsize: tuple[float, float] | None = None, ncols: int = 1):
     """
     import matplotlib.pyplot as plt
 
-    _, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=ncols == 1)
+    _, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=ncols == 1, layout="constrained")
     return axes if ncols == 1 else axes[0]

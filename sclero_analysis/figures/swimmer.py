@@ -15,7 +15,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sclero_analysis.cohort import months_between
+from sclero_analysis.figures.panels import keep_inside
 from sclero_analysis.figures.style import OKABE_ITO, TIER_COLOURS, colours_for, new_axes
+from sclero_analysis.figures.text import font_points, wrap_to
+from sclero_analysis.labels import Labels, label
 
 SortBy = Literal["followup", "escalation"]
 #: Marker style per course event: (marker, face colour, edge colour, label).
@@ -91,10 +94,10 @@ def _order(summary: pd.DataFrame, sort_by: SortBy) -> list[str]:
     raise ValueError(f"sort_by must be 'followup' or 'escalation', not {sort_by!r}")
 
 
-def _legend(ax: Axes, tiers: list[str], colours: dict[str, str], arrow: bool) -> None:
-    handles = [Patch(color=colours[t], label=t) for t in tiers]
-    for marker, face, edge, label in MARKERS.values():
-        handles.append(Line2D([], [], ls="none", marker=marker, mfc=face, mec=edge, ms=4, label=label))
+def _legend(ax: Axes, tiers: list[str], colours: dict[str, str], arrow: bool, labels: Labels) -> None:
+    handles = [Patch(color=colours[t], label=label(t, labels)) for t in tiers]
+    for marker, face, edge, text in MARKERS.values():
+        handles.append(Line2D([], [], ls="none", marker=marker, mfc=face, mec=edge, ms=4, label=text))
     if arrow:
         handles.append(Line2D([], [], ls="none", marker=">", color="grey", ms=4, label="Alive, followed"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
@@ -109,6 +112,7 @@ def swimmer_plot(
     seed: int = 0,
     patients: list[str] | None = None,
     legend: bool = True,
+    labels: Labels = None,
 ) -> Axes:
     """Draw each patient's therapy course from diagnosis: lines by tier, responses, relapses.
 
@@ -133,6 +137,9 @@ def swimmer_plot(
     patients : list of str, optional
         Draw only these patients (e.g. one site: a facet).
     legend : bool
+        Tiers and markers, to the right of the plot.
+    labels : mapping, optional
+        Display labels of the tiers for this figure.
 
     Returns
     -------
@@ -162,7 +169,10 @@ def swimmer_plot(
     order = _order(summary, sort_by)
     row = {p: i for i, p in enumerate(order)}
     if ax is None:
-        ax = new_axes(figsize=(85 / 25.4 * 1.35, 0.6 + 0.075 * len(order)))
+        # rows of bars, but never shorter than the legend beside them (up to 11 entries)
+        legend_inches = (len(TIER_COLOURS) + len(MARKERS) + 1) * 1.45 * font_points("small") / 72 + 0.6
+        ax = new_axes(figsize=(85 / 25.4 * 1.35, max(0.9 + 0.075 * len(order), legend_inches)))
+    keep_inside(ax.figure)  # the legend at the right stays in the figure
     seg = segments[segments["patient_id"].isin(row)]
     present = set(seg["tier"])
     tiers = [t for t in TIER_COLOURS if t in present] + sorted(present - set(TIER_COLOURS))
@@ -182,9 +192,10 @@ def swimmer_plot(
     ax.set_ylim(len(order) - 0.5, -0.5)
     ax.set_yticks([])
     ax.set_xlim(0, float(summary["followup_months"].max()) * 1.04 + 1)
-    ax.set_xlabel("Months from diagnosis")
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel("Months since diagnosis")
+    height = ax.get_position().height * ax.figure.get_figheight() * 72
+    ax.set_ylabel(wrap_to(ylabel, 0.9 * height))
     ax.spines["left"].set_visible(False)
     if legend:
-        _legend(ax, tiers, colours, arrow=bool(len(alive)))
+        _legend(ax, tiers, colours, arrow=bool(len(alive)), labels=labels)
     return ax

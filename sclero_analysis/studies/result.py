@@ -11,6 +11,7 @@ coverage are over the successful replicates only, i.e. conditional on success.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,7 +198,8 @@ class StudyResult:
         counts = rows.groupby(["scenario", "analysis", "failure"], sort=False).size()
         return counts.rename("n").reset_index().rename(columns={"failure": "reason"})
 
-    def plot(self, x: str | None = None, axes=None, power_given_success: bool = False):
+    def plot(self, x: str | None = None, axes=None, power_given_success: bool = False,
+             labels: Mapping[str, str] | None = None):
         """Power, bias, coverage and the failure rate per analysis against a varied field.
 
         Parameters
@@ -209,6 +211,8 @@ class StudyResult:
             Draw on them; default: a new figure with four panels.
         power_given_success : bool
             As :meth:`summarise`.
+        labels : mapping, optional
+            Display labels of the analyses and of ``x`` (see :func:`sclero_analysis.labels.label`).
 
         Returns
         -------
@@ -217,7 +221,8 @@ class StudyResult:
             replicates), failed replicates (%).
         """
         x = x or next(iter(self.design.vary), "scenario")
-        return plot_study(self.summarise(power_given_success), x=x, axes=axes, alpha=self.design.alpha)
+        return plot_study(self.summarise(power_given_success), x=x, axes=axes, alpha=self.design.alpha,
+                          labels=labels)
 
     def __repr__(self) -> str:
         failed = int((self.replicates["failure"] != "").sum())

@@ -18,7 +18,8 @@ from matplotlib.axes import Axes
 from scipy import linalg, stats
 
 from sclero_analysis.exceptions import RepeatedIdsWarning
-from sclero_analysis.figures.curves import plot_curves
+from sclero_analysis.figures.curves import curve_tables, plot_curves
+from sclero_analysis.labels import Endpoint, Labels
 from sclero_analysis.survival.clusters import Cluster, cluster_codes, marked_cluster, repeated_ids
 from sclero_analysis.survival.influence import cif_variance
 from sclero_analysis.survival.inputs import (
@@ -116,6 +117,8 @@ class CumulativeIncidence:
         ``cluster`` was given).
     conf_type : str
         Transform of the pointwise limits (``log-log`` on the CIF by default).
+    endpoint : Endpoint
+        Time origin and events of the frame (from its ``attrs``), for the axis titles.
     """
 
     summary: pd.DataFrame
@@ -124,6 +127,7 @@ class CumulativeIncidence:
     conf_type: str
     _data: SurvivalData
     _repeated: str | None = None  # identifier column whose ids repeat in these rows
+    endpoint: Endpoint = Endpoint()
 
     def at(self, times, extend: bool = False) -> pd.DataFrame:
         """Cumulative incidence at fixed times with its CI, as R's ``summary(fit, times=)``.
@@ -174,29 +178,60 @@ class CumulativeIncidence:
         out["group"] = pd.Categorical(out["group"], categories=self.summary["group"].cat.categories)
         return out
 
+    def censored(self, times) -> pd.DataFrame:
+        """Return the number censored up to each of ``times`` (columns) per group (rows)."""
+        data = self._data
+        rows = {}
+        for level in self.summary["group"].cat.categories:
+            censored_times = np.sort(data.time[(np.asarray(data.group == level)) & (data.status == 0)])
+            rows[level] = np.searchsorted(censored_times, np.asarray(times, float), side="right")
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(times)).astype(float)
+        frame.index.name = "group"
+        return frame
+
     def plot(self, ax: Axes | None = None, ci: bool = True, risk_table: bool = True,
-             competing: bool = False, pvalue: float | None = None, xlabel: str = "Months",
-             ylabel: str = "Cumulative incidence") -> Axes:
-        """Draw the cumulative incidence per group with CI bands and a number-at-risk table.
+             competing: bool = False, pvalue: float | None = None, xlabel: str | None = None,
+             ylabel: str | None = None, xlim=None, break_time: float | None = None,
+             cumulative_events: bool = False, censor_table: bool = False,
+             labels: Labels = None) -> Axes:
+        """Draw the cumulative incidence per group with CI bands and tables under it.
 
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
-            Draw on it; default: a new figure (never the current one).
-        ci, risk_table : bool
+            Draw on it (its area is divided to hold the tables); default: a new figure sized
+            to hold them (never the current one).
+        ci : bool
+        risk_table, cumulative_events, censor_table : bool
+            Tables under the curves, one column per time tick: number at risk, cumulative
+            number of events of the cause, cumulative number censored.
         competing : bool
             Also draw the competing events' cumulative incidence (dashed, same colours).
         pvalue : float, optional
-            Printed in the corner (e.g. ``cif.gray_test().p_value``).
-        xlabel, ylabel : str
+            Written where no curve is (e.g. ``cif.gray_test().p_value``).
+        xlabel, ylabel : str, optional
+            Default: from the analysis frame ("Months since start of line", "Cumulative
+            incidence of relapse (death competing)").
+        xlim : float or (float, float), optional
+            Time limits (a number: from 0); the tables follow.
+        break_time : float, optional
+            Months between ticks (and table columns).
+        labels : mapping, optional
+            Display labels of the groups.
 
         Returns
         -------
         matplotlib.axes.Axes
         """
-        return plot_curves(self.summary, "cif", self.at_risk if risk_table else None, ax=ax, ci=ci,
-                           censor_marks=False, pvalue=pvalue, xlabel=xlabel, ylabel=ylabel,
-                           dashed=self.competing_summary() if competing else None)
+        tables = curve_tables(self.summary, self.at_risk if risk_table else None, cumulative_events,
+                              self.censored if censor_table else False)
+        dashed_label = f"{(self.endpoint.competing or 'competing event').capitalize()} (dashed)"
+        return plot_curves(self.summary, "cif", ax=ax, ci=ci, censor_marks=False, pvalue=pvalue,
+                           xlabel=xlabel or self.endpoint.time_label(),
+                           ylabel=ylabel or self.endpoint.incidence_label(), xlim=xlim,
+                           break_time=break_time, tables=tables, labels=labels,
+                           dashed=self.competing_summary() if competing else None,
+                           dashed_label=dashed_label)
 
     def gray_test(self, rho: float = 0.0, strata: np.ndarray | None = None) -> HypothesisTest:
         """Gray's K-sample test that the groups' cumulative incidences are equal.
@@ -293,7 +328,7 @@ def cumulative_incidence(
     levels = list(dict.fromkeys(summary["group"]))
     summary["group"] = pd.Categorical(summary["group"], categories=levels)
     return CumulativeIncidence(summary, cause, variance, conf_type, data,
-                               _repeating(df, cluster))
+                               _repeating(df, cluster), Endpoint.of(df, cause))
 
 
 def _variance_kind(variance: str | None, weights: str | None, codes: np.ndarray | None) -> str:

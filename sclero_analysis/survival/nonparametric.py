@@ -17,7 +17,8 @@ from matplotlib.axes import Axes
 from scipy import stats
 
 from sclero_analysis.exceptions import SmallSampleWarning
-from sclero_analysis.figures.curves import plot_curves
+from sclero_analysis.figures.curves import curve_tables, plot_curves
+from sclero_analysis.labels import Endpoint, Labels
 from sclero_analysis.survival.clusters import Cluster, cluster_codes
 from sclero_analysis.survival.influence import km_influence
 from sclero_analysis.survival.inputs import CAUSE, EVENT, GROUP, TIME, SurvivalData, survival_data
@@ -89,6 +90,8 @@ class KaplanMeier:
         Confidence level of the limits.
     variance : str
         ``greenwood`` or ``ij`` (infinitesimal jackknife: with a cluster or non-integer weights).
+    endpoint : Endpoint
+        Time origin and events of the frame (from its ``attrs``), for the axis titles.
     """
 
     summary: pd.DataFrame
@@ -96,6 +99,7 @@ class KaplanMeier:
     conf_type: str
     conf_level: float
     variance: str
+    endpoint: Endpoint = Endpoint()
 
     @property
     def groups(self) -> list:
@@ -144,28 +148,45 @@ class KaplanMeier:
 
     def plot(self, ax: Axes | None = None, ci: bool = True, censor_marks: bool = True,
              risk_table: bool = True, median_lines: bool = False, pvalue: float | None = None,
-             xlabel: str = "Months", ylabel: str = "Relapse-free probability") -> Axes:
-        """Draw the curves with CI bands, censor marks and a number-at-risk table.
+             xlabel: str | None = None, ylabel: str | None = None, xlim=None,
+             break_time: float | None = None, cumulative_events: bool = False,
+             censor_table: bool = False, labels: Labels = None) -> Axes:
+        """Draw the curves with CI bands, censor marks and tables under them (as survminer).
 
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
-            Draw on it; default: a new figure (never the current one).
-        ci, censor_marks, risk_table, median_lines : bool
-            Confidence bands, censoring ticks, the at-risk table under the x ticks (numbers
-            from :meth:`at_risk`), dashed guides to each median.
+            Draw on it (its area is divided to hold the tables); default: a new figure sized
+            to hold them (never the current one).
+        ci, censor_marks, median_lines : bool
+            Confidence bands, censoring ticks, dashed guides to each median.
+        risk_table, cumulative_events, censor_table : bool
+            Tables under the curves, one column per time tick: number at risk (from
+            :meth:`at_risk`), cumulative number of events, cumulative number censored.
         pvalue : float, optional
-            Printed in the corner (e.g. ``sa.logrank(df).p_value``).
-        xlabel, ylabel : str
+            Written where no curve is (e.g. ``sa.logrank(df).p_value``).
+        xlabel, ylabel : str, optional
+            Default: from the analysis frame ("Months since start of line", "Probability of
+            remaining free of relapse (death censored)").
+        xlim : float or (float, float), optional
+            Time limits (a number: from 0); the tables follow.
+        break_time : float, optional
+            Months between ticks (and table columns), as survminer's ``break.time.by``.
+        labels : mapping, optional
+            Display labels of the groups, e.g. ``{"ivig": "IVIG alone"}``.
 
         Returns
         -------
         matplotlib.axes.Axes
+            The curve axes (the tables: ``sa.figures.table_axes(ax)``).
         """
-        return plot_curves(self.summary, "survival", self.at_risk if risk_table else None, ax=ax,
-                           ci=ci, censor_marks=censor_marks,
+        tables = curve_tables(self.summary, self.at_risk if risk_table else None,
+                              cumulative_events, censor_table)
+        return plot_curves(self.summary, "survival", ax=ax, ci=ci, censor_marks=censor_marks,
                            medians=self.medians if median_lines else None, pvalue=pvalue,
-                           xlabel=xlabel, ylabel=ylabel)
+                           xlabel=xlabel or self.endpoint.time_label(),
+                           ylabel=ylabel or self.endpoint.survival_label(), xlim=xlim,
+                           break_time=break_time, tables=tables, labels=labels)
 
 
 def _group_table(
@@ -301,4 +322,5 @@ def kaplan_meier(
         summary["group"] = pd.Categorical(summary["group"], categories=list(medians))
     median_frame = pd.DataFrame.from_dict(medians, orient="index", columns=["median", "lower", "upper"])
     median_frame.index.name = "group"
-    return KaplanMeier(summary, median_frame, conf_type, conf_level, "ij" if use_ij else "greenwood")
+    return KaplanMeier(summary, median_frame, conf_type, conf_level, "ij" if use_ij else "greenwood",
+                       Endpoint.of(df, cause))
