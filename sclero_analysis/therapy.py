@@ -42,7 +42,7 @@ TIER_DTYPE = pd.CategoricalDtype(list(TIERS), ordered=True)
 #: Separator written between canonical agent names in the ``agents`` column.
 AGENT_SEPARATOR = "; "
 
-_SPLIT = re.compile(r"\s*(?:;|\+|,|&|\band\b|\bwith\b|\bplus\b)\s*", flags=re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?:;|\+|,|&|[\r\n]|\band\b|\bwith\b|\bplus\b)\s*", flags=re.IGNORECASE)
 _PARENTHESES = re.compile(r"\([^)]*\)")
 _DOSE = re.compile(
     r"\s\d[\d.,]*\s*(?:mg|g|mcg|µg|ug|iu|units?|ml|x|cycles?)\b.*$", flags=re.IGNORECASE
@@ -269,8 +269,9 @@ def edit_distance(a: str, b: str) -> int:
 def split_agents(text: str) -> list[str]:
     """Split a line's agent text into agent names.
 
-    Separators are ``;`` (the data contract's), ``+``, ``,``, ``&`` and the words *and*,
-    *with*, *plus*; parenthesised remarks are dropped.
+    Separators are ``;`` (the data contract's), ``+``, ``,``, ``&``, a line break (Alt+Enter
+    in a spreadsheet cell) and the words *and*, *with*, *plus*; parenthesised remarks are
+    dropped.
 
     Parameters
     ----------

@@ -1,64 +1,46 @@
 """Read the three tables of a case series from files into raw cells, losing nothing.
 
-Sources: a directory of CSV or Parquet files named ``patients``, ``lines`` and ``events`` (any
-case), or one ``.xlsx`` workbook with three sheets. Every cell is kept as read (text from CSV,
-typed values from Excel and Parquet); each data row keeps its row number as a spreadsheet
-shows it (header = 1 when the header is the first row). Header names are matched ignoring case
-and separators; the header may sit below title rows. Columns that look like direct patient
-identifiers are reported and never loaded. What cannot be read at all raises
+Sources: a directory of CSV, Parquet or one-table ``.xlsx`` files named ``patients``, ``lines``
+and ``events`` (any case), or one ``.xlsx`` workbook with three sheets. Every cell is kept as
+read (text from CSV, typed values from Excel and Parquet); each data row keeps its row number as
+a spreadsheet shows it (header = 1 when the header is the first row; a quoted cell spanning
+lines is one row). Header names are matched ignoring case, accents and separators; the header
+may sit below title rows. Columns that look like direct patient identifiers are reported and
+never loaded. A row with more fields than the header (an unquoted delimiter inside a value) is
+rejected without showing its values. What cannot be read at all raises
 :class:`~sclero_analysis.exceptions.CaseSeriesError`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from sclero_analysis.caseseries.dates import EXCEL_EPOCH
+from sclero_analysis.caseseries.grid import Grid
+from sclero_analysis.caseseries.headers import header_key, is_identifier_column
 from sclero_analysis.caseseries.problems import ERROR, WARNING, Problem, cell_text
 from sclero_analysis.caseseries.schema import TABLES, column_specs
+from sclero_analysis.caseseries.shifted import extra_fields
+from sclero_analysis.caseseries.textfile import read_text_grid
+from sclero_analysis.caseseries.workbook import read_sheet_grid, read_workbook_grids
 from sclero_analysis.exceptions import CaseSeriesError
+
+__all__ = ["RawTable", "header_key", "is_identifier_column", "iter_tables", "raw_table",
+           "read_tables"]
 
 #: Rows searched for the header (title rows above it are allowed).
 HEADER_SEARCH_ROWS = 10
-_DELIMITERS = (",", ";", "\t")
 _SUMMARY = re.compile(r"^\s*(total|totals|sum|summe|count|n|mean|average|median)\s*[:=]?\s*$", re.I)
-_IDENTIFIER_KEYS = frozenset(
-    {
-        "name", "names", "patientname", "fullname", "firstname", "lastname", "surname",
-        "givenname", "familyname", "forename", "initials", "patientinitials", "mrn",
-        "medicalrecordnumber", "recordnumber", "hospitalnumber", "hospitalid", "nhsnumber",
-        "ssn", "socialsecuritynumber", "insurancenumber", "address", "streetaddress", "street",
-        "postcode", "postalcode", "zip", "zipcode", "phone", "phonenumber", "telephone",
-        "mobile", "email", "emailaddress", "dob", "dateofbirth", "birthdate", "birthday",
-    }
-)
-_IDENTIFIER_PARTS = ("phone", "email", "address", "birth", "surname", "initials")
-
-
-def header_key(name: object) -> str:
-    """Return the matching key of a column header: lower-case letters and digits only.
-
-    Examples
-    --------
-    >>> header_key("Patient ID")
-    'patientid'
-    >>> header_key("PATIENT-id")
-    'patientid'
-    """
-    return re.sub(r"[^0-9a-z]", "", str(name).casefold())
-
-
-def is_identifier_column(name: object) -> bool:
-    """Tell whether a header looks like a direct patient identifier (name, MRN, birth date …)."""
-    key = header_key(name)
-    return key in _IDENTIFIER_KEYS or any(part in key for part in _IDENTIFIER_PARTS)
+_TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+_TABLE_SUFFIXES = (*_TEXT_SUFFIXES, ".parquet", ".pq", *_WORKBOOK_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -76,9 +58,24 @@ class RawTable:
     missing : tuple of str
         Contract columns absent from the header.
     problems : list of Problem
-        Header, identifier, encoding, ragged-row and summary-row findings.
+        Header, identifier, encoding, sheet, ragged-row, summary-row and formula findings.
     summary_rows : tuple of int
-        Rows that look like totals, not records (reported as errors, rejected).
+        Rows that are not records (totals, a repeated header): reported, rejected, not parsed.
+    shifted_rows : tuple of int
+        Rows whose fields beyond the header hold values: rejected; only a ``patient_id`` in the
+        first column (which no shift can move) is kept, the other cells are withheld.
+    overlong_rows : Mapping[int, int]
+        Rows with more fields than the header, the extra ones empty, and their number of fields
+        (see :mod:`sclero_analysis.caseseries.shifted`).
+    width : int
+        Fields of the header.
+    id_first : bool
+        True when ``patient_id`` is the first column (a shifted row keeps it).
+    epoch : datetime.datetime
+        Day 0 of the file's date system, for Excel serial numbers.
+    factorised : Mapping[str, tuple]
+        For text columns (CSV), the cells' codes (aligned with ``cells``, -1 for empty) and
+        distinct values, computed once while reading.
     """
 
     table: str
@@ -88,9 +85,12 @@ class RawTable:
     missing: tuple[str, ...]
     problems: list[Problem] = field(default_factory=list)
     summary_rows: tuple[int, ...] = ()
-
-
-Rows = list[tuple[int, list[object]]]
+    shifted_rows: tuple[int, ...] = ()
+    overlong_rows: Mapping[int, int] = field(default_factory=dict)
+    width: int = 0
+    id_first: bool = False
+    epoch: datetime = EXCEL_EPOCH
+    factorised: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def read_tables(
@@ -98,22 +98,42 @@ def read_tables(
 ) -> dict[str, RawTable]:
     """Read ``patients``, ``lines`` and ``events`` from a directory or an ``.xlsx`` workbook.
 
+    As :func:`iter_tables`, all three at once.
+
+    Examples
+    --------
+    >>> sorted(read_tables("tests/data/good"))
+    ['events', 'lines', 'patients']
+    """
+    return {raw.table: raw for raw in iter_tables(path, sheet_names=sheet_names)}
+
+
+def iter_tables(
+    path: str | Path, *, sheet_names: Mapping[str, str] | None = None
+) -> Iterator[RawTable]:
+    """Read ``patients``, ``lines`` and ``events`` one after the other, each when asked.
+
+    Every table's file is found before the first is read, so that a missing one is reported
+    at once.
+
     Parameters
     ----------
     path : str or Path
-        Directory of CSV/Parquet files (or holding one workbook), or an ``.xlsx`` file.
+        Directory of CSV/Parquet/one-table workbook files (or holding one workbook), or an
+        ``.xlsx`` file.
     sheet_names : Mapping[str, str], optional
         Table → sheet name, for workbooks whose sheets are not named after the tables.
 
-    Returns
-    -------
-    dict of str to RawTable
-        One entry per table.
+    Yields
+    ------
+    RawTable
+        Each table in turn: patients, lines, events.
 
     Raises
     ------
     CaseSeriesError
-        Missing path, table or sheet; empty file; not a table; no recognisable header.
+        Missing path, table or sheet; empty file; not a table; hidden or ambiguous sheet; NUL
+        byte; unbalanced quote; no recognisable header.
     ValueError
         When ``sheet_names`` names a table other than patients, lines, events.
     """
@@ -124,14 +144,19 @@ def read_tables(
     if not path.exists():
         raise CaseSeriesError(f"{path}: no such file or directory", file=str(path), rule="missing_path")
     if path.is_dir():
-        workbooks = sorted(p for p in path.iterdir() if p.suffix.lower() == ".xlsx")
-        if _table_files(path) or len(workbooks) != 1:
-            return {table: _read_file(_find_file(path, table), table) for table in TABLES}
+        workbooks = sorted(p for p in path.iterdir() if p.suffix.lower() in _WORKBOOK_SUFFIXES)
+        files = _table_files(path)
+        if len(workbooks) != 1 or any(p.suffix.lower() not in _WORKBOOK_SUFFIXES
+                                      for found in files.values() for p in found):
+            found = {table: _find_file(path, table) for table in TABLES}
+            return (raw_table(_read_file(found[table], table), table) for table in TABLES)
         path = workbooks[0]
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_workbook(path, sheet_names or {})
+    if path.suffix.lower() in _WORKBOOK_SUFFIXES:
+        grids = read_workbook_grids(path, sheet_names or {})
+        return (raw_table(grids[table], table) for table in TABLES)
+    hint = " (save an .xls or .ods workbook as .xlsx)" if path.suffix.lower() in (".xls", ".ods") else ""
     raise CaseSeriesError(
-        f"{path}: expected a directory of patients/lines/events files or an .xlsx workbook",
+        f"{path}: expected a directory of patients/lines/events files or an .xlsx workbook{hint}",
         file=str(path), rule="not_a_table",
     )
 
@@ -139,7 +164,7 @@ def read_tables(
 def _table_files(directory: Path) -> dict[str, list[Path]]:
     found: dict[str, list[Path]] = {}
     for candidate in sorted(directory.iterdir()):
-        if candidate.suffix.lower() in (".csv", ".txt", ".tsv", ".parquet", ".pq"):
+        if candidate.suffix.lower() in _TABLE_SUFFIXES and not candidate.name.startswith("~$"):
             if header_key(candidate.stem) in TABLES:
                 found.setdefault(header_key(candidate.stem), []).append(candidate)
     return found
@@ -157,54 +182,16 @@ def _find_file(directory: Path, table: str) -> Path:
     return candidates[0]
 
 
-def _read_file(path: Path, table: str) -> RawTable:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return _raw_table(_parquet_rows(path, table), table, str(path))
-    rows, problems = _csv_rows(path, table)
-    raw = _raw_table(rows, table, str(path))
-    raw.problems[:0] = problems
-    return raw
+def _read_file(path: Path, table: str) -> Grid:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return _parquet_grid(path, table)
+    if suffix in _WORKBOOK_SUFFIXES:
+        return read_sheet_grid(path, table)
+    return read_text_grid(path, table)
 
 
-def _decode(data: bytes, path: Path, table: str) -> tuple[str, list[Problem]]:
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        note = Problem(
-            table, None, None, None, WARNING, "encoding_latin1",
-            f"{path.name} is not UTF-8; read as Latin-1. Check accented text (site names).",
-        )
-        return data.decode("latin-1"), [note]
-
-
-def _csv_rows(path: Path, table: str) -> tuple[Rows, list[Problem]]:
-    data = path.read_bytes()
-    if not data.strip():
-        raise CaseSeriesError(f"{path}: the file is empty", file=str(path), table=table, rule="empty_file")
-    text, problems = _decode(data, path, table)
-    if "\x00" in text:
-        raise CaseSeriesError(f"{path}: not a text table", file=str(path), table=table, rule="not_a_table")
-    delimiter = _guess_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: Rows = []
-    start = 1
-    for cells in reader:
-        rows.append((start, list(cells)))
-        start = reader.line_num + 1
-    return rows, problems
-
-
-def _guess_delimiter(text: str) -> str:
-    sample = text.splitlines()[:HEADER_SEARCH_ROWS + 5]
-
-    def width(delimiter: str) -> int:
-        counts = [len(r) for r in csv.reader(sample, delimiter=delimiter) if len(r) > 1]
-        return max(counts, default=1)
-
-    return max(_DELIMITERS, key=width)
-
-
-def _parquet_rows(path: Path, table: str) -> Rows:
+def _parquet_grid(path: Path, table: str) -> Grid:
     try:
         frame = pd.read_parquet(path)
     except Exception as error:  # pyarrow raises several unrelated types for a bad file
@@ -212,49 +199,53 @@ def _parquet_rows(path: Path, table: str) -> Rows:
             f"{path}: not a readable Parquet file ({error})", file=str(path), table=table,
             rule="not_a_table",
         ) from error
-    values = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
-    return [(1, list(frame.columns))] + [(i + 2, row) for i, row in enumerate(values)]
+    values = frame.astype(object).where(frame.notna(), None)
+    cells = pd.DataFrame([list(frame.columns), *values.to_numpy().tolist()], dtype=object)
+    cells.index = pd.RangeIndex(1, len(cells) + 1, name="row")
+    return Grid(str(path), cells)
 
 
-def _read_workbook(path: Path, sheet_names: Mapping[str, str]) -> dict[str, RawTable]:
-    import openpyxl  # deferred: only workbooks need it, and it is slow to import
-
-    try:
-        workbook = openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
-        raise CaseSeriesError(
-            f"{path}: not a readable .xlsx workbook ({error})", file=str(path), rule="not_a_table"
-        ) from error
-    by_key = {header_key(name): name for name in workbook.sheetnames}
-    tables = {}
-    for table in TABLES:
-        wanted = sheet_names.get(table, table)
-        sheet = by_key.get(header_key(wanted))
-        if sheet is None:
-            raise CaseSeriesError(
-                f"{path}: no sheet '{wanted}' for table {table}; the workbook has "
-                f"{workbook.sheetnames}. Rename the sheets or pass sheet_names="
-                "{'patients': …, 'lines': …, 'events': …}",
-                file=str(path), table=table, rule="missing_sheet",
-            )
-        worksheet = workbook[sheet]
-        rows = [(i, list(r)) for i, r in enumerate(worksheet.iter_rows(min_row=1, values_only=True), 1)]
-        tables[table] = _raw_table(rows, table, f"{path}[{sheet}]")
-    return tables
+# --- from a grid to a table --------------------------------------------------------------------
+Factorised = list[tuple[np.ndarray, np.ndarray]]
 
 
-def _blank(cells: list[object]) -> bool:
-    return all(cell_text(c) is None or not str(c).strip() for c in cells)
+def _factorise(frame: pd.DataFrame) -> Factorised:
+    """Codes and distinct values of each column, so each distinct value is looked at once."""
+    columns = []
+    for j in range(frame.shape[1]):
+        codes, uniques = pd.factorize(frame.iloc[:, j].to_numpy(dtype=object), use_na_sentinel=True)
+        columns.append((codes.astype(np.int32), uniques))  # half the memory of the default
+    return columns
 
 
-def _find_header(rows: Rows, table: str, file: str) -> int:
+def _cells_where(column: tuple[np.ndarray, np.ndarray], test, empty: bool = False) -> np.ndarray:
+    """Which cells of a factorised column pass ``test`` (empty cells: ``empty``)."""
+    codes, uniques = column
+    return np.array([bool(test(u)) for u in uniques] + [empty], dtype=bool)[codes]
+
+
+def _is_blank(value: object) -> bool:
+    if type(value) is str:
+        return not value.strip()
+    return cell_text(value) is None or not str(value).strip()
+
+
+def _blank_cells(columns: Factorised, n_rows: int) -> np.ndarray:
+    """Which cells are empty or whitespace."""
+    blank = np.ones((n_rows, len(columns)), dtype=bool)
+    for j, column in enumerate(columns):
+        blank[:, j] = _cells_where(column, _is_blank, empty=True)
+    return blank
+
+
+def _find_header(frame: pd.DataFrame, nonblank: np.ndarray, table: str, file: str) -> int:
     keys = {header_key(name) for name in column_specs(table)}
     needed = min(2, len(keys))
-    searched = [i for i, (_, cells) in enumerate(rows) if not _blank(cells)][:HEADER_SEARCH_ROWS]
+    searched = np.flatnonzero(nonblank)[:HEADER_SEARCH_ROWS]
     for i in searched:
-        if sum(header_key(c) in keys for c in rows[i][1] if c is not None) >= needed:
-            return i
-    if not searched:
+        if sum(header_key(c) in keys for c in frame.iloc[i] if cell_text(c) is not None) >= needed:
+            return int(i)
+    if not len(searched):
         raise CaseSeriesError(f"{file}: no rows at all", file=file, table=table, rule="empty_file")
     raise CaseSeriesError(
         f"{file}: no header row naming the {table} columns ({', '.join(column_specs(table))}) "
@@ -296,53 +287,126 @@ def _map_header(
     return mapping, problems
 
 
-def _raw_table(rows: Rows, table: str, file: str) -> RawTable:
-    header_at = _find_header(rows, table, file)
-    header_row, header = rows[header_at]
-    mapping, problems = _map_header(header, header_row, table, file)
+def _header_width(grid: Grid, header_at: int) -> int:
+    """Fields of the header as the file wrote them (a workbook's rows span the sheet)."""
+    if grid.fields is None:
+        return grid.cells.shape[1]
+    return min(int(grid.fields[header_at]), grid.cells.shape[1])
+
+
+def raw_table(grid: Grid, table: str) -> RawTable:
+    """Find the header of a grid, map its columns and set aside rows that are not records.
+
+    Parameters
+    ----------
+    grid : Grid
+        The cells of one file or sheet.
+    table : str
+        ``patients``, ``lines`` or ``events``.
+
+    Returns
+    -------
+    RawTable
+        Data rows (blank rows aside) under the contract's column names, with the findings.
+    """
+    frame = grid.cells
+    columns = _factorise(frame)
+    blank = _blank_cells(columns, len(frame))
+    nonblank = ~blank.all(axis=1)
+    header_at = _find_header(frame, nonblank, table, grid.file)
+    header_row = int(frame.index[header_at])
+    width = _header_width(grid, header_at)
+    mapping, problems = _map_header(frame.iloc[header_at, :width].tolist(), header_row, table,
+                                    grid.file)
+    problems = list(grid.problems) + problems
     if header_at > 0:
         problems.append(Problem(
             table, header_row, None, None, WARNING, "header_not_first_row",
             f"the header is on row {header_row}; rows above it were skipped as titles",
         ))
-    records, summary = [], []
-    for row, cells in rows[header_at + 1:]:
-        if _blank(cells):
-            continue
-        problems.extend(_ragged(table, row, cells, len(header)))
-        if cells and isinstance(cells[0], str) and _SUMMARY.match(cells[0]):
-            summary.append(row)
-            problems.append(Problem(
-                table, row, None, cells[0], ERROR, "summary_row",
-                f"row {row} looks like a '{cells[0].strip()}' row, not a record; it was rejected",
-            ))
-        padded = list(cells) + [None] * (len(header) - len(cells))
-        records.append((row, {column: padded[i] for i, column in mapping.items()}))
-    cells_frame = pd.DataFrame(
-        [values for _, values in records], index=pd.Index([r for r, _ in records], name="row"),
-        columns=list(mapping.values()), dtype=object,
-    )
+    data = nonblank & (np.arange(len(frame)) > header_at)
+    shifted = data & ~blank[:, width:].all(axis=1)
+    overlong = data & ~shifted & (grid.fields > width) if grid.fields is not None else shifted & False
+    cells = frame.loc[data, list(mapping)].set_axis(list(mapping.values()), axis=1)
+    not_records, found = _non_records(frame, columns, data & ~shifted, header_at, mapping, table)
+    problems += found + _shifted(frame, blank, shifted, width, table)
+    problems += _unnamed_columns(frame, blank, data, width, header_at, table, header_row)
+    if grid.findings:
+        records = set(frame.index[data & ~shifted]) - set(not_records)
+        problems += _cell_findings(grid, mapping, table, records)
+    shifted_rows = tuple(int(r) for r in frame.index[shifted])
+    id_first = mapping.get(0) == "patient_id"
+    if shifted_rows:
+        withheld = [c for c in mapping.values() if not (c == "patient_id" and id_first)]
+        cells.loc[list(shifted_rows), withheld] = None
     missing = tuple(name for name in column_specs(table) if name not in mapping.values())
-    problems += _unnamed_columns(rows[header_at + 1:], header, table, header_row)
-    return RawTable(table, file, header_row, cells_frame, missing, problems, tuple(summary))
+    return RawTable(table, grid.file, header_row, cells.rename_axis("row"), missing, problems,
+                    tuple(not_records), shifted_rows,
+                    _overlong(frame, grid, overlong & ~np.isin(frame.index, not_records)),
+                    width, id_first, grid.epoch, _text_codes(columns, mapping, data, shifted))
 
 
-def _unnamed_columns(data: Rows, header: list[object], table: str, header_row: int) -> list[Problem]:
+def _text_codes(columns: Factorised, mapping: dict[int, str], data: np.ndarray,
+                shifted: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Codes of the records' cells in text columns, shifted rows' withheld cells empty."""
+    found = {}
+    for position, name in mapping.items():
+        codes, uniques = columns[position]
+        if pd.api.types.infer_dtype(uniques, skipna=True) not in ("string", "empty"):
+            continue  # typed cells (Excel): True, 1 and 1.0 must be told apart again
+        if not (name == "patient_id" and position == 0):
+            codes = np.where(shifted, -1, codes)
+        found[name] = (codes[data], uniques)
+    return found
+
+
+def _non_records(frame: pd.DataFrame, columns: Factorised, data: np.ndarray, header_at: int,
+                 mapping: dict[int, str], table: str) -> tuple[list[int], list[Problem]]:
+    """Rows that are a total or a repeated header, not records."""
+    summary = data & _cells_where(
+        columns[0], lambda v: isinstance(v, str) and len(v) < 12 and _SUMMARY.match(v))
+    named = np.zeros(len(frame), dtype=int)
+    for position in mapping:  # a pasted second export repeats the header cells as they are
+        codes, _ = columns[position]
+        named += codes == codes[header_at]
+    repeated = data & ~summary & (named >= min(2, len(mapping))) & bool(mapping)
+    problems = []
+    for i in np.flatnonzero(summary | repeated):
+        row, label = int(frame.index[i]), frame.iat[i, 0]
+        if summary[i]:
+            problems.append(Problem(
+                table, row, None, label, ERROR, "summary_row",
+                f"row {row} looks like a '{label.strip()}' row, not a record; it was rejected"))
+        else:
+            problems.append(Problem(
+                table, row, None, None, ERROR, "repeated_header",
+                f"row {row} repeats the header (two exports pasted together?); it was rejected"))
+    return [int(r) for r in frame.index[summary | repeated]], problems
+
+
+def _overlong(frame: pd.DataFrame, grid: Grid, overlong: np.ndarray) -> dict[int, int]:
+    return {int(frame.index[i]): int(grid.fields[i]) for i in np.flatnonzero(overlong)}
+
+
+def _shifted(frame: pd.DataFrame, blank: np.ndarray, shifted: np.ndarray, width: int, table: str
+             ) -> list[Problem]:
+    return [extra_fields(table, int(frame.index[i]), width,
+                         [int(p) + 1 for p in np.flatnonzero(~blank[i, width:]) + width])
+            for i in np.flatnonzero(shifted)]
+
+
+def _unnamed_columns(frame: pd.DataFrame, blank: np.ndarray, data: np.ndarray, width: int,
+                     header_at: int, table: str, header_row: int) -> list[Problem]:
     """Report values under a blank header cell (they cannot be loaded)."""
-    blank = [i for i, name in enumerate(header) if cell_text(name) is None or not str(name).strip()]
-    used = [i for i in blank if any(i < len(c) and not _blank([c[i]]) for _, c in data)]
+    unnamed = [j for j in range(width) if blank[header_at, j] and (~blank[data, j]).any()]
     return [Problem(
-        table, header_row, f"column {i + 1}", None, WARNING, "unnamed_column",
-        f"column {i + 1} has values but no header; it was not loaded",
-    ) for i in used]
+        table, header_row, f"column {j + 1}", None, WARNING, "unnamed_column",
+        f"column {j + 1} has values but no header; it was not loaded",
+    ) for j in unnamed]
 
 
-def _ragged(table: str, row: int, cells: list[object], width: int) -> list[Problem]:
-    extra = [c for c in cells[width:] if cell_text(c) is not None and str(c).strip()]
-    if not extra:
-        return []
-    return [Problem(
-        table, row, None, ", ".join(map(str, extra)), ERROR, "extra_fields",
-        f"row {row} has {len(cells)} fields but the header has {width}: a delimiter inside a "
-        "value? Quote it.",
-    )]
+def _cell_findings(grid: Grid, mapping: dict[int, str], table: str, records: set[int]
+                   ) -> list[Problem]:
+    """Place the grid's cell findings (formulas without value) in the records' columns."""
+    return [Problem(table, f.row, mapping[f.position], None, f.severity, f.rule, f.message)
+            for f in grid.findings if f.position in mapping and f.row in records]
