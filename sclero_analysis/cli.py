@@ -15,6 +15,7 @@ import pandas as pd
 
 from sclero_analysis import __version__
 from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.caseseries.spreadsheet import spreadsheet_safe
 from sclero_analysis.exceptions import CaseSeriesError
 from sclero_analysis.figures import journal_style
 from sclero_analysis.report import ReportError, build_report, save_figure, save_table
@@ -175,12 +176,22 @@ def _where(problem) -> str:
 def _validate(args: argparse.Namespace) -> int:
     try:
         cs = read_case_series(args.path, dayfirst=args.dayfirst, sheet_names=dict(args.sheet))
-    except (CaseSeriesError, ValueError) as error:
+    except CaseSeriesError as error:
+        rule = f" [{error.rule}]" if error.rule else ""
+        print(f"sclero-analysis: cannot read {args.path}: {error}{rule}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except ValueError as error:
         print(f"sclero-analysis: cannot read {args.path}: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except Exception as error:  # a message and exit code, never a traceback, even for a bug
+        print(f"sclero-analysis: cannot read {args.path}: unexpected {type(error).__name__} "
+              f"({error}). This is a bug in sclero_analysis: please report it, with the file's "
+              "layout but not its data", file=sys.stderr)
         return EXIT_UNREADABLE
     print(format_summary(cs))
     if args.report:
-        cs.report.to_csv(args.report, index=False)
+        # problems.csv is opened in spreadsheets: no cell may run as a formula
+        spreadsheet_safe(cs.report).to_csv(args.report, index=False)
         print(f"\nReport written to {args.report}")
     return EXIT_ERRORS if len(cs.errors) else EXIT_OK
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sclero_analysis.caseseries.spreadsheet import spreadsheet_safe
 from sclero_analysis.cohort import COVARIATES, relapse_frame
 from sclero_analysis.formatting import format_p, format_ratio_ci, regression_models, term_rows
 
@@ -58,9 +59,12 @@ class Table:
         return [indent + str(i).lstrip() if str(i).startswith(INDENT) else str(i) for i in self.summary.index]
 
     def to_csv(self) -> str:
-        """CSV text: the row labels (``characteristic`` unless the index is named) then the columns."""
+        """CSV text: the row labels (``characteristic`` unless the index is named) then the columns.
+
+        A label or cell a spreadsheet would run as a formula gets a ``'`` before it.
+        """
         label = self.summary.index.name or "characteristic"
-        return self.summary.rename_axis(label).to_csv(lineterminator="\n")
+        return spreadsheet_safe(self.summary.rename_axis(label)).to_csv(lineterminator="\n")
 
     def to_markdown(self) -> str:
         """Return a Markdown (pipe) table, title in bold above and notes below."""
