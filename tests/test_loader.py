@@ -143,3 +143,26 @@ def test_mixed_value_failures_raise_no_third_party_warning(tmp_path, good_dir):
     cs = sa.read_case_series(tmp_path / "s")
     assert cs.errors.loc[cs.errors["table"] == "patients", "rule"].tolist() == [
         "required_value", "out_of_range"]
+
+
+@pytest.mark.parametrize("column, written, read", [
+    ("neuro", "Checked", True), ("neuro", "nein", False), ("sex", "weiblich", "F"),
+    ("sex", "Homme", "M"), ("vital_status", "verstorben", "dead"), ("mrss", "n.a.", None),
+    ("diagnosis_date", "2012-03-14T00:00:00Z", pd.Timestamp("2012-03-14")),
+    ("diagnosis_date", "40982.75", pd.Timestamp("2012-03-14")),
+])
+def test_spellings_exports_use(tmp_path, good_dir, column, written, read):
+    shutil.copytree(good_dir, tmp_path / "s")
+    patients = pd.read_csv(good_dir / "patients.csv", dtype=str, keep_default_na=False)
+    patients.loc[1, column] = written
+    patients.to_csv(tmp_path / "s" / "patients.csv", index=False)
+    cs = sa.read_case_series(tmp_path / "s")
+    value = cs.patients.loc[1, column]
+    assert (pd.isna(value) if read is None else value == read), value
+    assert cs.errors[cs.errors["table"] == "patients"].empty
+
+
+def test_a_typographic_minus_is_a_minus():
+    from sclero_analysis.caseseries.parse import parse_float
+
+    assert parse_float("\u22123.5").value == -3.5

@@ -160,3 +160,10 @@ def test_a_row_ending_in_a_stray_delimiter_is_read_with_a_warning(series):
         [3, "extra_empty_fields", "warning"]]
     assert "has 5 fields, the header 3" in cs.report["message"].iloc[0]
     assert cs.counts.loc["events", "accepted"] == 5
+
+
+def test_a_missing_table_names_a_file_that_is_nearly_it(series):
+    (series / "events.csv").rename(series / "events (1).csv")
+    error = refusal(series)
+    assert (error.rule, error.table) == ("missing_table", "events")
+    assert "rename events (1).csv?" in str(error)

@@ -141,3 +141,25 @@ def test_cells_typed_as_numbers_and_booleans_are_told_apart(tmp_path):
         [3, "age_at_diagnosis_years", "not_a_number"]]
     p003 = cs.patients.set_index("patient_id").loc["P003"]
     assert not p003["neuro"] and p003["age_at_diagnosis_years"] == 1.0
+
+
+def test_merged_cells_in_records_are_errors_naming_the_range(tmp_path):
+    tables = load_good()
+    for row in (3, 4):  # P001's two lines: the id typed once, merged over both rows
+        set_cell(tables, "lines", row, "patient_id", "P001" if row == 3 else "")
+    set_cell(tables, "lines", 2, "patient_id", "P000")
+    book = write_workbook(tmp_path / "w.xlsx", tables)
+    book["lines"]["A4"] = None
+    book["lines"].merge_cells("A3:A4")
+    book.save(tmp_path / "w.xlsx")
+    cs = sa.read_case_series(tmp_path / "w.xlsx")
+    merged = cs.errors[cs.errors["rule"] == "merged_cell"]
+    assert merged[["table", "row", "column"]].values.tolist() == [["lines", 4, "patient_id"]]
+    assert "merged into A3:A4" in merged["message"].iloc[0]
+    assert (cs.errors["row"] == 4).sum() == 1  # not a second error for the empty id
+
+
+def test_a_password_protected_workbook_is_refused_saying_so(tmp_path):
+    (tmp_path / "w.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+    error = refusal(tmp_path / "w.xlsx")
+    assert error.rule == "not_a_table" and "password-protected" in str(error)

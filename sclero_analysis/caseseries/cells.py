@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 #: Cell texts that mean "no value" (compared stripped and case-folded).
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "#n/a", "-", ".", "nat"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "#n/a", "-", ".", "nat", "n.a.", "n.a",
+                            "n.d.", "n.d", "--", "?"})
 
 
 class Cell(NamedTuple):

@@ -44,7 +44,8 @@ _SENTINELS = frozenset({
 })
 _EPOCH_PLACEHOLDER = date(1970, 1, 1)
 _EXCEL_SERIALS = (10_000, 80_000)  # 1927 .. 2119 (1900 system): numbers that can be dates
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+                  r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _YMD = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
 _TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d %b. %Y")
@@ -58,12 +59,12 @@ def _make_date(year: int, month: int, day: int) -> date | None:
 
 
 def _from_excel_serial(number: float, epoch: datetime) -> Cell:
-    if not float(number).is_integer() or not _EXCEL_SERIALS[0] <= number <= _EXCEL_SERIALS[1]:
+    if not _EXCEL_SERIALS[0] <= number <= _EXCEL_SERIALS[1]:  # a fraction is a time of day
         return Cell(None, ERROR, "invalid_date", f"{number!r} is not a date")
     converted = (epoch + timedelta(days=int(number))).date()
     system = "1904" if epoch == EXCEL_EPOCH_1904 else "1900"
     return Cell(converted, WARNING, "excel_serial_date",
-                f"Excel serial number {int(number)} read as {converted.isoformat()} (the "
+                f"Excel serial number {number:g} read as {converted.isoformat()} (the "
                 f"workbook's {system} date system); format the column as dates in the export")
 
 
@@ -101,7 +102,7 @@ def _date_from_text(text: str, dayfirst: bool | None, epoch: datetime) -> Cell:
             return Cell(value)
     if match := _DMY.match(text):
         return _day_month(text, match, dayfirst)
-    if re.fullmatch(r"\d+(\.0+)?", text):
+    if re.fullmatch(r"\d+(\.\d+)?", text):
         return _from_excel_serial(float(text), epoch)
     for pattern in _TEXT_FORMATS:
         try:

@@ -29,8 +29,11 @@ from sclero_analysis.caseseries.spreadsheet import FORMULA_START, looks_like_for
 
 __all__ = ["MISSING_TOKENS", "Cell", "is_missing", "parse_column", "parse_date"]
 
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0", "checked", "x", "ja", "j", "oui", "si",
+                   "sì", "sí", "present", "positive"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0", "unchecked", "nein", "non", "absent",
+                    "negative"})
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-"})
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 #: Longest text a contract cell can hold, by kind (longer cells are errors, never shown).
@@ -46,7 +49,8 @@ WITHHELD_RULES = frozenset({"value_too_long"})
 
 #: Accepted spellings of category values (keys are matched like headers: case, separators).
 CATEGORY_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
-    "sex": {"F": ("female", "woman", "w"), "M": ("male", "man")},
+    "sex": {"F": ("female", "woman", "w", "weiblich", "frau", "femme", "donna", "mujer"),
+            "M": ("male", "man", "männlich", "mann", "homme", "h", "uomo", "hombre")},
     "paraprotein": {
         "IgG-lambda": ("IgG-λ", "IgG-L", "IgG lambda"), "IgG-kappa": ("IgG-κ", "IgG-K"),
         "IgA-lambda": ("IgA-λ", "IgA-L"), "IgA-kappa": ("IgA-κ", "IgA-K"),
@@ -54,7 +58,9 @@ CATEGORY_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "other": ("biclonal", "light chain only", "free light chain"),
         "none": ("no", "negative", "absent", "no paraprotein", "no MGUS"),
     },
-    "vital_status": {"alive": ("living", "a"), "dead": ("deceased", "died", "d")},
+    "vital_status": {"alive": ("living", "a", "lebend", "vivant", "vivo", "viva"),
+                     "dead": ("deceased", "died", "d", "verstorben", "tot", "décédé", "decede",
+                              "morto", "fallecido")},
     "death_cause": {
         "disease": ("disease-related", "scleromyxedema", "DNS", "dermato-neuro syndrome"),
         "treatment": ("treatment-related", "toxicity"),
@@ -86,7 +92,7 @@ def parse_float(value: object) -> Cell:
         number = float(value)
         finding = Cell(number)
     else:
-        text = value.strip()
+        text = value.strip().translate(_MINUS)  # a typographic minus sign is a minus
         if _NUMBER.match(text):
             number, finding = float(text), Cell(float(text))
         elif _DECIMAL_COMMA.match(text):

@@ -173,7 +173,10 @@ def _table_files(directory: Path) -> dict[str, list[Path]]:
 def _find_file(directory: Path, table: str) -> Path:
     candidates = _table_files(directory).get(table, [])
     if len(candidates) != 1:
-        detail = "none found" if not candidates else ", ".join(p.name for p in candidates)
+        near = [p.name for p in sorted(directory.iterdir()) if table in header_key(p.stem)
+                and p.suffix.lower() in _TABLE_SUFFIXES]
+        detail = ("none found" + (f"; rename {', '.join(near)}?" if near else "")
+                  if not candidates else ", ".join(p.name for p in candidates))
         raise CaseSeriesError(
             f"{directory}: need exactly one {table}.csv or {table}.parquet ({detail})",
             file=str(directory / f"{table}.csv"), table=table,
@@ -209,11 +212,22 @@ def _parquet_grid(path: Path, table: str) -> Grid:
 Factorised = list[tuple[np.ndarray, np.ndarray]]
 
 
+def _hashable(values: np.ndarray) -> np.ndarray:
+    """Cells as hashable values: a list or dict (from Parquet) is taken by its text."""
+    return np.array([v if isinstance(v, str | float | int | bool) or v is None else
+                     repr(v) if isinstance(v, list | dict | set | np.ndarray) else v
+                     for v in values], dtype=object)
+
+
 def _factorise(frame: pd.DataFrame) -> Factorised:
     """Codes and distinct values of each column, so each distinct value is looked at once."""
     columns = []
     for j in range(frame.shape[1]):
-        codes, uniques = pd.factorize(frame.iloc[:, j].to_numpy(dtype=object), use_na_sentinel=True)
+        values = frame.iloc[:, j].to_numpy(dtype=object)
+        try:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:
+            codes, uniques = pd.factorize(_hashable(values), use_na_sentinel=True)
         columns.append((codes.astype(np.int32), uniques))  # half the memory of the default
     return columns
 

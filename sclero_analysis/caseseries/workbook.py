@@ -60,9 +60,7 @@ def read_workbook_grids(
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as error:
-        raise CaseSeriesError(
-            f"{path}: not a readable .xlsx workbook ({error})", file=str(path), rule="not_a_table"
-        ) from error
+        raise _unreadable(path, None, error) from error
     try:
         states = {sheet.title: sheet.sheet_state for sheet in book.worksheets}
         epoch = EXCEL_EPOCH_1904 if book.epoch.year == 1904 else EXCEL_EPOCH
@@ -70,10 +68,12 @@ def read_workbook_grids(
         rows = {t: _rows(book[sheet]) for t, (sheet, _) in chosen.items()}
     finally:
         book.close()
-    formulas = _formulas_without_value(path, {t: s for t, (s, _) in chosen.items()}, rows)
+    sheets = {t: s for t, (s, _) in chosen.items()}
+    formulas = _formulas_without_value(path, sheets, rows)
+    merged = _merged_cells(path, sheets)
     return {
         table: Grid(f"{path}[{sheet}]", _frame(rows[table]), problems=problems,
-                    findings=formulas.get(table, ()), epoch=epoch)
+                    findings=formulas.get(table, ()) + merged.get(table, ()), epoch=epoch)
         for table, (sheet, problems) in chosen.items()
     }
 
@@ -99,8 +99,7 @@ def read_sheet_grid(path: Path, table: str) -> Grid:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as error:
-        raise CaseSeriesError(f"{path}: not a readable .xlsx workbook ({error})", file=str(path),
-                              table=table, rule="not_a_table") from error
+        raise _unreadable(path, table, error) from error
     try:
         states = {sheet.title: sheet.sheet_state for sheet in book.worksheets}
     finally:
@@ -109,6 +108,14 @@ def read_sheet_grid(path: Path, table: str) -> Grid:
     named = any(header_key(name) == table for name in states)
     wanted = None if named or len(visible) != 1 else visible[0]
     return read_workbook_grids(path, {table: wanted} if wanted else {}, tables=(table,))[table]
+
+
+def _unreadable(path: Path, table: str | None, error: Exception) -> CaseSeriesError:
+    with open(path, "rb") as file:
+        compound = file.read(8) == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    why = ("a password-protected workbook or an old .xls file: remove the password, or save it "
+           "as .xlsx" if compound else f"not a readable .xlsx workbook ({error})")
+    return CaseSeriesError(f"{path}: {why}", file=str(path), table=table, rule="not_a_table")
 
 
 def choose_sheet(
@@ -236,4 +243,30 @@ def _formulas_without_value(
             found[table] = tuple(cells)
     finally:
         book.close()
+    return found
+
+
+def _merged_cells(path: Path, sheets: Mapping[str, str]) -> dict[str, tuple[CellFinding, ...]]:
+    """Cells hidden under another by merging: a spreadsheet shows a value the file lacks."""
+    with zipfile.ZipFile(path) as archive:
+        if not any(b"<mergeCell " in archive.read(name) for name in archive.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            return {}
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(path, data_only=True)  # merged ranges need the full reader
+    found = {}
+    for table, sheet in sheets.items():
+        cells = []
+        for merged in book[sheet].merged_cells.ranges:
+            first = f"{get_column_letter(merged.min_col)}{merged.min_row}"
+            for row, column in merged.cells:
+                if (row, column) != (merged.min_row, merged.min_col):
+                    cells.append(CellFinding(
+                        row, column - 1, ERROR, "merged_cell",
+                        f"cell {get_column_letter(column)}{row} is merged into {merged.coord}: a "
+                        f"spreadsheet shows {first}'s value here, but the file holds it in "
+                        f"{first} only. Unmerge the cells and fill each one"))
+        found[table] = tuple(cells)
     return found
