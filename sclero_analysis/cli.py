@@ -7,6 +7,7 @@ were rejected for errors, 2 when the input cannot be read at all.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -188,11 +189,15 @@ def _validate(args: argparse.Namespace) -> int:
               f"({error}). This is a bug in sclero_analysis: please report it, with the file's "
               "layout but not its data", file=sys.stderr)
         return EXIT_UNREADABLE
-    print(format_summary(cs))
     if args.report:
         # problems.csv is opened in spreadsheets: no cell may run as a formula
         spreadsheet_safe(cs.report).to_csv(args.report, index=False)
-        print(f"\nReport written to {args.report}")
+    try:
+        print(format_summary(cs))
+        if args.report:
+            print(f"\nReport written to {args.report}")
+    except BrokenPipeError:  # the reader stopped early (`| head`): not a failure of the data
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_ERRORS if len(cs.errors) else EXIT_OK
 
 
