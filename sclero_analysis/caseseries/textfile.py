@@ -92,14 +92,16 @@ def read_text_grid(path: Path, table: str) -> Grid:
     delimiter = guess_delimiter(head)
     lines = max(utf8.count(b"\n"), utf8.count(b"\r")) + (not utf8.endswith((b"\n", b"\r")))
     quoted = b'"' in utf8
-    fields = field_counts(utf8, delimiter)
     del data, utf8  # a UTF-8 file is read by pandas from disk: its bytes need not stay in memory
-    cells = _parse(path if text is None else io.BytesIO(text), delimiter, path, table)
+    cells, uniform = _parse(path if text is None else io.BytesIO(text), delimiter, path, table)
     if quoted and lines > len(cells):
         _refuse_swallowed_rows(cells, head, delimiter, path, table)
-    if fields is None or len(fields) != len(cells):  # a quote inside an unquoted value?
-        filled = cells.to_numpy(dtype=object) != ""  # then count up to the last filled field
-        fields = (filled.shape[1] - np.argmax(filled[:, ::-1], axis=1)) * filled.any(axis=1)
+    fields = None  # every row has at most the first row's fields: those of the header, as a rule
+    if not uniform or not len(cells) or (cells.iloc[0] != "").sum() < 2:  # longer rows, a title
+        fields = field_counts(path.read_bytes() if text is None else text, delimiter)
+        if fields is None or len(fields) != len(cells):  # a quote inside an unquoted value?
+            filled = cells.to_numpy(dtype=object) != ""  # count up to the last filled field
+            fields = (filled.shape[1] - np.argmax(filled[:, ::-1], axis=1)) * filled.any(axis=1)
     return Grid(str(path), cells, fields=fields, problems=problems)
 
 
@@ -247,8 +249,12 @@ def field_counts(data: bytes, delimiter: str) -> np.ndarray | None:
     return (np.bincount(np.searchsorted(ends, splits), minlength=rows)[:rows] + 1).astype(np.int32)
 
 
-def _parse(source: Path | io.BytesIO, delimiter: str, path: Path, table: str) -> pd.DataFrame:
-    """Split UTF-8 text into cells; rows longer than the first get enough columns."""
+def _parse(source: Path | io.BytesIO, delimiter: str, path: Path, table: str
+           ) -> tuple[pd.DataFrame, bool]:
+    """Split UTF-8 text into cells; rows longer than the first get enough columns.
+
+    Also tells whether every row had at most the first row's fields.
+    """
     names = None
     while True:
         if isinstance(source, io.BytesIO):
@@ -270,7 +276,7 @@ def _parse(source: Path | io.BytesIO, delimiter: str, path: Path, table: str) ->
             raise _refuse(path, table, "not_a_table", f"not a readable text table ({error})") from error
         cells.index = pd.RangeIndex(1, len(cells) + 1, name="row")
         cells.columns = range(cells.shape[1])
-        return cells
+        return cells, names is None
 
 
 def _unbalanced(path: Path, table: str, row: int, source: Path | io.BytesIO, delimiter: str
