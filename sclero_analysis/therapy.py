@@ -431,8 +431,9 @@ def resolve_agent_column(
     -------
     pandas.DataFrame
         Same index as ``agents``; columns ``agents`` (canonical text), ``tier`` (ordered
-        categorical), ``adjunct_ecp`` (bool) and ``resolved`` (the :class:`ResolvedAgents`).
-        Unknown names do not warn here: callers report them.
+        categorical), ``adjunct_ecp`` (bool), ``resolved`` (the :class:`ResolvedAgents`) and
+        ``to_report`` (bool: the line has an unknown or a corrected name). Unknown and
+        corrected names do not warn here: callers report them.
 
     Examples
     --------
@@ -452,6 +453,7 @@ def resolve_agent_column(
                 np.array([TIERS.index(r.tier) for r in distinct], dtype=int)[codes], dtype=TIER_DTYPE),
             "adjunct_ecp": np.array([r.adjunct_ecp for r in distinct], dtype=bool)[codes],
             "resolved": np.array(distinct + [None], dtype=object)[codes],
+            "to_report": np.array([bool(r.unknown or r.corrections) for r in distinct] + [False])[codes],
         },
         index=agents.index,
     )

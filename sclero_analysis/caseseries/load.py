@@ -252,13 +252,17 @@ def _parse_table(raw: RawTable, dayfirst: bool | None, today: date
             Problem(raw.table, int(f.row), name, cell_text(f.value), f.severity, f.rule, f.message)
             for f in findings.itertuples(index=False)
         ]
-    cells = pd.DataFrame({c: compact.get(c, raw.cells[c]) for c in raw.cells}, index=raw.cells.index)
-    return pd.DataFrame(columns, index=index), problems, cells
+    # copied: a column of raw.cells is a view that would keep all of raw.cells alive
+    cells = pd.DataFrame({c: compact.get(c, raw.cells[c]).array for c in raw.cells},
+                         index=raw.cells.index)
+    # not copied: these arrays were made here for this frame alone
+    parsed = pd.DataFrame({c: v.array for c, v in columns.items()}, index=index, copy=False)
+    return parsed, problems, cells
 
 
 def _compact(column: pd.Series, codes: np.ndarray, distinct: list) -> pd.Series:
     """Keep a raw text column as a categorical when its values repeat (less memory, same cells)."""
-    if len(distinct) > len(column) // 2 or not all(isinstance(v, str) for v in distinct):
+    if len(distinct) > len(column) // 2 or pd.api.types.infer_dtype(distinct) != "string":
         return column
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(distinct, dtype=object)),
                      index=column.index)
@@ -276,8 +280,7 @@ def _derive_tiers(
     lines["adjunct_ecp"] = derived["adjunct_ecp"].reindex(lines.index).astype("boolean")
     problems = [
         Problem("lines", int(row), "agents", resolved.text, WARNING, rule, message)
-        for row, resolved in derived["resolved"].items()
-        if resolved.unknown or resolved.corrections
+        for row, resolved in derived.loc[derived["to_report"], "resolved"].items()
         for rule, message in _agent_findings(resolved)
     ]
     return lines[list(column_specs("lines"))], problems + _typed_derived(lines, raw)

@@ -20,7 +20,13 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from sclero_analysis.caseseries.cells import MISSING_TOKENS, Cell, is_missing
+from sclero_analysis.caseseries.cells import (
+    MISSING_TOKENS,
+    Cell,
+    is_missing,
+    plain_texts,
+    text_array,
+)
 from sclero_analysis.caseseries.dates import EXCEL_EPOCH, parse_date
 from sclero_analysis.caseseries.normalise import normalise, visible
 from sclero_analysis.caseseries.problems import ERROR, WARNING
@@ -246,11 +252,14 @@ def factorise(cells: pd.Series) -> tuple[np.ndarray, list]:
 _TEXT_KINDS = frozenset({"id", "str", "agents"})
 
 
-def _plain_text(value: object, limit: int) -> bool:
-    """Tell whether a text cell reads as itself: ASCII, trimmed, not a formula, not missing."""
-    return (isinstance(value, str) and value.isascii() and 0 < len(value) <= limit
-            and value[0] not in "=+-@'\t\r# " and value[-1] not in " \t\r\n"
-            and value.casefold() not in MISSING_TOKENS)
+def _plain(distinct: list | np.ndarray, limit: int) -> np.ndarray:
+    """Tell which text cells read as themselves: ASCII, trimmed, not a formula, not missing."""
+    texts = text_array(distinct)
+    if texts is not None:
+        return plain_texts(texts, limit, "=+-@'\t\r# ", " \t\r\n")
+    return np.array([isinstance(v, str) and v.isascii() and 0 < len(v) <= limit
+                     and v[0] not in "=+-@'\t\r# " and v[-1] not in " \t\r\n"
+                     and v.casefold() not in MISSING_TOKENS for v in distinct], dtype=bool)
 
 
 def _guarded(parser: Callable[[object], Cell], limit: int) -> Callable[[object], Cell]:
@@ -348,8 +357,8 @@ def parse_column(
                       MAX_CHARS.get(spec.kind, DEFAULT_MAX_CHARS))
     codes, distinct = factorised if factorised is not None else factorise(cells)
     if spec.kind in _TEXT_KINDS:  # most ids and texts read as themselves: no parser, no Cell
-        limit = MAX_CHARS.get(spec.kind, DEFAULT_MAX_CHARS)
-        parsed = [None if _plain_text(v, limit) else parser(v) for v in distinct]
+        plain = _plain(distinct, MAX_CHARS.get(spec.kind, DEFAULT_MAX_CHARS))
+        parsed = [None if p else parser(v) for v, p in zip(distinct, plain, strict=True)]
     else:
         parsed = [parser(value) for value in distinct]
     values = _typed(distinct, parsed, codes, spec).set_axis(cells.index).rename(spec.name)

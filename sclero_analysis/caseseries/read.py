@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sclero_analysis.caseseries.cells import blank_texts, text_array
 from sclero_analysis.caseseries.dates import EXCEL_EPOCH
 from sclero_analysis.caseseries.grid import Grid
 from sclero_analysis.caseseries.headers import header_key, is_identifier_column
@@ -247,8 +248,12 @@ def _is_blank(value: object) -> bool:
 def _blank_cells(columns: Factorised, n_rows: int) -> np.ndarray:
     """Which cells are empty or whitespace."""
     blank = np.ones((n_rows, len(columns)), dtype=bool)
-    for j, column in enumerate(columns):
-        blank[:, j] = _cells_where(column, _is_blank, empty=True)
+    for j, (codes, uniques) in enumerate(columns):
+        texts = text_array(uniques)
+        if texts is None:
+            blank[:, j] = _cells_where((codes, uniques), _is_blank, empty=True)
+        else:
+            blank[:, j] = np.append(blank_texts(texts), True)[codes]
     return blank
 
 
@@ -377,8 +382,13 @@ def _text_codes(columns: Factorised, mapping: dict[int, str], data: np.ndarray,
 def _non_records(frame: pd.DataFrame, columns: Factorised, data: np.ndarray, header_at: int,
                  mapping: dict[int, str], table: str) -> tuple[list[int], list[Problem]]:
     """Rows that are a total or a repeated header, not records."""
-    summary = data & _cells_where(
-        columns[0], lambda v: isinstance(v, str) and len(v) < 12 and _SUMMARY.match(v))
+    codes, uniques = columns[0]
+    texts = text_array(uniques)  # a total's label is short: test only short texts
+    short = np.flatnonzero([isinstance(v, str) for v in uniques] if texts is None
+                           else np.strings.str_len(texts) < 12)
+    total = np.zeros(len(uniques) + 1, dtype=bool)
+    total[short] = [bool(_SUMMARY.match(uniques[i])) for i in short]
+    summary = data & total[codes]
     named = np.zeros(len(frame), dtype=int)
     for position in mapping:  # a pasted second export repeats the header cells as they are
         codes, _ = columns[position]
