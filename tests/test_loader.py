@@ -166,3 +166,17 @@ def test_a_typographic_minus_is_a_minus():
     from sclero_analysis.caseseries.parse import parse_float
 
     assert parse_float("\u22123.5").value == -3.5
+
+
+def test_cells_are_parsed_once_per_distinct_value(monkeypatch):
+    from sclero_analysis.caseseries import parse
+    from sclero_analysis.caseseries.schema import column_specs
+
+    calls = []
+    original = parse.parse_date
+    monkeypatch.setattr(parse, "parse_date", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    cells = pd.Series(["2012-03-14", "14/03/2012", "", "2012-03-14"] * 2500)
+    values, findings = parse.parse_column(cells, column_specs("patients")["diagnosis_date"])
+    assert sorted(calls) == ["14/03/2012", "2012-03-14"]  # not 10,000 calls
+    assert values.nunique() == 1 and values.isna().sum() == 2500
+    assert findings["rule"].unique().tolist() == ["non_iso_date"] and len(findings) == 2500

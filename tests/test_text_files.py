@@ -167,3 +167,13 @@ def test_a_missing_table_names_a_file_that_is_nearly_it(series):
     error = refusal(series)
     assert (error.rule, error.table) == ("missing_table", "events")
     assert "rename events (1).csv?" in str(error)
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_not_a_row(series):
+    frame = pd.read_csv(series / "patients.csv", dtype=str, keep_default_na=False)
+    frame.loc[1, "sex"] = "X"
+    (series / "patients.csv").write_text("sep=;\n" + frame.to_csv(sep=";", index=False))
+    cs = sa.read_case_series(series)
+    patients = cs.report[cs.report["table"] == "patients"]
+    assert patients[["row", "column", "rule"]].values.tolist() == [[3, "sex", "invalid_category"]]
+    assert cs.patients.loc[4, "site"] == "J Am Acad Dermatol 2013;69:66"  # quoted: one value

@@ -42,6 +42,7 @@ _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_SEP_LINE = re.compile(r"^sep=([,;\t|])\r?(?:\n|$)")
 _FIELDS = re.compile(r"Expected (\d+) fields in line \d+, saw (\d+)")
 _RUNAWAY = re.compile(r"EOF inside string starting at row (\d+)")
 
@@ -89,16 +90,20 @@ def read_text_grid(path: Path, table: str) -> Grid:
     if not utf8.strip(b" \t\r\n\xef\xbb\xbf"):
         raise _refuse(path, table, "empty_file", "the file holds no text")
     head = utf8[:HEAD_BYTES].decode("utf-8", errors="ignore").removeprefix("\ufeff")
-    delimiter = guess_delimiter(head)
+    directive = _SEP_LINE.match(head)  # Excel's "sep=;" first line names the delimiter
+    delimiter = directive[1] if directive else guess_delimiter(head)
+    skip = 1 if directive else 0  # and spreadsheets hide it: rows are numbered from the next
     lines = max(utf8.count(b"\n"), utf8.count(b"\r")) + (not utf8.endswith((b"\n", b"\r")))
     quoted = b'"' in utf8
     del data, utf8  # a UTF-8 file is read by pandas from disk: its bytes need not stay in memory
-    cells, uniform = _parse(path if text is None else io.BytesIO(text), delimiter, path, table)
+    cells, uniform = _parse(path if text is None else io.BytesIO(text), delimiter, path, table,
+                            skip)
     if quoted and lines > len(cells):
         _refuse_swallowed_rows(cells, head, delimiter, path, table)
     fields = None  # every row has at most the first row's fields: those of the header, as a rule
     if not uniform or not len(cells) or (cells.iloc[0] != "").sum() < 2:  # longer rows, a title
         fields = field_counts(path.read_bytes() if text is None else text, delimiter)
+        fields = fields[skip:] if fields is not None else None
         if fields is None or len(fields) != len(cells):  # a quote inside an unquoted value?
             filled = cells.to_numpy(dtype=object) != ""  # count up to the last filled field
             fields = (filled.shape[1] - np.argmax(filled[:, ::-1], axis=1)) * filled.any(axis=1)
@@ -249,7 +254,7 @@ def field_counts(data: bytes, delimiter: str) -> np.ndarray | None:
     return (np.bincount(np.searchsorted(ends, splits), minlength=rows)[:rows] + 1).astype(np.int32)
 
 
-def _parse(source: Path | io.BytesIO, delimiter: str, path: Path, table: str
+def _parse(source: Path | io.BytesIO, delimiter: str, path: Path, table: str, skip: int = 0
            ) -> tuple[pd.DataFrame, bool]:
     """Split UTF-8 text into cells; rows longer than the first get enough columns.
 
@@ -262,7 +267,7 @@ def _parse(source: Path | io.BytesIO, delimiter: str, path: Path, table: str
         try:
             cells = pd.read_csv(
                 source, sep=delimiter, header=None, names=names, dtype=object, na_filter=False,
-                skip_blank_lines=False, index_col=False, engine="c", encoding="utf-8",
+                skip_blank_lines=False, index_col=False, engine="c", encoding="utf-8", skiprows=skip,
                 quotechar='"', doublequote=True,
             )
         except pd.errors.EmptyDataError as error:
