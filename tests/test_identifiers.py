@@ -89,3 +89,21 @@ def test_a_registry_whose_ids_are_all_clean_reads_without_a_warning(tmp_path):
 
     cs = sa.read_case_series(write_user_registry(tmp_path / "r", 40, seed=2))
     assert cs.report.empty, cs.report.to_string()
+
+
+def test_ids_a_spreadsheet_mangled_are_warned_about(tmp_path):
+    tables = load_good()
+    set_cell(tables, "patients", 2, "patient_id", "1.23457E+11")
+    set_cell(tables, "lines", 2, "patient_id", "1.23457E+11")
+    set_cell(tables, "lines", 3, "patient_id", "1.23457E+11")
+    set_cell(tables, "events", 2, "patient_id", "1.23457E+11")
+    set_cell(tables, "patients", 3, "patient_id", "7")
+    for table, rows in (("lines", (4, 5, 6)), ("events", (3, 4))):
+        for row in rows:
+            set_cell(tables, table, row, "patient_id", "007")
+    cs = read(tmp_path, tables)
+    scientific = cs.warnings[cs.warnings["rule"] == "id_in_scientific_notation"]
+    assert scientific[["table", "row"]].values.tolist() == [
+        ["patients", 2], ["lines", 2], ["lines", 3], ["events", 2]]
+    unknown = cs.errors[cs.errors["rule"] == "unknown_patient"]["message"]
+    assert len(unknown) == 5 and unknown.str.contains("'7' is: the same number").all()

@@ -180,3 +180,13 @@ def test_cells_are_parsed_once_per_distinct_value(monkeypatch):
     assert sorted(calls) == ["14/03/2012", "2012-03-14"]  # not 10,000 calls
     assert values.nunique() == 1 and values.isna().sum() == 2500
     assert findings["rule"].unique().tolist() == ["non_iso_date"] and len(findings) == 2500
+
+
+def test_a_huge_whole_number_is_an_error_not_an_overflow():
+    from sclero_analysis.caseseries.parse import parse_column
+    from sclero_analysis.caseseries.schema import column_specs
+
+    values, findings = parse_column(pd.Series([1e308, 2.0, "3"], dtype=object),
+                                    column_specs("lines")["line"])
+    assert values.tolist() == [pd.NA, 2, 3]
+    assert findings["message"].tolist() == ["'1e+308' is far too large for a count"]

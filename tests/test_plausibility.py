@@ -117,3 +117,13 @@ def test_placeholder_dates_in_a_user_registry_are_counted_not_lost(tmp_path):
     cs = sa.read_case_series(folder, dayfirst=True)
     assert cs.errors[["table", "row", "rule"]].values.tolist()[0] == ["patients", 6, "sentinel_date"]
     assert (cs.counts["read"] == cs.counts["accepted"] + cs.counts["rejected"]).all()
+
+
+@pytest.mark.parametrize("text", ["2012", "2012-03", "03/2012", "March 2012"])
+def test_partial_dates_are_errors_that_say_so(text):
+    cell = parse_date(text, dayfirst=True, today=TODAY)
+    assert (cell.value, cell.rule) == (None, "partial_date")
+
+
+def test_day_first_dates_may_carry_a_time():
+    assert parse_date("14/03/2012 10:30", today=TODAY).value == date(2012, 3, 14)

@@ -163,3 +163,14 @@ def test_a_password_protected_workbook_is_refused_saying_so(tmp_path):
     (tmp_path / "w.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
     error = refusal(tmp_path / "w.xlsx")
     assert error.rule == "not_a_table" and "password-protected" in str(error)
+
+
+def test_an_id_turned_into_a_date_by_the_spreadsheet_is_warned_about(tmp_path):
+    tables = load_good()
+    book = write_workbook(tmp_path / "w.xlsx", tables)
+    book["events"]["A6"] = datetime(2024, 1, 2)  # 'P005' cannot be; '1-2' typed in Excel would
+    book.save(tmp_path / "w.xlsx")
+    cs = sa.read_case_series(tmp_path / "w.xlsx")
+    warning = cs.warnings.iloc[0]
+    assert (warning["table"], warning["row"], warning["rule"]) == ("events", 6, "id_converted_to_date")
+    assert cs.errors["rule"].tolist() == ["unknown_patient"]

@@ -62,12 +62,13 @@ def blank_texts(texts: np.ndarray) -> np.ndarray:
     return np.strings.isspace(texts) | (np.strings.str_len(texts) == 0)
 
 
-def plain_texts(texts: np.ndarray, limit: int, unsafe_first: str, unsafe_last: str) -> np.ndarray:
+def plain_texts(texts: np.ndarray, limit: int, unsafe_first: str, unsafe_last: str,
+                unsafe_parts: tuple[str, ...] = ()) -> np.ndarray:
     """Tell which texts of a unicode array read as themselves, with no parsing needed.
 
     A text reads as itself when it is ASCII, 1 to ``limit`` characters long, not a missing
-    token, and neither starts with a character of ``unsafe_first`` nor ends with one of
-    ``unsafe_last``.
+    token, neither starts with a character of ``unsafe_first`` nor ends with one of
+    ``unsafe_last``, and holds none of ``unsafe_parts``.
     """
     lengths = np.strings.str_len(texts)
     points = texts.view(np.uint32).reshape(len(texts), -1) if texts.dtype.itemsize else None
@@ -77,6 +78,8 @@ def plain_texts(texts: np.ndarray, limit: int, unsafe_first: str, unsafe_last: s
     plain = ((points < 128).all(axis=1) & (lengths > 0) & (lengths <= limit)
              & ~np.isin(points[:, 0], [ord(c) for c in unsafe_first])
              & ~np.isin(last, [ord(c) for c in unsafe_last]))
+    for part in unsafe_parts:
+        plain &= np.strings.find(texts, part) < 0
     short = np.flatnonzero(plain & (lengths <= max(map(len, MISSING_TOKENS))))
     plain[short] = [texts[i].casefold() not in MISSING_TOKENS for i in short]
     return plain

@@ -47,7 +47,9 @@ _EXCEL_SERIALS = (10_000, 80_000)  # 1927 .. 2119 (1900 system): numbers that ca
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})"
                   r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _YMD = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
-_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_PARTIAL = re.compile(r"^(?:(?:19|20)\d{2}(?:[-/.](?:0?[1-9]|1[0-2]))?|(?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}"
+                      r"|[A-Za-z]{3,9}\.? (?:19|20)\d{2})$")
 _TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d %b. %Y")
 
 
@@ -102,6 +104,10 @@ def _date_from_text(text: str, dayfirst: bool | None, epoch: datetime) -> Cell:
             return Cell(value)
     if match := _DMY.match(text):
         return _day_month(text, match, dayfirst)
+    if _PARTIAL.match(text):
+        return Cell(None, ERROR, "partial_date",
+                    f"'{text}' is not a whole date (no day, or no month): give the full date, "
+                    "the 1st or 15th of the month when only the month is known, and say so")
     if re.fullmatch(r"\d+(\.\d+)?", text):
         return _from_excel_serial(float(text), epoch)
     for pattern in _TEXT_FORMATS:

@@ -139,8 +139,12 @@ def _hints(known: np.ndarray, unknown: np.ndarray):
         return lambda value: ""
     by_case = {i.casefold(): i for i in known if i is not None}
     by_look = {_fold(i): i for i in known if i is not None}
+    by_number = {i.lstrip("0"): i for i in known if i is not None and i.isdigit()}
 
     def hint(value: str) -> str:
+        if value.isdigit() and value.lstrip("0") in by_number:
+            return (f"; '{by_number[value.lstrip('0')]}' is: the same number with other leading "
+                    "zeros (a spreadsheet drops them from ids stored as numbers)")
         if value.casefold() in by_case:
             return f"; '{by_case[value.casefold()]}' is, and differs only in letter case"
         if _fold(value) in by_look:

@@ -42,6 +42,7 @@ _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0", "unchecked", "nein", "n
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-"})
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?[eE]\+?\d+$")
 #: Longest text a contract cell can hold, by kind (longer cells are errors, never shown).
 MAX_CHARS = {"id": 100}
 DEFAULT_MAX_CHARS = 1000
@@ -118,6 +119,8 @@ def parse_int(value: object) -> Cell:
         return number
     if not float(number.value).is_integer():
         return Cell(None, ERROR, "not_an_integer", f"'{value}' is not a whole number")
+    if abs(number.value) >= 2**31:
+        return Cell(None, ERROR, "not_an_integer", f"'{value}' is far too large for a count")
     return Cell(int(number.value), number.severity, number.rule, number.message)
 
 
@@ -171,12 +174,24 @@ def parse_agents(value: object) -> Cell:
 def parse_id(value: object) -> Cell:
     """Read one identifier cell; whitespace and invisible characters are removed with a warning.
 
+    An id a spreadsheet has mangled is warned about: a cell typed as a date (an id such as
+    ``1-2`` or ``MAR1`` turned into one) or a long number shown in scientific notation (its
+    last digits are lost).
+
     Examples
     --------
     >>> parse_id("P001\u200b").value, parse_id("P001\u200b").rule
     ('P001', 'id_normalised')
     """
+    if isinstance(value, datetime | date):
+        return Cell(_text(value), WARNING, "id_converted_to_date",
+                    f"the id cell holds a date ({_text(value)}): a spreadsheet may have turned an "
+                    "id such as '1-2' or 'MAR1' into a date; check it and store ids as text")
     raw = _text(value)
+    if _SCIENTIFIC.match(raw.strip()):
+        return Cell(raw.strip(), WARNING, "id_in_scientific_notation",
+                    f"id '{raw.strip()}' is a long number shown in scientific notation: the "
+                    "spreadsheet rounded it and its last digits are lost; store ids as text")
     clean, changes = normalise(raw)
     stripped = clean.strip()
     if changes:
@@ -252,13 +267,17 @@ def factorise(cells: pd.Series) -> tuple[np.ndarray, list]:
 _TEXT_KINDS = frozenset({"id", "str", "agents"})
 
 
+_UNSAFE_PARTS = ("E+", "e+")  # scientific notation, as spreadsheets show long numbers
+
+
 def _plain(distinct: list | np.ndarray, limit: int) -> np.ndarray:
     """Tell which text cells read as themselves: ASCII, trimmed, not a formula, not missing."""
     texts = text_array(distinct)
     if texts is not None:
-        return plain_texts(texts, limit, "=+-@'\t\r# ", " \t\r\n")
+        return plain_texts(texts, limit, "=+-@'\t\r# ", " \t\r\n", _UNSAFE_PARTS)
     return np.array([isinstance(v, str) and v.isascii() and 0 < len(v) <= limit
                      and v[0] not in "=+-@'\t\r# " and v[-1] not in " \t\r\n"
+                     and not any(p in v for p in _UNSAFE_PARTS)
                      and v.casefold() not in MISSING_TOKENS for v in distinct], dtype=bool)
 
 
