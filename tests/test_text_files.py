@@ -10,12 +10,14 @@ import shutil
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sclero_analysis as sa
 from sclero_analysis.caseseries.textfile import guess_delimiter
 from sclero_analysis.exceptions import CaseSeriesError
 
-from .data.make_bad import load_good, set_cell, to_csv, write_csvs
+from .data.make_bad import GOOD, load_good, set_cell, to_csv, write_csvs
 
 
 @pytest.fixture
@@ -177,3 +179,30 @@ def test_excels_sep_line_names_the_delimiter_and_is_not_a_row(series):
     patients = cs.report[cs.report["table"] == "patients"]
     assert patients[["row", "column", "rule"]].values.tolist() == [[3, "sex", "invalid_category"]]
     assert cs.patients.loc[4, "site"] == "J Am Acad Dermatol 2013;69:66"  # quoted: one value
+
+
+DAMAGE = [b'"', b",", b";", b"\t", b"\n", b"\r", b"\x00", b"\xff", b"\xc3", b"\xe2\x80\x8b", b"=SUM(1)",
+          b"9999-12-31", b"1900-01-01", b"#REF!", b"NA", b"\xef\xbb\xbf", b"Total", b"1e309", b"nan",
+          b"40982", b"13/13/2013", b"p001", b"patient_id,site"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(edits=st.lists(st.tuples(st.sampled_from(["patients", "lines", "events"]),
+                                st.floats(0, 1), st.sampled_from(DAMAGE), st.integers(0, 20)),
+                      min_size=1, max_size=4))
+def test_damaged_files_are_read_or_refused_never_crash(tmp_path_factory, edits):
+    folder = tmp_path_factory.mktemp("damaged")
+    shutil.copytree(GOOD, folder, dirs_exist_ok=True)
+    for table, where, insert, cut in edits:
+        path = folder / f"{table}.csv"
+        data = path.read_bytes()
+        at = int(where * len(data))
+        path.write_bytes(data[:at] + insert + data[at + cut:])
+    try:
+        cs = sa.read_case_series(folder)
+    except CaseSeriesError as error:
+        assert error.rule and error.file
+        return
+    counts = cs.counts
+    assert (counts["read"] == counts["accepted"] + counts["rejected"]).all()
+    assert cs.report["message"].str.len().gt(0).all()
