@@ -8,18 +8,16 @@ rows with errors from the accepted ones. Rows read = rows accepted + rows reject
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from sclero_analysis.caseseries.case_series import CaseSeries
+from sclero_analysis.caseseries.checks import value_checks
 from sclero_analysis.caseseries.identity import patient_keys
 from sclero_analysis.caseseries.parse import (
     DEFAULT_MAX_CHARS,
@@ -38,7 +36,7 @@ from sclero_analysis.caseseries.problems import (
 )
 from sclero_analysis.caseseries.read import RawTable, iter_tables
 from sclero_analysis.caseseries.rules import CROSS_ROW_RULES, foreign_key_rules
-from sclero_analysis.caseseries.schema import SCHEMAS, TABLES, column_specs
+from sclero_analysis.caseseries.schema import TABLES, column_specs
 from sclero_analysis.caseseries.shifted import settle_overlong
 from sclero_analysis.therapy import Vocabulary, load_vocabulary, resolve_agent_column
 
@@ -174,7 +172,7 @@ def build_case_series(
     frames["lines"], found = _derive_tiers(frames["lines"], tables["lines"], vocabulary)
     problems += found
     for name in TABLES:
-        problems += _value_checks(name, frames[name], problems, tables[name])
+        problems += value_checks(frames[name], problems, tables[name])
     keys = patient_keys(frames)
     for rule in CROSS_ROW_RULES:
         problems += rule(frames, keys)
@@ -321,70 +319,6 @@ def _tier_text(value: object) -> str | None:
 
 def _flag_value(value: object) -> bool | None:
     return parse_bool(value).value if cell_text(value) else None
-
-
-@cache
-def _value_schema(name: str) -> pa.DataFrameSchema:
-    """Return the table's pandera schema with dtype checks off (working frames are nullable)."""
-    schema = SCHEMAS[name].to_schema()
-    updates = {}
-    for column, spec in column_specs(name).items():
-        updates[column] = {"dtype": None, **({"nullable": True} if spec.derived else {})}
-    return schema.update_columns(updates)
-
-
-_CHECK_RULES = {"not_nullable": "required_value", "field_uniqueness": "duplicate_id"}
-
-
-def _check_rule(check: str) -> str:
-    if check.startswith("str_length"):
-        return "required_value"
-    if check.startswith(("greater_than", "less_than", "in_range")):
-        return "out_of_range"
-    return _CHECK_RULES.get(check, check)
-
-
-def _allowed_range(table: str, column: str) -> str:
-    bounds = {}
-    for check in SCHEMAS[table].to_schema().columns[column].checks:
-        bounds.update(check.statistics)
-    return f"{bounds.get('min_value', '-inf')} to {bounds.get('max_value', 'inf')}"
-
-
-def _check_message(table: str, column: str, rule: str, value: object) -> str:
-    if rule == "required_value":
-        return f"column '{column}' needs a value"
-    if rule == "duplicate_id":
-        return f"patient_id '{value}' appears on more than one row"
-    return f"{column} = {value} is outside the allowed range {_allowed_range(table, column)}"
-
-
-def _value_checks(
-    name: str, frame: pd.DataFrame, known: list[Problem], raw: RawTable
-) -> list[Problem]:
-    """Run the pandera value checks; skip unreadable cells, absent columns and shifted rows."""
-    try:
-        with warnings.catch_warnings():
-            # pandera concatenates all-NA failure cases, which pandas >= 2.1 deprecates; the
-            # warning is pandera's internal business and says nothing about the user's data.
-            warnings.filterwarnings("ignore", "The behavior of DataFrame concatenation with empty",
-                                    FutureWarning)
-            _value_schema(name).validate(frame, lazy=True)
-        return []
-    except pa.errors.SchemaErrors as failures:
-        cases = failures.failure_cases
-    unreadable = {(p.row, p.column) for p in known if p.table == name and p.severity == ERROR}
-    shifted = set(raw.shifted_rows)
-    problems = []
-    for case in cases.itertuples(index=False):
-        row = None if pd.isna(case.index) else int(case.index)
-        if (row, case.column) in unreadable or case.column in raw.missing or row in shifted:
-            continue
-        rule = _check_rule(str(case.check))
-        value = frame.at[row, case.column] if row is not None else None
-        problems.append(Problem(name, row, case.column, cell_text(value), ERROR, rule,
-                                _check_message(name, case.column, rule, value)))
-    return problems
 
 
 def _rows_with_errors(name: str, raw: RawTable, problems: list[Problem]) -> set[int]:
