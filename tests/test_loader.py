@@ -190,3 +190,18 @@ def test_a_huge_whole_number_is_an_error_not_an_overflow():
                                     column_specs("lines")["line"])
     assert values.tolist() == [pd.NA, 2, 3]
     assert findings["message"].tolist() == ["'1e+308' is far too large for a count"]
+
+
+def test_typed_tier_and_ecp_flags_that_contradict_the_agents(tmp_path, good_dir):
+    shutil.copytree(good_dir, tmp_path / "s")
+    lines = pd.read_csv(good_dir / "lines.csv", dtype=str, keep_default_na=False)
+    lines["tier"] = ["ivig", "Immunosuppression ", "ivg", "", "cytoreduction", "ivig", "ivig",
+                     "ivig", "immunosuppression", "cytoreduction", "other"]
+    lines["adjunct_ecp"] = ["no"] * 5 + ["no", "yes"] + [""] * 4  # ECP is on row 7, not on row 8
+    lines.to_csv(tmp_path / "s" / "lines.csv", index=False)
+    cs = sa.read_case_series(tmp_path / "s")
+    differs = cs.warnings[cs.warnings["rule"] == "derived_column_differs"]
+    assert differs[["row", "column"]].values.tolist() == [
+        [4, "tier"], [7, "adjunct_ecp"], [8, "adjunct_ecp"]]
+    assert "tier 'ivg' in the file differs from 'ivig'" in differs["message"].iloc[0]
+    assert cs.counts.loc["lines", "accepted"] == 11

@@ -38,7 +38,7 @@ from sclero_analysis.caseseries.read import RawTable, iter_tables
 from sclero_analysis.caseseries.rules import CROSS_ROW_RULES, foreign_key_rules
 from sclero_analysis.caseseries.schema import TABLES, column_specs
 from sclero_analysis.caseseries.shifted import settle_overlong
-from sclero_analysis.therapy import Vocabulary, load_vocabulary, resolve_agent_column
+from sclero_analysis.therapy import TIERS, Vocabulary, load_vocabulary, resolve_agent_column
 
 
 def read_case_series(
@@ -296,21 +296,33 @@ def _typed_derived(lines: pd.DataFrame, raw: RawTable) -> list[Problem]:
         if column not in raw.cells:
             continue
         typed = raw.cells[column].reindex(lines.index)
-        read = _tier_text if column == "tier" else _flag_value
-        codes, distinct = factorise(typed)
-        given = pd.Series(np.array([read(v) for v in distinct] + [None], dtype=object)[codes],
-                          index=lines.index)
-        derived = lines[column].astype(object)
-        differs = given.notna() & derived.notna() & (given != derived)
+        given, derived = _as_codes(typed, lines[column], column)
+        differs = (given != -1) & (derived >= 0) & (given != derived)
+        if not differs.any():
+            continue
+        shown = lines.loc[differs, [column, "agents"]].astype(object)
         problems += problems_at(
             "lines", lines.index[differs], column, typed[differs], severity=WARNING,
             rule="derived_column_differs",
-            message=[f"{column} '{g}' in the file differs from '{d}' derived from the agents "
-                     f"('{a}'); the derived value is used"
-                     for g, d, a in zip(given[differs], derived[differs],
-                                        lines.loc[differs, "agents"], strict=True)],
+            message=[f"{column} '{_tier_text(t) if column == 'tier' else _flag_value(t)}' in "
+                     f"the file differs from '{d}' derived from the agents ('{a}'); the derived "
+                     "value is used"
+                     for t, d, a in zip(typed[differs], shown[column], shown["agents"], strict=True)],
         )
     return problems
+
+
+def _as_codes(typed: pd.Series, derived: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Typed and derived values as integer codes (-1 missing; -2 a typed value that is no tier)."""
+    codes, distinct = factorise(typed)
+    if column == "tier":
+        read = [_tier_text(v) for v in distinct]
+        given = [-1 if t is None else TIERS.index(t) if t in TIERS else -2 for t in read]
+        return np.array(given + [-1])[codes], derived.cat.codes.to_numpy()
+    flags = [_flag_value(v) for v in distinct]
+    given = [-1 if f is None else int(f) for f in flags]
+    return (np.array(given + [-1])[codes],
+            derived.astype("Int64").fillna(-1).to_numpy(dtype=np.int64))
 
 
 def _tier_text(value: object) -> str | None:
