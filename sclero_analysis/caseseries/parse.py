@@ -214,7 +214,7 @@ def parse_column(
     which = codes[found]
     raw = cells.to_numpy(dtype=object)[found]
     findings = pd.DataFrame({
-        "row": cells.index[found],
+        "row": cells.index.to_numpy()[found],
         "value": [None if parsed[i].rule in WITHHELD_RULES else v for i, v in zip(which, raw, strict=True)],
         "severity": [parsed[i].severity for i in which],
         "rule": [parsed[i].rule for i in which],
