@@ -74,8 +74,10 @@ def read_case_series(
     Raises
     ------
     CaseSeriesError
-        Only when the input cannot be read at all: missing path, table or sheet, empty file,
-        not a table. Problems inside tables are reported, never raised.
+        Only when the input cannot be read at all, naming the cause and where it is (its
+        ``rule``): missing path, table or sheet; empty file; not a table (binary, a workbook
+        under a text name, a password-protected workbook); a NUL byte; an unbalanced quote; a
+        hidden or ambiguous sheet; no header. Problems inside tables are reported, never raised.
 
     Notes
     -----
