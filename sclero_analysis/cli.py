@@ -18,6 +18,7 @@ Exit codes of ``template``: 0 when the workbook was written, 2 when the file exi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ import pandas as pd
 
 from sclero_analysis import __version__
 from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.caseseries.spreadsheet import spreadsheet_safe
 from sclero_analysis.caseseries.template import TEMPLATES, write_template
 from sclero_analysis.exceptions import CaseSeriesError
 from sclero_analysis.figures import journal_style
@@ -267,13 +269,27 @@ def _read_for_validation(args: argparse.Namespace):
 def _validate(args: argparse.Namespace) -> int:
     try:
         cs = _read_for_validation(args)
-    except (CaseSeriesError, ValueError) as error:
+    except CaseSeriesError as error:
+        rule = f" [{error.rule}]" if error.rule else ""
+        print(f"sclero-analysis: cannot read {args.path}: {error}{rule}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except ValueError as error:
         print(f"sclero-analysis: cannot read {args.path}: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
-    print(format_summary(cs))
+    except Exception as error:  # a message and exit code, never a traceback, even for a bug
+        print(f"sclero-analysis: cannot read {args.path}: unexpected {type(error).__name__} "
+              f"({error}). This is a bug in sclero_analysis: please report it, with the file's "
+              "layout but not its data", file=sys.stderr)
+        return EXIT_UNREADABLE
     if args.report:
-        cs.report.to_csv(args.report, index=False)
-        print(f"\nReport written to {args.report}")
+        # problems.csv is opened in spreadsheets: no cell may run as a formula
+        spreadsheet_safe(cs.report).to_csv(args.report, index=False)
+    try:
+        print(format_summary(cs))
+        if args.report:
+            print(f"\nReport written to {args.report}")
+    except BrokenPipeError:  # the reader stopped early (`| head`): not a failure of the data
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_ERRORS if len(cs.errors) else EXIT_OK
 
 

@@ -63,6 +63,10 @@ class UnknownAgentWarning(ScleroWarning):
     """A therapy line names an agent that is not in the vocabulary (``therapies.toml``)."""
 
 
+class AgentSpellingWarning(UnknownAgentWarning):
+    """A therapy line misspells a known agent (one or two letters off); it was read as that agent."""
+
+
 class ExcludedRowsWarning(ScleroWarning):
     """Rows of an analysis frame were left out (e.g. zero follow-up); they are listed."""
 

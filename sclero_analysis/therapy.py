@@ -9,8 +9,13 @@ DESIGN §2:
   ``adjunct_ecp``;
 * an agent's tier may depend on its companions (``tier_with``): dexamethasone is cytoreduction
   only together with bortezomib;
-* unknown names are reported (``UnknownAgentWarning``; they count as ``other``), with the
-  closest known name as a suggestion, never silently matched.
+* a close misspelling of a known name (one letter off, two in names of ten letters or more,
+  and closer to one agent than to any other) is read as that agent, with an
+  ``AgentSpellingWarning`` naming the correction, so that "IVIg + lenalidomid" is tier
+  ``immunosuppression`` as its writer meant;
+* other unknown names are reported (``UnknownAgentWarning``), with the closest known name as a
+  suggestion, never guessed. An unknown name sets no tier: the line's tier comes from its known
+  agents, or is ``other`` when it has none, and the warning says which.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from sclero_analysis.exceptions import UnknownAgentWarning
+from sclero_analysis.exceptions import AgentSpellingWarning, UnknownAgentWarning
 
 #: Tier labels in category order (the first is the reference level of every comparison).
 TIERS: tuple[str, ...] = ("ivig", "immunosuppression", "cytoreduction", "other")
@@ -36,11 +42,13 @@ TIER_DTYPE = pd.CategoricalDtype(list(TIERS), ordered=True)
 #: Separator written between canonical agent names in the ``agents`` column.
 AGENT_SEPARATOR = "; "
 
-_SPLIT = re.compile(r"\s*(?:;|\+|,|&|\band\b|\bwith\b|\bplus\b)\s*", flags=re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?:;|\+|,|&|[\r\n]|\band\b|\bwith\b|\bplus\b)\s*", flags=re.IGNORECASE)
 _PARENTHESES = re.compile(r"\([^)]*\)")
 _DOSE = re.compile(
     r"\s\d[\d.,]*\s*(?:mg|g|mcg|µg|ug|iu|units?|ml|x|cycles?)\b.*$", flags=re.IGNORECASE
 )
+#: Shortest name (as a key) that is corrected when misspelled; shorter ones ("dex") are not.
+MIN_CORRECTED = 5
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "κ": "kappa", "λ": "lambda"}
 
 
@@ -120,6 +128,8 @@ class ResolvedAgents:
         Names not found in the vocabulary, as written.
     suggestions : Mapping[str, str]
         Unknown name → closest canonical agent, where one is close.
+    corrections : Mapping[str, str]
+        Misspelled name as written → the canonical agent(s) it was read as.
     """
 
     text: str
@@ -128,6 +138,7 @@ class ResolvedAgents:
     adjunct_ecp: bool
     unknown: tuple[str, ...] = ()
     suggestions: Mapping[str, str] = field(default_factory=dict)
+    corrections: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def agents_text(self) -> str:
@@ -135,13 +146,22 @@ class ResolvedAgents:
         return AGENT_SEPARATOR.join(self.agents + self.unknown)
 
     def unknown_message(self, name: str) -> str:
-        """Explain one unknown name, with a suggestion when a known name is close."""
+        """Explain one unknown name and the tier the line has without it."""
         hint = self.suggestions.get(name)
         suggestion = f" (did you mean '{hint}'?)" if hint else ""
-        return (
-            f"unknown agent '{name}'{suggestion}; counted as tier 'other'. Correct the name or "
-            "add it to therapies.toml"
-        )
+        if self.agents:
+            effect = (f"it sets no tier, so the line's tier is '{self.tier}', from its known "
+                      f"agents ({', '.join(self.agents)})")
+        else:
+            effect = "the line has no known agent, so its tier is 'other'"
+        return (f"unknown agent '{name}'{suggestion}: {effect}. Correct the name or add it to "
+                "therapies.toml")
+
+    def correction_message(self, name: str) -> str:
+        """Explain how a misspelled name was read."""
+        return (f"agent '{name}' read as '{self.corrections[name]}' (a close misspelling); the "
+                f"line's tier is '{self.tier}'. Correct the name or add the spelling to "
+                "therapies.toml")
 
 
 @dataclass(frozen=True)
@@ -159,8 +179,11 @@ class Vocabulary:
         """Resolve one line's agent text (no warning; see :func:`resolve_agents`)."""
         canonical: list[str] = []
         unknown: list[str] = []
+        corrections: dict[str, str] = {}
         for token in split_agents(text):
             names = self._match(token)
+            if names is None and (names := self._match(token, close=True)) is not None:
+                corrections[token] = "; ".join(names)
             if names is None:
                 unknown.append(token)
             else:
@@ -172,6 +195,7 @@ class Vocabulary:
             adjunct_ecp=any(self.agents[n].adjunct for n in canonical),
             unknown=tuple(unknown),
             suggestions={u: s for u in unknown if (s := self.suggest(u)) is not None},
+            corrections=corrections,
         )
 
     def suggest(self, name: str) -> str | None:
@@ -179,18 +203,40 @@ class Vocabulary:
         close = difflib.get_close_matches(normalize_key(name), self.lookup, n=1, cutoff=0.75)
         return "; ".join(self.lookup[close[0]]) if close else None
 
-    def _match(self, token: str) -> tuple[str, ...] | None:
+    def _find(self, text: str, close: bool) -> tuple[str, ...] | None:
+        key = normalize_key(text)
+        names = self.lookup.get(key)
+        return self._closest(key) if names is None and close else names
+
+    def _match(self, token: str, close: bool = False) -> tuple[str, ...] | None:
         for candidate in (token, _strip_dose(token)):
-            names = self.lookup.get(normalize_key(candidate))
+            names = self._find(candidate, close)
             if names is not None:
                 return names
         # "lenalidomide-dexamethasone", "bortezomib/dex": accepted only when every part is known.
         for separator in ("/", "-"):
             parts = [p for p in _strip_dose(token).split(separator) if p.strip()]
-            matched = [self.lookup.get(normalize_key(p)) for p in parts]
+            matched = [self._find(p, close) for p in parts]
             if len(parts) > 1 and all(m is not None for m in matched):
                 return tuple(n for names in matched for n in names)
         return None
+
+    def _closest(self, key: str) -> tuple[str, ...] | None:
+        """Return the one agent (or regimen) a misspelled key is closest to, within the tolerance."""
+        if len(key) < MIN_CORRECTED:
+            return None
+        limit = 1 if len(key) < 10 else 2
+        best: dict[tuple[str, ...], int] = {}
+        for candidate, names in self.lookup.items():
+            if len(candidate) >= MIN_CORRECTED and abs(len(candidate) - len(key)) <= limit:
+                distance = edit_distance(key, candidate)
+                if distance <= limit and distance < best.get(names, limit + 1):
+                    best[names] = distance
+        if not best:
+            return None
+        nearest = min(best.values())
+        winners = [names for names, distance in best.items() if distance == nearest]
+        return winners[0] if len(winners) == 1 else None
 
     def _line_tier(self, canonical: list[str]) -> str:
         tiers = [self.agents[n].tier_on_line(canonical) for n in canonical]
@@ -200,11 +246,32 @@ class Vocabulary:
         return "other"
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Return the number of single-letter edits (insert, delete, replace, swap) from a to b.
+
+    Examples
+    --------
+    >>> edit_distance("lenalidomid", "lenalidomide"), edit_distance("bortezomib", "brotezomib")
+    (1, 1)
+    """
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
 def split_agents(text: str) -> list[str]:
     """Split a line's agent text into agent names.
 
-    Separators are ``;`` (the data contract's), ``+``, ``,``, ``&`` and the words *and*,
-    *with*, *plus*; parenthesised remarks are dropped.
+    Separators are ``;`` (the data contract's), ``+``, ``,``, ``&``, a line break (Alt+Enter
+    in a spreadsheet cell) and the words *and*, *with*, *plus*; parenthesised remarks are
+    dropped.
 
     Parameters
     ----------
@@ -323,6 +390,8 @@ def resolve_agents(text: str, vocabulary: Vocabulary | None = None) -> ResolvedA
     -----
     UnknownAgentWarning
         Once per unknown name, with the closest known name when there is one.
+    AgentSpellingWarning
+        Once per misspelled name read as a known agent, naming the correction.
 
     Notes
     -----
@@ -339,6 +408,8 @@ def resolve_agents(text: str, vocabulary: Vocabulary | None = None) -> ResolvedA
     'cytoreduction'
     """
     resolved = (vocabulary or load_vocabulary()).resolve(text)
+    for name in resolved.corrections:
+        warnings.warn(resolved.correction_message(name), AgentSpellingWarning, stacklevel=2)
     for name in resolved.unknown:
         warnings.warn(resolved.unknown_message(name), UnknownAgentWarning, stacklevel=2)
     return resolved
@@ -360,8 +431,9 @@ def resolve_agent_column(
     -------
     pandas.DataFrame
         Same index as ``agents``; columns ``agents`` (canonical text), ``tier`` (ordered
-        categorical), ``adjunct_ecp`` (bool) and ``resolved`` (the :class:`ResolvedAgents`).
-        Unknown names do not warn here: callers report them.
+        categorical), ``adjunct_ecp`` (bool), ``resolved`` (the :class:`ResolvedAgents`) and
+        ``to_report`` (bool: the line has an unknown or a corrected name). Unknown and
+        corrected names do not warn here: callers report them.
 
     Examples
     --------
@@ -369,14 +441,19 @@ def resolve_agent_column(
     ['ivig', 'cytoreduction']
     """
     vocabulary = vocabulary or load_vocabulary()
-    cache = {text: vocabulary.resolve(text) for text in pd.unique(agents)}
-    resolved = agents.map(cache)
+    codes, texts = pd.factorize(agents.to_numpy(dtype=object))
+    if (codes < 0).any():
+        raise ValueError("agents must not be missing")
+    distinct = [vocabulary.resolve(text) for text in texts]
     return pd.DataFrame(
         {
-            "agents": resolved.map(lambda r: r.agents_text).astype("string"),
-            "tier": pd.Categorical(resolved.map(lambda r: r.tier), dtype=TIER_DTYPE),
-            "adjunct_ecp": resolved.map(lambda r: r.adjunct_ecp).astype(bool),
-            "resolved": resolved,
+            "agents": pd.array(np.array([r.agents_text for r in distinct], dtype=object)[codes],
+                               dtype="string"),
+            "tier": pd.Categorical.from_codes(
+                np.array([TIERS.index(r.tier) for r in distinct], dtype=int)[codes], dtype=TIER_DTYPE),
+            "adjunct_ecp": np.array([r.adjunct_ecp for r in distinct], dtype=bool)[codes],
+            "resolved": np.array(distinct + [None], dtype=object)[codes],
+            "to_report": np.array([bool(r.unknown or r.corrections) for r in distinct] + [False])[codes],
         },
         index=agents.index,
     )

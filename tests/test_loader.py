@@ -143,3 +143,65 @@ def test_mixed_value_failures_raise_no_third_party_warning(tmp_path, good_dir):
     cs = sa.read_case_series(tmp_path / "s")
     assert cs.errors.loc[cs.errors["table"] == "patients", "rule"].tolist() == [
         "required_value", "out_of_range"]
+
+
+@pytest.mark.parametrize("column, written, read", [
+    ("neuro", "Checked", True), ("neuro", "nein", False), ("sex", "weiblich", "F"),
+    ("sex", "Homme", "M"), ("vital_status", "verstorben", "dead"), ("mrss", "n.a.", None),
+    ("diagnosis_date", "2012-03-14T00:00:00Z", pd.Timestamp("2012-03-14")),
+    ("diagnosis_date", "40982.75", pd.Timestamp("2012-03-14")),
+])
+def test_spellings_exports_use(tmp_path, good_dir, column, written, read):
+    shutil.copytree(good_dir, tmp_path / "s")
+    patients = pd.read_csv(good_dir / "patients.csv", dtype=str, keep_default_na=False)
+    patients.loc[1, column] = written
+    patients.to_csv(tmp_path / "s" / "patients.csv", index=False)
+    cs = sa.read_case_series(tmp_path / "s")
+    value = cs.patients.loc[1, column]
+    assert (pd.isna(value) if read is None else value == read), value
+    assert cs.errors[cs.errors["table"] == "patients"].empty
+
+
+def test_a_typographic_minus_is_a_minus():
+    from sclero_analysis.caseseries.parse import parse_float
+
+    assert parse_float("\u22123.5").value == -3.5
+
+
+def test_cells_are_parsed_once_per_distinct_value(monkeypatch):
+    from sclero_analysis.caseseries import parse
+    from sclero_analysis.caseseries.schema import column_specs
+
+    calls = []
+    original = parse.parse_date
+    monkeypatch.setattr(parse, "parse_date", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    cells = pd.Series(["2012-03-14", "14/03/2012", "", "2012-03-14"] * 2500)
+    values, findings = parse.parse_column(cells, column_specs("patients")["diagnosis_date"])
+    assert sorted(calls) == ["14/03/2012", "2012-03-14"]  # not 10,000 calls
+    assert values.nunique() == 1 and values.isna().sum() == 2500
+    assert findings["rule"].unique().tolist() == ["non_iso_date"] and len(findings) == 2500
+
+
+def test_a_huge_whole_number_is_an_error_not_an_overflow():
+    from sclero_analysis.caseseries.parse import parse_column
+    from sclero_analysis.caseseries.schema import column_specs
+
+    values, findings = parse_column(pd.Series([1e308, 2.0, "3"], dtype=object),
+                                    column_specs("lines")["line"])
+    assert values.tolist() == [pd.NA, 2, 3]
+    assert findings["message"].tolist() == ["'1e+308' is far too large for a count"]
+
+
+def test_typed_tier_and_ecp_flags_that_contradict_the_agents(tmp_path, good_dir):
+    shutil.copytree(good_dir, tmp_path / "s")
+    lines = pd.read_csv(good_dir / "lines.csv", dtype=str, keep_default_na=False)
+    lines["tier"] = ["ivig", "Immunosuppression ", "ivg", "", "cytoreduction", "ivig", "ivig",
+                     "ivig", "immunosuppression", "cytoreduction", "other"]
+    lines["adjunct_ecp"] = ["no"] * 5 + ["no", "yes"] + [""] * 4  # ECP is on row 7, not on row 8
+    lines.to_csv(tmp_path / "s" / "lines.csv", index=False)
+    cs = sa.read_case_series(tmp_path / "s")
+    differs = cs.warnings[cs.warnings["rule"] == "derived_column_differs"]
+    assert differs[["row", "column"]].values.tolist() == [
+        [4, "tier"], [7, "adjunct_ecp"], [8, "adjunct_ecp"]]
+    assert "tier 'ivg' in the file differs from 'ivig'" in differs["message"].iloc[0]
+    assert cs.counts.loc["lines", "accepted"] == 11

@@ -8,9 +8,10 @@ from importlib import resources
 import pandas as pd
 import pytest
 
-from sclero_analysis.exceptions import UnknownAgentWarning
+from sclero_analysis.exceptions import AgentSpellingWarning, UnknownAgentWarning
 from sclero_analysis.therapy import (
     TIERS,
+    edit_distance,
     load_vocabulary,
     normalize_key,
     resolve_agent_column,
@@ -62,16 +63,43 @@ def test_rule_dexamethasone_is_cytoreduction_only_with_bortezomib():
     assert dex.tier_on_line(["dexamethasone", "bortezomib"]) == "cytoreduction"
 
 
-def test_rule_unknown_agents_are_reported_not_guessed():
-    with pytest.warns(UnknownAgentWarning, match="lenalidomid.*did you mean 'lenalidomide'"):
-        line = resolve_agents("IVIG + lenalidomid")
-    assert line.unknown == ("lenalidomid",)
-    assert line.agents == ("IVIG",)  # the close match is suggested, never substituted
-    assert line.suggestions == {"lenalidomid": "lenalidomide"}
-    with pytest.warns(UnknownAgentWarning, match="'frobnicide'"):
+def test_rule_close_misspellings_are_corrected_with_a_warning():
+    with pytest.warns(AgentSpellingWarning, match="'lenalidomid' read as 'lenalidomide'"):
+        line = resolve_agents("IVIg + lenalidomid")
+    assert line.agents == ("IVIG", "lenalidomide")
+    assert line.tier == "immunosuppression"  # the misspelling does not downgrade the line
+    assert line.corrections == {"lenalidomid": "lenalidomide"} and line.unknown == ()
+    with pytest.warns(AgentSpellingWarning, match="'bortezomid/dex' read as 'bortezomib; dexamethasone'"):
+        assert resolve_agents("bortezomid/dex").tier == "cytoreduction"
+
+
+@pytest.mark.parametrize("name", [
+    "prednisolne",  # one letter from prednisone and from prednisolone: no single answer
+    "pomalidomide",  # a real drug three letters from lenalidomide, not a misspelling
+    "dox",  # too short to correct
+])
+def test_rule_names_that_are_not_close_to_one_agent_are_never_guessed(name):
+    with pytest.warns(UnknownAgentWarning, match=f"unknown agent '{name}'"):
+        line = resolve_agents(f"IVIG + {name}")
+    assert line.unknown == (name,) and line.agents == ("IVIG",) and not line.corrections
+
+
+def test_rule_unknown_agent_message_says_the_tier_the_line_has():
+    with pytest.warns(UnknownAgentWarning) as caught:
+        line = resolve_agents("IVIG + frobnicide")
+    assert line.tier == "ivig"
+    assert "the line's tier is 'ivig'" in str(caught[0].message)
+    assert "'other'" not in str(caught[0].message)  # the message says what the data hold
+    with pytest.warns(UnknownAgentWarning, match="no known agent, so its tier is 'other'"):
         alone = resolve_agents("frobnicide")
     assert alone.tier == "other"
     assert alone.agents_text == "frobnicide"
+
+
+def test_edit_distance_counts_swaps_as_one_edit():
+    assert edit_distance("lenalidomide", "lenalidomide") == 0
+    assert edit_distance("bortezomib", "brotezomib") == 1
+    assert edit_distance("abc", "") == 3
 
 
 # --- vocabulary coverage ---------------------------------------------------------------------------

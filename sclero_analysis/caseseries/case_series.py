@@ -11,6 +11,7 @@ import pandas as pd
 
 from sclero_analysis.caseseries.problems import ERROR, WARNING, report_frame
 from sclero_analysis.caseseries.schema import SCHEMAS, TABLES
+from sclero_analysis.caseseries.spreadsheet import spreadsheet_safe
 
 
 def _empty_report() -> pd.DataFrame:
@@ -92,7 +93,9 @@ class CaseSeries:
         path : str or Path
             Directory to write into (created if needed; existing table files are replaced).
         format : {"csv", "parquet"}
-            CSV (UTF-8, ISO dates, full float precision) or Parquet.
+            CSV (UTF-8, ISO dates, full float precision; a text cell a spreadsheet would run
+            as a formula is written with a ``'`` before it, which the loader reads back) or
+            Parquet.
 
         Returns
         -------
@@ -106,7 +109,8 @@ class CaseSeries:
             for stale in directory.glob(f"{name}.*"):
                 stale.unlink()
             if format == "csv":
-                frame.to_csv(directory / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+                spreadsheet_safe(frame).to_csv(directory / f"{name}.csv", index=False,
+                                               date_format="%Y-%m-%d")
             elif format == "parquet":
                 frame.to_parquet(directory / f"{name}.parquet", index=False)
             else:

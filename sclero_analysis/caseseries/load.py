@@ -8,16 +8,24 @@ rows with errors from the accepted ones. Rows read = rows accepted + rows reject
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from sclero_analysis.caseseries.case_series import CaseSeries
-from sclero_analysis.caseseries.parse import parse_bool, parse_column
+from sclero_analysis.caseseries.checks import value_checks
+from sclero_analysis.caseseries.identity import patient_keys
+from sclero_analysis.caseseries.parse import (
+    DEFAULT_MAX_CHARS,
+    WITHHELD_RULES,
+    factorise,
+    parse_bool,
+    parse_column,
+)
 from sclero_analysis.caseseries.problems import (
     ERROR,
     WARNING,
@@ -26,10 +34,11 @@ from sclero_analysis.caseseries.problems import (
     problems_at,
     report_frame,
 )
-from sclero_analysis.caseseries.read import RawTable, read_tables
+from sclero_analysis.caseseries.read import RawTable, iter_tables
 from sclero_analysis.caseseries.rules import CROSS_ROW_RULES, foreign_key_rules
-from sclero_analysis.caseseries.schema import SCHEMAS, TABLES, column_specs
-from sclero_analysis.therapy import Vocabulary, load_vocabulary, resolve_agent_column
+from sclero_analysis.caseseries.schema import TABLES, column_specs
+from sclero_analysis.caseseries.shifted import settle_overlong
+from sclero_analysis.therapy import TIERS, Vocabulary, load_vocabulary, resolve_agent_column
 
 
 def read_case_series(
@@ -65,17 +74,23 @@ def read_case_series(
     Raises
     ------
     CaseSeriesError
-        Only when the input cannot be read at all: missing path, table or sheet, empty file,
-        not a table. Problems inside tables are reported, never raised.
+        Only when the input cannot be read at all, naming the cause and where it is (its
+        ``rule``): missing path, table or sheet; empty file; not a table (binary, a workbook
+        under a text name, a password-protected workbook); a NUL byte; an unbalanced quote; a
+        hidden or ambiguous sheet; no header. Problems inside tables are reported, never raised.
 
     Notes
     -----
-    Column headers match ignoring case and separators (``Patient ID`` is ``patient_id``).
-    Files may be UTF-8 (with or without BOM) or Latin-1. Columns that look like direct
-    identifiers (name, initials, MRN, address, phone, e-mail, birth date) are reported and
-    never loaded; other unknown columns are reported and not loaded. A row with an error is
-    rejected; a row with warnings is kept. Lines and events of a rejected or unknown patient
-    are rejected too.
+    Column headers match ignoring case, accents and separators (``Patient ID`` is
+    ``patient_id``). Files may be UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode
+    text") or Windows-1252/Latin-1. Columns that look like direct identifiers (name, initials,
+    MRN, address, phone, e-mail, birth date, in several languages) are reported and never
+    loaded; other unknown columns are reported and not loaded. A row with more fields than the
+    header is rejected without showing its values. Identifiers and text are brought to Unicode
+    NFC without invisible characters, with a warning. Dates must lie between 1950 and today
+    (see :mod:`sclero_analysis.caseseries.dates` for why). A row with an error is rejected; a
+    row with warnings is kept. Lines and events of a rejected or unknown patient are rejected
+    too.
 
     Examples
     --------
@@ -84,7 +99,7 @@ def read_case_series(
     >>> cs.counts.loc["patients", "read"] == cs.counts.loc["patients", "accepted"]
     np.True_
     """
-    tables = read_tables(path, sheet_names=sheet_names)
+    tables = iter_tables(path, sheet_names=sheet_names)  # one at a time: less memory at once
     return build_case_series(
         tables, dayfirst=dayfirst, vocabulary=vocabulary or load_vocabulary(), source=str(path)
     )
@@ -135,45 +150,63 @@ def _memory_table(name: str, frame: pd.DataFrame, source: str | None) -> RawTabl
 
 
 def build_case_series(
-    tables: Mapping[str, RawTable],
+    tables: Mapping[str, RawTable] | Iterable[RawTable],
     *,
     dayfirst: bool | None,
     vocabulary: Vocabulary,
     source: str | None = None,
 ) -> CaseSeries:
-    """Validate raw tables (see :func:`read_case_series`) and split accepted from rejected."""
+    """Validate raw tables (see :func:`read_case_series`) and split accepted from rejected.
+
+    ``tables`` may be an iterable that reads each table when asked: each is parsed, and its raw
+    cells kept in a compact form, before the next is read.
+    """
     problems: list[Problem] = []
-    frames = {}
-    for name in TABLES:
-        raw = tables[name]
+    frames, raws = {}, {}
+    today = date.today()
+    for raw in tables.values() if isinstance(tables, Mapping) else tables:
         problems += raw.problems + _missing_columns(raw)
-        frames[name], found = _parse_table(raw, dayfirst)
+        frames[raw.table], found, compact = _parse_table(raw, dayfirst, today)
+        raws[raw.table] = replace(raw, cells=compact, factorised={})
         problems += found
+        del raw, compact  # the full raw cells go before the next table is read
+    tables = raws
     frames["lines"], found = _derive_tiers(frames["lines"], tables["lines"], vocabulary)
     problems += found
     for name in TABLES:
-        problems += _value_checks(name, frames[name], problems, skip=tables[name].missing)
+        problems += value_checks(frames[name], problems, tables[name])
+    keys = patient_keys(frames)
     for rule in CROSS_ROW_RULES:
-        problems += rule(frames)
+        problems += rule(frames, keys)
     rejected_patients = _rows_with_errors("patients", tables["patients"], problems)
-    problems += foreign_key_rules(frames, rejected_patients)
+    problems += foreign_key_rules(frames, rejected_patients, keys)
+    problems, shifted = settle_overlong(problems, {n: t.overlong_rows for n, t in tables.items()},
+                                        {n: t.width for n, t in tables.items()})
+    withheld = {name: set(tables[name].shifted_rows) | shifted[name] for name in TABLES}
     accepted, rejected = {}, {}
     for name in TABLES:
         bad = _rows_with_errors(name, tables[name], problems)
-        accepted[name] = _final_types(name, frames[name].drop(index=sorted(bad), errors="ignore"))
-        rejected[name] = _rejected_rows(tables[name], bad, problems)
+        accepted[name] = _final_types(name, frames.pop(name).drop(index=sorted(bad), errors="ignore"))
+        rejected[name] = _rejected_rows(tables[name], bad, problems, withheld[name])
     files = {name: tables[name].file for name in TABLES}
-    report = report_frame(_as_read(problems, tables), files)
+    report = report_frame(_as_read(problems, tables, withheld), files)
     n_read = {name: len(tables[name].cells) for name in TABLES}
     return CaseSeries(**accepted, report=report, rejected=rejected, n_read=n_read, source=source)
 
 
-def _as_read(problems: list[Problem], tables: Mapping[str, RawTable]) -> list[Problem]:
-    """Show each problem's cell as it stands in the file, not as parsed."""
+def _as_read(problems: list[Problem], tables: Mapping[str, RawTable],
+             withheld: Mapping[str, set[int]]) -> list[Problem]:
+    """Show each problem's cell as it stands in the file, not as parsed.
+
+    Cells that must not be repeated (too long to be a value, or in a row shifted by a stray
+    delimiter, whose cells may hold a name or a phone number) are shown empty.
+    """
     shown = []
     for p in problems:
         cells = tables[p.table].cells
-        if p.row in cells.index and p.column in cells.columns:
+        if p.rule in WITHHELD_RULES or p.row in withheld[p.table]:
+            p = p._replace(value=None)
+        elif p.row in cells.index and p.column in cells.columns:
             p = p._replace(value=cell_text(cells.at[p.row, p.column]))
         shown.append(p)
     return shown
@@ -198,19 +231,41 @@ def _missing_columns(raw: RawTable) -> list[Problem]:
     return problems
 
 
-def _parse_table(raw: RawTable, dayfirst: bool | None) -> tuple[pd.DataFrame, list[Problem]]:
-    cells = raw.cells.drop(index=list(raw.summary_rows))
-    columns, problems = {}, []
+def _parse_table(raw: RawTable, dayfirst: bool | None, today: date
+                 ) -> tuple[pd.DataFrame, list[Problem], pd.DataFrame]:
+    """Parse a table's columns; also return its raw cells in compact form (see :func:`_compact`)."""
+    records = ~raw.cells.index.isin(list(raw.summary_rows))
+    index = raw.cells.index[records]
+    columns, problems, compact = {}, [], {}
     for name, spec in column_specs(raw.table).items():
         if spec.derived:
             continue
-        source = cells[name] if name in cells else pd.Series(None, index=cells.index, dtype=object)
-        columns[name], findings = parse_column(source, spec, dayfirst=dayfirst)
+        if name not in raw.cells:
+            columns[name], _ = parse_column(pd.Series(None, index=index, dtype=object), spec)
+            continue
+        codes, distinct = raw.factorised.get(name) or factorise(raw.cells[name])
+        compact[name] = _compact(raw.cells[name], codes, distinct)
+        columns[name], findings = parse_column(
+            raw.cells.loc[records, name], spec, dayfirst=dayfirst, epoch=raw.epoch, today=today,
+            factorised=(codes[records], distinct))
         problems += [
             Problem(raw.table, int(f.row), name, cell_text(f.value), f.severity, f.rule, f.message)
             for f in findings.itertuples(index=False)
         ]
-    return pd.DataFrame(columns, index=cells.index), problems
+    # copied: a column of raw.cells is a view that would keep all of raw.cells alive
+    cells = pd.DataFrame({c: compact.get(c, raw.cells[c]).array for c in raw.cells},
+                         index=raw.cells.index)
+    # not copied: these arrays were made here for this frame alone
+    parsed = pd.DataFrame({c: v.array for c, v in columns.items()}, index=index, copy=False)
+    return parsed, problems, cells
+
+
+def _compact(column: pd.Series, codes: np.ndarray, distinct: list) -> pd.Series:
+    """Keep a raw text column as a categorical when its values repeat (less memory, same cells)."""
+    if len(distinct) > len(column) // 2 or pd.api.types.infer_dtype(distinct) != "string":
+        return column
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(distinct, dtype=object)),
+                     index=column.index)
 
 
 def _derive_tiers(
@@ -224,12 +279,16 @@ def _derive_tiers(
     lines["tier"] = derived["tier"].reindex(lines.index)
     lines["adjunct_ecp"] = derived["adjunct_ecp"].reindex(lines.index).astype("boolean")
     problems = [
-        Problem("lines", int(row), "agents", resolved.text, WARNING, "unknown_agent",
-                resolved.unknown_message(name))
-        for row, resolved in derived["resolved"].items()
-        for name in resolved.unknown
+        Problem("lines", int(row), "agents", resolved.text, WARNING, rule, message)
+        for row, resolved in derived.loc[derived["to_report"], "resolved"].items()
+        for rule, message in _agent_findings(resolved)
     ]
     return lines[list(column_specs("lines"))], problems + _typed_derived(lines, raw)
+
+
+def _agent_findings(resolved) -> list[tuple[str, str]]:
+    return ([("agent_spelling_corrected", resolved.correction_message(n)) for n in resolved.corrections]
+            + [("unknown_agent", resolved.unknown_message(n)) for n in resolved.unknown])
 
 
 def _typed_derived(lines: pd.DataFrame, raw: RawTable) -> list[Problem]:
@@ -239,84 +298,41 @@ def _typed_derived(lines: pd.DataFrame, raw: RawTable) -> list[Problem]:
         if column not in raw.cells:
             continue
         typed = raw.cells[column].reindex(lines.index)
-        if column == "tier":
-            given = typed.map(lambda v: str(v).strip().casefold() if cell_text(v) else None)
-        else:
-            given = typed.map(lambda v: parse_bool(v).value if cell_text(v) else None)
-        derived = lines[column].astype(object)
-        differs = given.notna() & derived.notna() & (given != derived)
+        given, derived = _as_codes(typed, lines[column], column)
+        differs = (given != -1) & (derived >= 0) & (given != derived)
+        if not differs.any():
+            continue
+        shown = lines.loc[differs, [column, "agents"]].astype(object)
         problems += problems_at(
             "lines", lines.index[differs], column, typed[differs], severity=WARNING,
             rule="derived_column_differs",
-            message=[f"{column} '{g}' in the file differs from '{d}' derived from the agents "
-                     f"('{a}'); the derived value is used"
-                     for g, d, a in zip(given[differs], derived[differs],
-                                        lines.loc[differs, "agents"], strict=True)],
+            message=[f"{column} '{_tier_text(t) if column == 'tier' else _flag_value(t)}' in "
+                     f"the file differs from '{d}' derived from the agents ('{a}'); the derived "
+                     "value is used"
+                     for t, d, a in zip(typed[differs], shown[column], shown["agents"], strict=True)],
         )
     return problems
 
 
-@cache
-def _value_schema(name: str) -> pa.DataFrameSchema:
-    """Return the table's pandera schema with dtype checks off (working frames are nullable)."""
-    schema = SCHEMAS[name].to_schema()
-    updates = {}
-    for column, spec in column_specs(name).items():
-        updates[column] = {"dtype": None, **({"nullable": True} if spec.derived else {})}
-    return schema.update_columns(updates)
+def _as_codes(typed: pd.Series, derived: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Typed and derived values as integer codes (-1 missing; -2 a typed value that is no tier)."""
+    codes, distinct = factorise(typed)
+    if column == "tier":
+        read = [_tier_text(v) for v in distinct]
+        given = [-1 if t is None else TIERS.index(t) if t in TIERS else -2 for t in read]
+        return np.array(given + [-1])[codes], derived.cat.codes.to_numpy()
+    flags = [_flag_value(v) for v in distinct]
+    given = [-1 if f is None else int(f) for f in flags]
+    return (np.array(given + [-1])[codes],
+            derived.astype("Int64").fillna(-1).to_numpy(dtype=np.int64))
 
 
-_CHECK_RULES = {"not_nullable": "required_value", "field_uniqueness": "duplicate_id"}
+def _tier_text(value: object) -> str | None:
+    return str(value).strip().casefold() if cell_text(value) else None
 
 
-def _check_rule(check: str) -> str:
-    if check.startswith("str_length"):
-        return "required_value"
-    if check.startswith(("greater_than", "less_than", "in_range")):
-        return "out_of_range"
-    return _CHECK_RULES.get(check, check)
-
-
-def _allowed_range(table: str, column: str) -> str:
-    bounds = {}
-    for check in SCHEMAS[table].to_schema().columns[column].checks:
-        bounds.update(check.statistics)
-    return f"{bounds.get('min_value', '-inf')} to {bounds.get('max_value', 'inf')}"
-
-
-def _check_message(table: str, column: str, rule: str, value: object) -> str:
-    if rule == "required_value":
-        return f"column '{column}' needs a value"
-    if rule == "duplicate_id":
-        return f"patient_id '{value}' appears on more than one row"
-    return f"{column} = {value} is outside the allowed range {_allowed_range(table, column)}"
-
-
-def _value_checks(
-    name: str, frame: pd.DataFrame, known: list[Problem], skip: tuple[str, ...]
-) -> list[Problem]:
-    """Run the pandera value checks; skip unreadable cells and absent columns (reported)."""
-    try:
-        with warnings.catch_warnings():
-            # pandera concatenates all-NA failure cases, which pandas >= 2.1 deprecates; the
-            # warning is pandera's internal business and says nothing about the user's data.
-            warnings.filterwarnings("ignore", "The behavior of DataFrame concatenation with empty",
-                                    FutureWarning)
-            _value_schema(name).validate(frame, lazy=True)
-        return []
-    except pa.errors.SchemaErrors as failures:
-        cases = failures.failure_cases
-    unreadable = {(p.row, p.column) for p in known if p.table == name and p.severity == ERROR}
-    problems = []
-    for case in cases.itertuples(index=False):
-        row = None if pd.isna(case.index) else int(case.index)
-        if (row, case.column) in unreadable or case.column in skip:
-            continue
-        rule = _check_rule(str(case.check))
-        value = frame.at[row, case.column] if row is not None else None
-        problems.append(Problem(name, row, case.column, cell_text(value), ERROR, rule,
-                                _check_message(name, case.column, rule, value)))
-    return problems
+def _flag_value(value: object) -> bool | None:
+    return parse_bool(value).value if cell_text(value) else None
 
 
 def _rows_with_errors(name: str, raw: RawTable, problems: list[Problem]) -> set[int]:
@@ -327,19 +343,31 @@ def _rows_with_errors(name: str, raw: RawTable, problems: list[Problem]) -> set[
 
 
 def _final_types(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Give accepted rows the contract's dtypes; their values passed the checks above."""
     dtypes = {column: spec.dtype for column, spec in column_specs(name).items()}
-    typed = frame.astype(dtypes).reset_index(drop=True)
-    return SCHEMAS[name].validate(typed)
+    return frame.astype(dtypes).reset_index(drop=True)
 
 
-def _rejected_rows(raw: RawTable, rows: set[int], problems: list[Problem]) -> pd.DataFrame:
+def _shown(value: object) -> str | None:
+    """Show a rejected cell: one too long to be a value is summarised, not repeated."""
+    text = cell_text(value)
+    if text is not None and len(text) > DEFAULT_MAX_CHARS:
+        return f"<{len(text):,} characters, not shown>"
+    return text
+
+
+def _rejected_rows(raw: RawTable, rows: set[int], problems: list[Problem], withheld: set[int]
+                   ) -> pd.DataFrame:
+    """Rejected rows as read, with the rules they broke; cells of shifted rows withheld."""
     rules: dict[int, list[str]] = {}
     table_rules = [p.rule for p in problems if p.table == raw.table and p.severity == ERROR
                    and p.rule == "missing_column"]
     for p in problems:
         if p.table == raw.table and p.severity == ERROR and p.row in rows:
             rules.setdefault(p.row, []).append(p.rule)
-    cells = raw.cells.loc[sorted(rows)].map(cell_text).astype("string")
+    cells = raw.cells.loc[sorted(rows)].map(_shown).astype("string")
+    hidden = [c for c in cells.columns if not (c == "patient_id" and raw.id_first)]
+    cells.loc[cells.index.isin(list(withheld)), hidden] = pd.NA
     cells.insert(0, "row", cells.index.astype("int64"))
     cells["rules"] = pd.Series(
         ["; ".join(dict.fromkeys(rules.get(r, []) + table_rules)) for r in cells.index],

@@ -1,257 +1,172 @@
-"""Read raw cells into the contract's types, one finding per cell that is not clean.
+"""Read a column of raw cells into the contract's type, one finding per cell that is not clean.
 
-Dates are ISO 8601 (``2020-03-04``); day-first or month-first dates (``04/03/2020``) are read
-only as the caller says (``dayfirst=``). Without that, a date that reads two ways is an error
-naming the cell, and one that reads only one way is accepted with a warning. Excel serial
-numbers (``43894``) in a date column are converted with a warning. Numbers accept a decimal
-comma with a warning; booleans accept yes/no, true/false, y/n, 1/0; categories accept the
-synonyms below, matched ignoring case and separators.
+A column is parsed per distinct value, not per cell: the column is factorised (each distinct
+value once, in compiled code), each distinct value is read once (:mod:`.values`,
+:mod:`.dates`), and values and findings are spread back to the cells by their codes. Most ids
+and texts read as themselves: they are recognised as NumPy unicode arrays and need no reader.
+Any cell longer than a contract value can be is an error whose value is never shown (it may be
+a pasted note), and a spreadsheet error value (``#REF!``) is an error.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
-from sclero_analysis.caseseries.problems import ERROR, WARNING
+from sclero_analysis.caseseries.cells import (
+    MISSING_TOKENS,
+    Cell,
+    is_missing,
+    plain_texts,
+    text_array,
+)
+from sclero_analysis.caseseries.dates import EXCEL_EPOCH, parse_date
+from sclero_analysis.caseseries.problems import ERROR
 from sclero_analysis.caseseries.schema import ColumnSpec
+from sclero_analysis.caseseries.values import (
+    CATEGORY_SYNONYMS,
+    category_parser,
+    parse_agents,
+    parse_bool,
+    parse_float,
+    parse_id,
+    parse_int,
+    parse_text,
+)
 
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "#n/a", "-", ".", "nat"})
-_EXCEL_EPOCH = datetime(1899, 12, 30)
-_EXCEL_SERIALS = (10_000, 80_000)  # 1927-05-18 .. 2119-01-10: plausible dates only
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_YMD = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
-_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")
-_TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d %b. %Y")
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+__all__ = ["CATEGORY_SYNONYMS", "MISSING_TOKENS", "Cell", "category_parser", "factorise",
+           "is_missing", "parse_bool", "parse_column", "parse_date", "parse_float", "parse_id",
+           "parse_int", "parse_text"]
 
-#: Accepted spellings of category values (keys are matched like headers: case, separators).
-CATEGORY_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
-    "sex": {"F": ("female", "woman", "w"), "M": ("male", "man")},
-    "paraprotein": {
-        "IgG-lambda": ("IgG-λ", "IgG-L", "IgG lambda"), "IgG-kappa": ("IgG-κ", "IgG-K"),
-        "IgA-lambda": ("IgA-λ", "IgA-L"), "IgA-kappa": ("IgA-κ", "IgA-K"),
-        "IgM": ("IgM-kappa", "IgM-lambda", "IgM-κ", "IgM-λ"),
-        "other": ("biclonal", "light chain only", "free light chain"),
-        "none": ("no", "negative", "absent", "no paraprotein", "no MGUS"),
-    },
-    "vital_status": {"alive": ("living", "a"), "dead": ("deceased", "died", "d")},
-    "death_cause": {
-        "disease": ("disease-related", "scleromyxedema", "DNS", "dermato-neuro syndrome"),
-        "treatment": ("treatment-related", "toxicity"),
-        "malignancy": ("haematological malignancy", "hematological malignancy", "cancer"),
-        "other": (), "unknown": ("not known",),
-    },
-    "best_response": {
-        "CR": ("complete response", "complete remission"),
-        "PR": ("partial response", "partial remission"),
-        "SD": ("stable disease", "stable"), "PD": ("progressive disease", "progression"),
-        "NE": ("not evaluable", "n.e.", "inevaluable"),
-    },
-    "kind": {"relapse": ("recurrence", "relapsed"), "progression": ("progressive disease",)},
-}
-
-_GREEK = str.maketrans({"λ": "lambda", "κ": "kappa", "α": "alpha"})
+#: Longest text a contract cell can hold, by kind (longer cells are errors, never shown).
+MAX_CHARS = {"id": 100}
+DEFAULT_MAX_CHARS = 1000
+#: Values spreadsheets show for a formula that failed (``#N/A`` is read as missing).
+SPREADSHEET_ERRORS = frozenset({
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#GETTING_DATA", "#SPILL!",
+    "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+})
+#: Rules whose cell value must not be repeated in the report (too long: perhaps a note).
+WITHHELD_RULES = frozenset({"value_too_long"})
 
 
-class Cell(NamedTuple):
-    """A parsed cell: its value (None if missing or unreadable) and any finding."""
-
-    value: object
-    severity: str | None = None
-    rule: str | None = None
-    message: str | None = None
+# --- a whole column ---------------------------------------------------------------------------
+_FACTORISABLE = frozenset({"string", "empty", "floating", "integer", "mixed-integer-float",
+                           "datetime", "datetime64", "date", "boolean"})
 
 
-def _key(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", text.translate(_GREEK).casefold())
+def factorise(cells: pd.Series) -> tuple[np.ndarray, list]:
+    """Return codes (-1 for empty) and distinct values of a column of raw cells.
 
+    ``True``, ``1`` and ``1.0`` (equal in Python) are kept apart, as a cell of each reads
+    differently.
 
-def is_missing(value: object) -> bool:
-    """Tell whether a cell is empty (blank, NA tokens, NaN, None)."""
-    if value is None or value is pd.NaT:
-        return True
-    if isinstance(value, float) and np.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip().casefold() in MISSING_TOKENS
-
-
-# --- dates -------------------------------------------------------------------------------------
-def _make_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _from_excel_serial(number: float) -> Cell:
-    if not float(number).is_integer() or not _EXCEL_SERIALS[0] <= number <= _EXCEL_SERIALS[1]:
-        return Cell(None, ERROR, "invalid_date", f"{number!r} is not a date")
-    converted = (_EXCEL_EPOCH + timedelta(days=int(number))).date()
-    return Cell(converted, WARNING, "excel_serial_date",
-                f"Excel serial number {int(number)} read as {converted.isoformat()}; "
-                "format the column as dates in the export")
-
-
-def _day_month(text: str, match: re.Match, dayfirst: bool | None) -> Cell:
-    first, second, year_text = int(match[1]), int(match[2]), match[3]
-    if len(year_text) == 2:
-        return Cell(None, ERROR, "two_digit_year",
-                    f"'{text}' has a two-digit year; write the year in full (ISO 8601)")
-    year = int(year_text)
-    as_dmy, as_mdy = _make_date(year, second, first), _make_date(year, first, second)
-    if dayfirst is not None:
-        value = as_dmy if dayfirst else as_mdy
-        order = "day-first" if dayfirst else "month-first"
-        if value is None:
-            return Cell(None, ERROR, "invalid_date", f"'{text}' is not a valid {order} date")
-        return Cell(value)
-    if as_dmy is not None and as_mdy is not None and as_dmy != as_mdy:
-        return Cell(None, ERROR, "ambiguous_date",
-                    f"'{text}' reads as {as_dmy.isoformat()} (day-first) or "
-                    f"{as_mdy.isoformat()} (month-first); use ISO dates or say which: "
-                    "--dayfirst/--monthfirst (dayfirst=True/False in Python)")
-    value = as_dmy or as_mdy
-    if value is None:
-        return Cell(None, ERROR, "invalid_date", f"'{text}' is not a valid date")
-    return Cell(value, WARNING, "non_iso_date",
-                f"'{text}' read as {value.isoformat()}, the only valid reading; prefer ISO dates")
-
-
-def _date_from_text(text: str, dayfirst: bool | None) -> Cell:
-    for pattern in (_ISO, _YMD):
-        if match := pattern.match(text):
-            value = _make_date(int(match[1]), int(match[2]), int(match[3]))
-            if value is None:
-                return Cell(None, ERROR, "invalid_date", f"'{text}' is not a valid date")
-            return Cell(value)
-    if match := _DMY.match(text):
-        return _day_month(text, match, dayfirst)
-    if re.fullmatch(r"\d+(\.0+)?", text):
-        return _from_excel_serial(float(text))
-    for pattern in _TEXT_FORMATS:
-        try:
-            return Cell(datetime.strptime(text.replace(",", ""), pattern).date())
-        except ValueError:
+    Examples
+    --------
+    >>> codes, distinct = factorise(pd.Series(["a", None, "a", "b"]))
+    >>> codes.tolist(), distinct
+    ([0, -1, 0, 1], ['a', 'b'])
+    """
+    values = cells.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in _FACTORISABLE:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, list(uniques)
+    lookup: dict[tuple, int] = {}
+    distinct: list = []
+    codes = np.empty(len(values), dtype=np.intp)
+    for i, value in enumerate(values):
+        if is_missing(value) and not isinstance(value, str):
+            codes[i] = -1
             continue
-    return Cell(None, ERROR, "invalid_date", f"'{text}' is not a date (use YYYY-MM-DD)")
+        try:
+            key = (type(value), value)
+            hash(key)
+        except TypeError:  # an unhashable cell (a list in Parquet) is read by its text
+            key = (type(value), repr(value))
+        if key not in lookup:
+            lookup[key] = len(distinct)
+            distinct.append(value)
+        codes[i] = lookup[key]
+    return codes, distinct
 
 
-def parse_date(value: object, dayfirst: bool | None = None) -> Cell:
-    """Read one date cell (text, Excel/Parquet datetime or Excel serial number)."""
-    if isinstance(value, datetime):
-        parsed = Cell(value.date())
-    elif isinstance(value, date):
-        parsed = Cell(value)
-    elif isinstance(value, bool):
-        parsed = Cell(None, ERROR, "invalid_date", f"{value!r} is not a date")
-    elif isinstance(value, int | float | np.integer | np.floating):
-        parsed = _from_excel_serial(float(value))
-    else:
-        parsed = _date_from_text(str(value).strip(), dayfirst)
-    if parsed.value is not None and parsed.value.year < 1900:
-        return Cell(None, ERROR, "implausible_date", f"{parsed.value.isoformat()} is before 1900")
-    return parsed
+_TEXT_KINDS = frozenset({"id", "str", "agents"})
 
 
-# --- numbers, booleans, text, categories ------------------------------------------------------
-def parse_float(value: object) -> Cell:
-    """Read one number cell; a decimal comma is accepted with a warning."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | np.number):
-        return Cell(None, ERROR, "not_a_number", f"'{value}' is not a number")
-    if not isinstance(value, str):
-        number = float(value)
-        finding = Cell(number)
-    else:
-        text = value.strip()
-        if _NUMBER.match(text):
-            number, finding = float(text), Cell(float(text))
-        elif _DECIMAL_COMMA.match(text):
-            number = float(text.replace(",", "."))
-            finding = Cell(number, WARNING, "decimal_comma", f"'{text}' read as {number}")
-        else:
-            return Cell(None, ERROR, "not_a_number", f"'{text}' is not a number")
-    if not np.isfinite(number):
-        return Cell(None, ERROR, "not_a_number", f"'{value}' is not a finite number")
-    return finding
+_UNSAFE_PARTS = ("E+", "e+")  # scientific notation, as spreadsheets show long numbers
 
 
-def parse_int(value: object) -> Cell:
-    """Read one whole-number cell (``2`` and ``2.0`` are both 2)."""
-    number = parse_float(value)
-    if number.value is None:
-        return number
-    if not float(number.value).is_integer():
-        return Cell(None, ERROR, "not_an_integer", f"'{value}' is not a whole number")
-    return Cell(int(number.value), number.severity, number.rule, number.message)
+def _plain(distinct: list | np.ndarray, limit: int) -> np.ndarray:
+    """Tell which text cells read as themselves: ASCII, trimmed, not a formula, not missing."""
+    texts = text_array(distinct)
+    if texts is not None:
+        return plain_texts(texts, limit, "=+-@'\t\r# ", " \t\r\n", _UNSAFE_PARTS)
+    return np.array([isinstance(v, str) and v.isascii() and 0 < len(v) <= limit
+                     and v[0] not in "=+-@'\t\r# " and v[-1] not in " \t\r\n"
+                     and not any(p in v for p in _UNSAFE_PARTS)
+                     and v.casefold() not in MISSING_TOKENS for v in distinct], dtype=bool)
 
 
-def parse_bool(value: object) -> Cell:
-    """Read one yes/no cell."""
-    if isinstance(value, bool | np.bool_):
-        return Cell(bool(value))
-    text = str(value).strip().casefold()
-    if text in _TRUE:
-        return Cell(True)
-    if text in _FALSE:
-        return Cell(False)
-    return Cell(None, ERROR, "not_a_boolean", f"'{value}' is not yes/no (true/false, 1/0)")
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # an id typed as a number in Excel: 1001.0 -> "1001"
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    return str(value)
-
-
-def parse_text(value: object) -> Cell:
-    """Read one free-text cell, trimmed."""
-    return Cell(_text(value).strip())
-
-
-def parse_id(value: object) -> Cell:
-    """Read one identifier cell; surrounding whitespace is removed with a warning."""
-    text = _text(value)
-    if text != text.strip():
-        return Cell(text.strip(), WARNING, "whitespace_in_id",
-                    f"'{text}' has surrounding whitespace; read as '{text.strip()}'")
-    return Cell(text)
-
-
-def category_parser(column: str, categories: tuple[str, ...]) -> Callable[[object], Cell]:
-    """Return a parser for one categorical column, accepting the column's synonyms."""
-    lookup = {_key(c): c for c in categories}
-    for canonical, synonyms in CATEGORY_SYNONYMS.get(column, {}).items():
-        lookup.update({_key(s): canonical for s in synonyms})
-    allowed = ", ".join(categories)
+def _guarded(parser: Callable[[object], Cell], limit: int) -> Callable[[object], Cell]:
+    """Wrap a parser: missing, too long and spreadsheet-error cells are handled before it."""
 
     def parse(value: object) -> Cell:
-        found = lookup.get(_key(_text(value)))
-        if found is None:
-            return Cell(None, ERROR, "invalid_category", f"'{value}' is not one of: {allowed}")
-        return Cell(found)
+        if is_missing(value):
+            return Cell(None)
+        if isinstance(value, str):
+            if len(value) > limit:
+                return Cell(None, ERROR, "value_too_long",
+                            f"the cell holds {len(value):,} characters, more than the {limit:,} a "
+                            "value of this column can have (a note or pasted text?); not shown")
+            if value.strip().upper() in SPREADSHEET_ERRORS:
+                return Cell(None, ERROR, "spreadsheet_error",
+                            f"'{value.strip()}' is a spreadsheet error (a formula that failed), "
+                            "not a value")
+        return parser(value)
 
     return parse
 
 
-_WORKING_DTYPES = {
-    "id": "string", "str": "string", "agents": "string", "float": "float64", "int": "Int64",
-    "bool": "boolean", "date": "datetime64[ns]",
-}
+def _typed(distinct: list, parsed: list[Cell | None], codes: np.ndarray, spec: ColumnSpec
+           ) -> pd.Series:
+    """Spread the distinct values to the cells, in the column's working dtype.
+
+    ``parsed[i]`` is None where ``distinct[i]`` reads as itself.
+    """
+    values = [d if c is None else c.value for d, c in zip(distinct, parsed, strict=True)]
+    values.append(None)  # codes of -1 (empty cells) take this last value
+    missing = np.array([v is None for v in values])[codes]
+    if spec.kind == "date":
+        days = np.array([np.datetime64(v, "D") if v is not None else np.datetime64("NaT")
+                         for v in values], dtype="datetime64[D]")
+        return pd.Series(days[codes].astype("datetime64[ns]"))
+    if spec.kind in ("float", "int"):
+        numbers = np.array([np.nan if v is None else v for v in values], dtype=float)[codes]
+        if spec.kind == "float":
+            return pd.Series(numbers)
+        whole = np.where(missing, 0, numbers).astype(np.int64)
+        return pd.Series(pd.arrays.IntegerArray(whole, missing))
+    if spec.kind == "bool":
+        flags = np.array([bool(v) for v in values])[codes]
+        return pd.Series(pd.arrays.BooleanArray(flags, missing))
+    if spec.kind == "category":
+        position = {c: i for i, c in enumerate(spec.categories)}
+        category = np.array([-1 if v is None else position[v] for v in values])[codes]
+        return pd.Series(pd.Categorical.from_codes(category, dtype=spec.dtype))
+    return pd.Series(pd.array(np.array(values, dtype=object)[codes], dtype="string"))
 
 
 def parse_column(
-    cells: pd.Series, spec: ColumnSpec, *, dayfirst: bool | None = None
+    cells: pd.Series,
+    spec: ColumnSpec,
+    *,
+    dayfirst: bool | None = None,
+    epoch: datetime = EXCEL_EPOCH,
+    today: date | None = None,
+    factorised: tuple[np.ndarray, list] | None = None,
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Parse a column of raw cells into its working dtype.
 
@@ -263,42 +178,58 @@ def parse_column(
         The contract's column (kind, categories).
     dayfirst : bool, optional
         How to read ``dd/mm/yyyy``-like dates; None accepts only unambiguous ones.
+    epoch : datetime.datetime
+        Day 0 of the workbook's date system, for Excel serial numbers.
+    today : datetime.date, optional
+        The latest plausible date (default: today).
+    factorised : tuple, optional
+        ``cells`` already factorised (:func:`factorise`), to save doing it again.
 
     Returns
     -------
     values : pandas.Series
         Parsed values in a nullable working dtype (unreadable cells are missing).
     findings : pandas.DataFrame
-        One row per cell with a finding: ``row, value, severity, rule, message``.
+        One row per cell with a finding: ``row, value, severity, rule, message``; ``value`` is
+        empty where the cell must not be shown (rules in :data:`WITHHELD_RULES`).
+
+    Examples
+    --------
+    >>> from sclero_analysis.caseseries.schema import column_specs
+    >>> values, findings = parse_column(pd.Series(["61,5", "x", "61,5"], index=[2, 3, 4]),
+    ...                                 column_specs("patients")["age_at_diagnosis_years"])
+    >>> values.tolist(), findings["rule"].tolist()
+    ([61.5, nan, 61.5], ['decimal_comma', 'not_a_number', 'decimal_comma'])
     """
-    parser = _parser(spec, dayfirst)
-    cache: dict[object, Cell] = {}
-    parsed = []
-    for value in cells:
-        if is_missing(value):
-            parsed.append(Cell(None))
-            continue
-        key = (type(value), value)
-        if key not in cache:
-            cache[key] = parser(value)
-        parsed.append(cache[key])
-    frame = pd.DataFrame(parsed, index=cells.index, columns=list(Cell._fields))
-    findings = frame[frame["rule"].notna()].assign(value=cells[frame["rule"].notna()])
-    values = frame["value"]
-    dtype = spec.dtype if spec.kind == "category" else _WORKING_DTYPES[spec.kind]
-    if spec.kind == "date":
-        values = pd.to_datetime(values.astype(object).where(values.notna(), None))
-    return values.astype(dtype).rename(spec.name), findings.rename_axis("row").reset_index()[
-        ["row", "value", "severity", "rule", "message"]
-    ]
+    parser = _guarded(_parser(spec, dayfirst, epoch, today or date.today()),
+                      MAX_CHARS.get(spec.kind, DEFAULT_MAX_CHARS))
+    codes, distinct = factorised if factorised is not None else factorise(cells)
+    if spec.kind in _TEXT_KINDS:  # most ids and texts read as themselves: no parser, no Cell
+        plain = _plain(distinct, MAX_CHARS.get(spec.kind, DEFAULT_MAX_CHARS))
+        parsed = [None if p else parser(v) for v, p in zip(distinct, plain, strict=True)]
+    else:
+        parsed = [parser(value) for value in distinct]
+    values = _typed(distinct, parsed, codes, spec).set_axis(cells.index).rename(spec.name)
+    found = np.array([c is not None and c.rule is not None for c in parsed] + [False])[codes]
+    which = codes[found]
+    raw = cells.to_numpy(dtype=object)[found]
+    findings = pd.DataFrame({
+        "row": cells.index.to_numpy()[found],
+        "value": [None if parsed[i].rule in WITHHELD_RULES else v for i, v in zip(which, raw, strict=True)],
+        "severity": [parsed[i].severity for i in which],
+        "rule": [parsed[i].rule for i in which],
+        "message": [parsed[i].message for i in which],
+    })
+    return values, findings
 
 
-def _parser(spec: ColumnSpec, dayfirst: bool | None) -> Callable[[object], Cell]:
+def _parser(spec: ColumnSpec, dayfirst: bool | None, epoch: datetime, today: date
+            ) -> Callable[[object], Cell]:
     if spec.kind == "category":
         return category_parser(spec.name, spec.categories)
     if spec.kind == "date":
-        return lambda value: parse_date(value, dayfirst)
+        return lambda value: parse_date(value, dayfirst, epoch=epoch, column=spec.name, today=today)
     return {
-        "id": parse_id, "str": parse_text, "agents": parse_text, "float": parse_float,
+        "id": parse_id, "str": parse_text, "agents": parse_agents, "float": parse_float,
         "int": parse_int, "bool": parse_bool,
     }[spec.kind]

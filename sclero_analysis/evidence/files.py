@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from sclero_analysis.caseseries.headers import header_key, is_identifier_column
 from sclero_analysis.caseseries.problems import ERROR, WARNING, Problem, cell_text
-from sclero_analysis.caseseries.read import HEADER_SEARCH_ROWS, RawTable, header_key, is_identifier_column
 from sclero_analysis.caseseries.schema import TABLES as CASE_TABLES
+from sclero_analysis.caseseries.table import HEADER_SEARCH_ROWS, RawTable
 from sclero_analysis.evidence.contract import LITERATURE_TABLES, TABLES, column_specs
 from sclero_analysis.exceptions import CaseSeriesError
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sclero_analysis.caseseries.spreadsheet import spreadsheet_safe
 from sclero_analysis.formatting import format_p
 
 #: Level rows of a categorical variable start with this indent.
@@ -108,12 +109,15 @@ class Table:
         return [[label, *row] for label, row in zip(self._labels(indent), cells, strict=True)]
 
     def to_csv(self) -> str:
-        """CSV text: the row labels (``characteristic`` unless the index is named) then the columns."""
+        """CSV text: the row labels (``characteristic`` unless the index is named) then the columns.
+
+        A label or cell a spreadsheet would run as a formula gets a ``'`` before it.
+        """
         frame = pd.DataFrame(display_cells(self.summary), columns=self.summary.columns)
         if not self.has_labels:
-            return frame.to_csv(index=False, lineterminator="\n")
+            return spreadsheet_safe(frame).to_csv(index=False, lineterminator="\n")
         frame.index = pd.Index(self.summary.index, name=self.summary.index.name or "characteristic")
-        return frame.to_csv(lineterminator="\n")
+        return spreadsheet_safe(frame).to_csv(lineterminator="\n")
 
     def to_markdown(self) -> str:
         """Return a Markdown (pipe) table, title in bold above and notes below.

@@ -14,9 +14,11 @@ import io
 import json
 import shutil
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 HERE = Path(__file__).parent
 GOOD = HERE / "good"
@@ -56,8 +58,11 @@ def typed(value: str) -> object:
         return value or None
 
 
-def write_workbook(path: Path, tables: Tables, sheets: dict[str, str] | None = None) -> openpyxl.Workbook:
+def write_workbook(path: Path, tables: Tables, sheets: dict[str, str] | None = None,
+                   epoch=None) -> openpyxl.Workbook:
     workbook = openpyxl.Workbook()
+    if epoch is not None:
+        workbook.epoch = epoch
     workbook.remove(workbook.active)
     for table, rows in tables.items():
         sheet = workbook.create_sheet((sheets or {}).get(table, table))
@@ -67,8 +72,10 @@ def write_workbook(path: Path, tables: Tables, sheets: dict[str, str] | None = N
     return workbook
 
 
-def expect(table: str, row: int | None, column: str | None, rule: str, severity: str = "error") -> dict:
-    return {"table": table, "row": row, "column": column, "rule": rule, "severity": severity}
+def expect(table: str, row: int | None, column: str | None, rule: str, severity: str = "error",
+           contains: str | None = None) -> dict:
+    found = {"table": table, "row": row, "column": column, "rule": rule, "severity": severity}
+    return found | ({"contains": contains} if contains else {})
 
 
 CASES: dict[str, tuple[str, Callable[[Path, Tables], None], dict]] = {}
@@ -333,6 +340,265 @@ def _total(directory: Path, tables: Tables) -> None:
     sheet = workbook["patients"]
     sheet.append(["Total", None, None, 60.3])
     workbook.save(directory / "registry.xlsx")
+
+
+# --- round 2: what Excel, REDCap exports and hand-kept registries produce ----------------------
+# Text files: encodings, NUL bytes, quotes, cells spanning lines, huge cells.
+@case("utf16_unicode_text", "patients saved as Excel's 'Unicode text' (UTF-16 with BOM, tabs, "
+      ".txt): read cleanly", findings=[], accepted={"patients": 6, "lines": 11, "events": 5},
+      values={"patients": {"0": {"site": "Zürich"}}})
+def _utf16(directory: Path, tables: Tables) -> None:
+    set_cell(tables, "patients", 2, "site", "Zürich")
+    write_csvs(directory, tables)
+    (directory / "patients.csv").unlink()
+    (directory / "patients.txt").write_bytes(to_csv(tables["patients"], "\t").encode("utf-16"))
+
+
+@case("nul_byte", "a NUL byte inside a lines cell: refused, naming the byte, line and field",
+      raises={"rule": "nul_byte", "table": "lines", "contains": ["line 4", "field 5"]})
+def _nul(directory: Path, tables: Tables) -> None:
+    set_cell(tables, "lines", 4, "agents", "IVIG\x00; thalidomide")
+    write_csvs(directory, tables)
+
+
+def _edit_lines(directory: Path, table: str, changes: dict[int, Callable[[str], str]]) -> None:
+    """Edit lines of a written CSV file by index (0 = header)."""
+    path = directory / f"{table}.csv"
+    text = path.read_text(encoding="utf-8").splitlines()
+    for index, change in changes.items():
+        text[index] = change(text[index])
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+@case("unbalanced_quote", "a stray quote on events row 3 would swallow the rest of the file: "
+      "refused, naming the row", raises={"rule": "unbalanced_quote", "table": "events",
+                                         "contains": ["row 3"]})
+def _quote(directory: Path, tables: Tables) -> None:
+    write_csvs(directory, tables)
+    _edit_lines(directory, "events", {2: lambda line: line.replace("P002,", 'P002,"', 1)})
+
+
+@case("stray_quotes_swallow_rows", "two stray quotes make events rows 3 to 5 one cell: refused",
+      raises={"rule": "unbalanced_quote", "table": "events", "contains": ["row 3"]})
+def _quotes(directory: Path, tables: Tables) -> None:
+    write_csvs(directory, tables)
+    _edit_lines(directory, "events", {2: lambda line: line.replace("P002,", 'P002,"', 1),
+                                      4: lambda line: line.replace(",relapse", '",relapse')})
+
+
+@case("multiline_cell_rows", "an agents cell on two lines (Alt+Enter): read as two agents, and "
+      "later rows keep their spreadsheet numbers",
+      findings=[expect("lines", 6, "best_response", "invalid_category")], accepted={"lines": 10},
+      values={"lines": {"1": {"agents": "IVIG; lenalidomide", "tier": "immunosuppression"}}})
+def _multiline(directory: Path, tables: Tables) -> None:
+    set_cell(tables, "lines", 3, "agents", "IVIG\nlenalidomide")
+    set_cell(tables, "lines", 6, "best_response", "maybe")
+    write_csvs(directory, tables)
+
+
+@case("huge_cell", "a 200 kB note pasted into a site cell (past the csv module's field limit): "
+      "an error that never repeats the cell",
+      findings=[expect("patients", 4, "site", "value_too_long")], accepted={"patients": 5},
+      absent_text=["SECRET-NOTE"])
+def _huge(directory: Path, tables: Tables) -> None:
+    set_cell(tables, "patients", 4, "site", "SECRET-NOTE " + "x" * 200_000)
+    write_csvs(directory, tables)
+
+
+@case("mixed_encoding", "patients.csv is UTF-8 but one line was typed in Windows-1252: both read "
+      "right, and reported", findings=[expect("patients", None, None, "mixed_encoding", "warning")],
+      accepted={"patients": 6},
+      values={"patients": {"0": {"site": "Zürich"}, "1": {"site": "Besançon"}}})
+def _mixed(directory: Path, tables: Tables) -> None:
+    set_cell(tables, "patients", 2, "site", "Zürich")
+    set_cell(tables, "patients", 3, "site", "Besançon")
+    write_csvs(directory, tables)
+    lines = (directory / "patients.csv").read_text("utf-8").splitlines(keepends=True)
+    (directory / "patients.csv").write_bytes(
+        b"".join(line.encode("cp1252" if i == 2 else "utf-8") for i, line in enumerate(lines)))
+
+
+@case("workbook_named_csv", "an .xlsx workbook saved as patients.csv: refused, saying it is a workbook",
+      raises={"rule": "not_a_table", "table": "patients", "contains": ["zip archive", ".xlsx"]})
+def _renamed(directory: Path, tables: Tables) -> None:
+    write_csvs(directory, tables)
+    write_workbook(directory / "patients.csv", {"patients": tables["patients"]})
+
+
+@case("spreadsheet_error_value", "an mRSS cell holding '#VALUE!' (a failed formula, exported): an "
+      "error", findings=[expect("patients", 3, "mrss", "spreadsheet_error")], accepted={"patients": 5})
+def _excel_error(directory: Path, tables: Tables) -> None:
+    set_cell(tables, "patients", 3, "mrss", "#VALUE!")
+    write_csvs(directory, tables)
+
+
+@case("repeated_header_row", "two exports pasted together: the header repeats inside lines",
+      findings=[expect("lines", 7, None, "repeated_header")], accepted={"lines": 11})
+def _repeated_header(directory: Path, tables: Tables) -> None:
+    tables["lines"].insert(6, list(tables["lines"][0]))
+    write_csvs(directory, tables)
+
+
+# Workbooks: hidden sheets, formulas without a value, the 1904 date system.
+@case("xlsx_hidden_backup_sheet", "a hidden backup sheet 'patients_' beside the real 'Patients' "
+      "(equal ignoring case and separators): the visible one is read, the hidden one reported",
+      findings=[expect("patients", None, None, "sheet_not_read", "warning")],
+      accepted={"patients": 6, "lines": 11, "events": 5})
+def _hidden_backup(directory: Path, tables: Tables) -> None:
+    workbook = write_workbook(directory / "registry.xlsx", tables, {"patients": "Patients"})
+    backup = workbook.create_sheet("patients_")
+    for row in tables["patients"][:3]:
+        backup.append([typed(v) for v in row])
+    backup.sheet_state = "hidden"
+    workbook.save(directory / "registry.xlsx")
+
+
+@case("xlsx_only_hidden_sheet", "the only events sheet is hidden: refused, saying how to name it",
+      raises={"rule": "hidden_sheet", "table": "events", "contains": ["--sheet events=events"]})
+def _only_hidden(directory: Path, tables: Tables) -> None:
+    workbook = write_workbook(directory / "registry.xlsx", tables)
+    workbook["events"].sheet_state = "hidden"
+    workbook.save(directory / "registry.xlsx")
+
+
+@case("xlsx_formula_without_value", "a formula saved without its value (by a program that does "
+      "not calculate): an error naming the cell",
+      findings=[expect("patients", 4, "age_at_diagnosis_years", "formula_without_value",
+                       contains="cell D4")], accepted={"patients": 5})
+def _formula(directory: Path, tables: Tables) -> None:
+    set_cell(tables, "patients", 4, "age_at_diagnosis_years", "=60+7.5")
+    write_workbook(directory / "registry.xlsx", tables)
+
+
+@case("xlsx_1904_date_system", "a workbook in Excel's 1904 date system (old Macs): date cells and "
+      "a serial number read as the dates they show",
+      findings=[expect("patients", 2, "diagnosis_date", "excel_serial_date", "warning",
+                       contains="1904")],
+      accepted={"patients": 6},
+      values={"patients": {"0": {"diagnosis_date": "2012-03-14"},
+                           "1": {"diagnosis_date": "2013-09-02"}}})
+def _epoch_1904(directory: Path, tables: Tables) -> None:
+    workbook = write_workbook(directory / "registry.xlsx", tables, epoch=CALENDAR_MAC_1904)
+    sheet = workbook["patients"]
+    column = tables["patients"][0].index("diagnosis_date") + 1
+    for row in range(2, sheet.max_row + 1):
+        cell = sheet.cell(row, column)
+        cell.value = datetime.strptime(cell.value, "%Y-%m-%d")
+        cell.number_format = "yyyy-mm-dd"
+    sheet.cell(2, column).value = (date(2012, 3, 14) - date(1904, 1, 1)).days  # a bare serial
+    sheet.cell(2, column).number_format = "General"
+    workbook.save(directory / "registry.xlsx")
+
+
+# Dates: the plausible window, placeholders, overlapping lines, ages.
+simple("future_followup", "a last follow-up in the future (2099-06-30): an error",
+       [("patients", 3, "last_followup_date", "2099-06-30")],
+       [expect("patients", 3, "last_followup_date", "future_date")], accepted={"patients": 5})
+simple("sentinel_dates", "placeholders 9999-12-31 and 1900-01-01 in date cells: errors, not a crash",
+       [("patients", 4, "last_followup_date", "9999-12-31"), ("lines", 2, "end_date", "1900-01-01")],
+       [expect("patients", 4, "last_followup_date", "sentinel_date"),
+        expect("lines", 2, "end_date", "sentinel_date")])
+simple("date_before_1950", "a diagnosis in 1946: an error",
+       [("patients", 5, "diagnosis_date", "1946-05-11")],
+       [expect("patients", 5, "diagnosis_date", "implausible_date")], accepted={"patients": 5})
+simple("overlapping_lines", "P004's line 1 ends after its line 2 starts: a warning, rows kept",
+       [("lines", 8, "end_date", "2017-06-01")],
+       [expect("lines", 8, "end_date", "overlapping_lines", "warning")], accepted={"lines": 11})
+simple("implausible_age", "age 104 at diagnosis, followed 7 years: 111 at the last follow-up",
+       [("patients", 4, "age_at_diagnosis_years", "104")],
+       [expect("patients", 4, "age_at_diagnosis_years", "implausible_age", contains="111")],
+       accepted={"patients": 5})
+simple("planned_end_date", "a line's end date in the future (a planned end): a warning, row kept",
+       [("lines", 3, "end_date", "2099-03-01")],
+       [expect("lines", 3, "end_date", "future_date", "warning")], accepted={"lines": 11})
+
+# Identifiers: invisible characters, Unicode forms, letter case, look-alike letters.
+simple("id_zero_width_space", "a zero-width space after an id in lines (pasted from a web page): "
+       "normalised with a warning naming it", [("lines", 4, "patient_id", "P002\u200b")],
+       [expect("lines", 4, "patient_id", "id_normalised", "warning", contains="U+200B")],
+       accepted={"lines": 11})
+
+
+@case("id_nonbreaking_hyphen", "ids 'P-001' typed with a non-breaking hyphen in lines: matched, "
+      "with a warning", findings=[expect("lines", 2, "patient_id", "id_normalised", "warning",
+                                         contains="non-breaking hyphen")],
+      accepted={"patients": 6, "lines": 11, "events": 5})
+def _hyphen(directory: Path, tables: Tables) -> None:
+    for table in TABLES:
+        for row in tables[table][1:]:
+            if row[0] == "P001":
+                row[0] = "P\u2011001" if table == "lines" else "P-001"
+    write_csvs(directory, tables)
+
+
+@case("id_decomposed_accent", "an id with a decomposed accent (NFD, as macOS writes) in events: "
+      "matched, with a warning", findings=[expect("events", 2, "patient_id", "id_normalised",
+                                                   "warning", contains="NFD")],
+      accepted={"patients": 6, "lines": 11, "events": 5})
+def _nfd(directory: Path, tables: Tables) -> None:
+    for table in TABLES:
+        for row in tables[table][1:]:
+            if row[0] == "P001":
+                row[0] = "Zoe\u0301-1" if table == "events" else "Zoé-1"
+    write_csvs(directory, tables)
+
+
+simple("id_letter_case_reference", "an event names 'p002' but the patient is 'P002': an error "
+       "that says so", [("events", 3, "patient_id", "p002")],
+       [expect("events", 3, "patient_id", "unknown_patient", contains="letter case")])
+simple("duplicate_ids_by_case", "two patients 'P002' and 'p002': probable duplicates, both rejected",
+       [("patients", 4, "patient_id", "p002")],
+       [expect("patients", 3, "patient_id", "probable_duplicate_id"),
+        expect("patients", 4, "patient_id", "probable_duplicate_id")])
+simple("id_cyrillic_letter", "a line names 'Р001' with a Cyrillic Er: an error naming the letter",
+       [("lines", 2, "patient_id", "\u0420001")],
+       [expect("lines", 2, "patient_id", "unknown_patient", contains="cyrillic")])
+
+
+# Identifier leaks: shifted rows, identifier headers in other languages, formula-like values.
+@case("unquoted_surname_given", "an unquoted 'Surname, Given' shifts a row and a phone number "
+      "overflows: reported by position, never by value",
+      findings=[expect("patients", 3, None, "extra_fields"),
+                expect("patients", 1, "Name", "direct_identifier", "warning"),
+                expect("patients", 1, "Phone", "direct_identifier", "warning")],
+      accepted={"patients": 5},
+      absent_text=["Rossi", "Mario", "555 01", "Bianchi", "Anna"])
+def _surname(directory: Path, tables: Tables) -> None:
+    tables["patients"] = [["Name", "Phone", *tables["patients"][0]]] + [
+        ["Bianchi, Anna", f"+39 010 555 01{i:02d}", *row] for i, row in enumerate(tables["patients"][1:])]
+    write_csvs(directory, tables)
+    _edit_lines(directory, "patients", {2: lambda line: line.replace('"Bianchi, Anna"', "Rossi, Mario")})
+
+
+@case("identifier_headers_other_languages", "Nachname, Vorname, Geburtsdatum, Téléphone and "
+      "Adresse columns: never loaded, whatever the language",
+      findings=[expect("patients", 1, header, "direct_identifier", "warning")
+                for header in ("Nachname", "Vorname", "Geburtsdatum", "Téléphone", "Adresse")],
+      accepted={"patients": 6}, absent_text=["Müller", "Hans", "1949-02-03", "+41 61", "Hauptstrasse"])
+def _languages(directory: Path, tables: Tables) -> None:
+    extra = [["Nachname", "Vorname", "Geburtsdatum", "Téléphone", "Adresse"]] + [
+        ["Müller", "Hans", "1949-02-03", "+41 61 000 00 00", "Hauptstrasse 1"]] * 6
+    tables["patients"] = [e + r for e, r in zip(extra, tables["patients"], strict=True)]
+    write_csvs(directory, tables)
+
+
+simple("formula_like_values", "a site '=HYPERLINK(...)': kept as text with a warning (CSVs written "
+       "by the toolkit neutralise it)",
+       [("patients", 5, "site", '=HYPERLINK("http://example.org","Paris")')],
+       [expect("patients", 5, "site", "formula_like_value", "warning")], accepted={"patients": 6})
+
+# Agents: misspellings and unknown names in combinations.
+simple("agent_misspelled_in_combination", "'IVIg + lenalidomid': read as IVIG + lenalidomide "
+       "(tier immunosuppression) with a warning naming the correction",
+       [("lines", 2, "agents", "IVIg + lenalidomid")],
+       [expect("lines", 2, "agents", "agent_spelling_corrected", "warning",
+               contains="'lenalidomide'")],
+       accepted={"lines": 11},
+       values={"lines": {"0": {"agents": "IVIG; lenalidomide", "tier": "immunosuppression"}}})
+simple("unknown_agent_in_combination", "'IVIG + frobnicide': tier ivig, and the warning says so",
+       [("lines", 2, "agents", "IVIG + frobnicide")],
+       [expect("lines", 2, "agents", "unknown_agent", "warning", contains="tier is 'ivig'")],
+       accepted={"lines": 11}, values={"lines": {"0": {"tier": "ivig"}}})
 
 
 def main() -> None:
