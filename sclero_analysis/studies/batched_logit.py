@@ -12,11 +12,10 @@ is chunked.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import types
 
+from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kernel, read, write
 from sclero_analysis.studies.cox_kernel import _newton_direction
-
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 #: Scores are bounded below as in ``propensity`` when the model separates.
 MIN_SCORE = 1e-6
@@ -24,7 +23,7 @@ MIN_SCORE = 1e-6
 SEPARATED_SCORE = 1e-10
 
 
-@njit(**_JIT)
+@helper
 def _probabilities(xi, present, beta, prob):
     """Class probabilities of one row (reference class 0, absent classes 0)."""
     k, q = beta.shape
@@ -44,7 +43,7 @@ def _probabilities(xi, present, beta, prob):
         prob[c] = prob[c] / total
 
 
-@njit(**_JIT)
+@helper
 def _products(x, xx):
     """Each row's products x_s·x_t (s ≤ t), in the order :func:`_evaluate` reads them."""
     n, q = x.shape
@@ -56,7 +55,7 @@ def _products(x, xx):
                 c += 1
 
 
-@njit(**_JIT)
+@helper
 def _evaluate(x, xx, y, mask, present, beta, prob, acc, grad, info):  # noqa: C901 (one compiled loop nest)
     """Log-likelihood (returned), score and information at ``beta``, summed over rows in order.
 
@@ -66,8 +65,8 @@ def _evaluate(x, xx, y, mask, present, beta, prob, acc, grad, info):  # noqa: C9
     """
     n, q = x.shape
     levels = beta.shape[0] - 1
-    grad[:] = 0.0
-    acc[:, :] = 0.0
+    fill(grad, 0.0)
+    fill(acc, 0.0)
     ll = 0.0
     for i in range(n):
         if not mask[i]:
@@ -100,33 +99,70 @@ def _evaluate(x, xx, y, mask, present, beta, prob, acc, grad, info):  # noqa: C9
     return ll
 
 
-@njit(**_JIT)
-def _direction(info, grad, fixed, step, lu):
-    """Newton step; a singular information gets the minimum-norm least-squares step."""
-    if _newton_direction(info, grad, fixed, step, lu):
-        return True
+@helper
+def _max_abs(a):
+    """``np.max(np.abs(a))`` of a 1-D or 2-D array (NaN when any element is), as a loop."""
+    flat = a.reshape(a.size)
+    out = 0.0
+    for i in range(flat.shape[0]):
+        value = abs(flat[i])
+        if np.isnan(value):
+            return np.nan
+        out = max(out, value)
+    return out
+
+
+@helper
+def _singular_system(info, grad, fixed, step, lu):
+    """Set up ``lu`` · step = ``grad`` as :func:`_newton_direction` does; return whether all is finite."""
     size = grad.shape[0]
+    finite = True
     for r in range(size):
         for c in range(size):
             lu[r, c] = (1.0 if r == c else 0.0) if (fixed[r] or fixed[c]) else info[r, c]
+            finite = finite and np.isfinite(lu[r, c])
         step[r] = 0.0 if fixed[r] else grad[r]
-    if not np.all(np.isfinite(lu)) or not np.all(np.isfinite(step)):
-        return False
-    step[:] = np.linalg.lstsq(lu, step)[0]
-    return bool(np.all(np.isfinite(step)))
+        finite = finite and np.isfinite(step[r])
+    return finite
 
 
-@njit(**_JIT)
-def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # noqa: C901
-    """Fit every replicate from beta = 0 by Newton–Raphson, recording scores and convergence.
+#: Direction outcomes: no ascent possible, a step, a singular information left for least squares.
+FAILED, STEP, SINGULAR = 0, 1, 2
+
+
+@helper
+def _direction(least_squares, info, grad, fixed, step, lu):
+    """Solve for the Newton step; a singular information gets the minimum-norm least-squares step.
+
+    With ``least_squares`` None (a compile-time choice: Numba prunes the branch, and with it
+    the costly compilation of ``lstsq``), a singular information is reported SINGULAR instead.
+    """
+    if _newton_direction(info, grad, fixed, step, lu):
+        return STEP
+    if not _singular_system(info, grad, fixed, step, lu):
+        return FAILED
+    if least_squares is None:
+        return SINGULAR
+    copy_into(np.linalg.lstsq(lu, step)[0], step)
+    for value in step:
+        if not np.isfinite(value):
+            return FAILED
+    return STEP
+
+
+@helper
+def _fit(least_squares, x, y, mask, present, max_iter, tol, which, beta, scores, converged,  # noqa: C901
+         pending):
+    """Fit replicates ``which`` from beta = 0 by Newton–Raphson, recording scores and convergence.
 
     A step is halved (up to 30 times) while it lowers the log-likelihood; converged when the
     full Newton step is below ``tol`` × (1 + max |beta|). No ascent possible (separation, a flat
     likelihood) ends the replicate unconverged, and so does a fitted probability below
     ``SEPARATED_SCORE`` on a row in use (separation, as ``propensity`` decides). ``scores`` gets
-    every row's probabilities at the last accepted beta.
+    every row's probabilities at the last accepted beta. Without ``least_squares`` (None), a
+    replicate with a singular information is left ``pending`` (for :func:`fit_singular_kernel`).
     """
-    b_count, n, q = x.shape
+    _, n, q = x.shape
     k = present.shape[1]
     size = (k - 1) * q
     products = q * (q + 1) // 2
@@ -135,22 +171,25 @@ def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # 
         np.empty((size, size))
     step, full, lu, fixed, trial = np.empty(size), np.empty(size), np.empty((size, size)), \
         np.empty(size, np.bool_), np.empty((k, q))
-    for b in range(b_count):
+    for b in which:
         xb, yb, mb, pb, bb = x[b], y[b], mask[b], present[b], beta[b]
         for j in range(k - 1):
             for s in range(q):
                 fixed[j * q + s] = not pb[j + 1]  # an absent level's parameters stay 0
-        bb[:, :] = 0.0
+        fill(bb, 0.0)
         _products(xb, xx)
         ll = _evaluate(xb, xx, yb, mb, pb, bb, prob, acc, grad, info)
         done = False
+        pending[b] = False
         for _ in range(max_iter):
-            if not _direction(info, grad, fixed, step, lu):
+            outcome = _direction(least_squares, info, grad, fixed, step, lu)
+            if outcome != STEP:
+                pending[b] = outcome == SINGULAR
                 break
-            full[:] = step
+            copy_into(step, full)
             accepted = False
             for _half in range(30):
-                trial[:, :] = bb
+                copy_into(bb, trial)
                 for j in range(k - 1):
                     for s in range(q):
                         trial[j + 1, s] += step[j * q + s]
@@ -158,14 +197,15 @@ def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # 
                 if new >= ll - 1e-12 * abs(ll):
                     accepted = True
                     break
-                step /= 2
+                for s in range(size):
+                    step[s] /= 2
             if not accepted:
                 break
-            bb[:, :] = trial
+            copy_into(trial, bb)
             ll = new
-            grad[:] = trial_grad
-            info[:, :] = trial_info
-            if np.max(np.abs(full)) <= tol * (1 + np.max(np.abs(bb))):
+            copy_into(trial_grad, grad)
+            copy_into(trial_info, info)
+            if _max_abs(full) <= tol * (1 + _max_abs(bb)):
                 done = True
                 break
         lowest = np.inf
@@ -176,6 +216,23 @@ def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # 
                 if mb[i] and pb[c]:
                     lowest = min(lowest, prob[c])
         converged[b] = done and lowest >= SEPARATED_SCORE
+
+
+#: x, y, mask, present, max_iter, tol, which; beta, scores, converged, pending (written).
+FIT_SIGNATURE = types.void(read(F8, 3), read(I8, 2), read(B1, 2), read(B1, 2), I8, F8, read(I8, 1),
+                           write(F8, 3), write(F8, 3), write(B1, 1), write(B1, 1))
+
+
+@kernel(FIT_SIGNATURE)
+def fit_kernel(x, y, mask, present, max_iter, tol, which, beta, scores, converged, pending):
+    """:func:`_fit` without least squares: a replicate with a singular information is left pending."""
+    _fit(None, x, y, mask, present, max_iter, tol, which, beta, scores, converged, pending)
+
+
+@kernel(FIT_SIGNATURE, eager=False)
+def fit_singular_kernel(x, y, mask, present, max_iter, tol, which, beta, scores, converged, pending):
+    """:func:`_fit` with least-squares steps where the information is singular (compiled on first use)."""
+    _fit(True, x, y, mask, present, max_iter, tol, which, beta, scores, converged, pending)
 
 
 def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarray,
@@ -220,6 +277,9 @@ def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarr
     present = ((y[:, :, None] == np.arange(k)) & mask[:, :, None]).any(axis=1)
     present[:, 0] = True  # the reference level carries the normalisation
     beta, scores = np.empty((b, k, x.shape[2])), np.empty((b, n, k))
-    converged = np.empty(b, bool)
-    fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged)  # compiled: no NumPy warnings
+    converged, pending = np.empty(b, bool), np.empty(b, bool)
+    args = (x, y, mask, present, int(max_iter), float(tol))
+    fit_kernel(*args, np.arange(b), beta, scores, converged, pending)  # compiled: no NumPy warnings
+    if pending.any():  # a singular information matrix: those replicates again, with least squares
+        fit_singular_kernel(*args, np.flatnonzero(pending), beta, scores, converged, pending)
     return scores, converged
