@@ -162,8 +162,12 @@ def _announce(folder: Path | None) -> None:
     if _announced.is_set():
         return
     _announced.set()
-    where = (f"kept in {folder}" if folder is not None
-             else "no writable cache folder, so again in every new process: set NUMBA_CACHE_DIR")
+    if folder is None:
+        where = "no writable cache folder, so again in every new process: set NUMBA_CACHE_DIR"
+    elif folder.name == "__pycache__":
+        where = "kept in the package's __pycache__ folders"
+    else:  # one subfolder per package folder
+        where = f"kept in {folder.parent}"
     sys.stderr.write(f"compiling sclero_analysis kernels for this machine, once (~{FIRST_COMPILE_SECONDS} s; "
                      f"{where})...\n")
     sys.stderr.flush()
@@ -219,33 +223,15 @@ def _compile(dispatcher: Dispatcher, signature) -> None:
     dispatcher.disable_compile()
 
 
-class _OnFirstCall:
-    """A kernel compiled (or loaded from the cache) when first called: for rarely used paths."""
-
-    def __init__(self, dispatcher: Dispatcher, signature) -> None:
-        self.dispatcher, self.signature = dispatcher, signature
-        self._lock = threading.Lock()
-        functools.update_wrapper(self, dispatcher.py_func)
-
-    def __call__(self, *args):
-        if self.dispatcher._can_compile:
-            with self._lock:
-                if self.dispatcher._can_compile:
-                    _compile(self.dispatcher, self.signature)
-        return self.dispatcher(*args)
-
-
-def kernel(signature, eager: bool = True) -> Callable:
+def kernel(signature) -> Callable:
     """Decorate a function as a compiled kernel of one signature, cached in :func:`cache_folder`.
 
     Parameters
     ----------
     signature : numba signature
         E.g. ``types.void(read(types.float64, 2), write(types.float64, 1))``; callers pass
-        exactly these dtypes, C-contiguous.
-    eager : bool
-        Compile (or load from the cache) now, when the module is imported (a worker then loads
-        what the parent compiled); False: on the first call, for a rarely used path.
+        exactly these dtypes, C-contiguous. Compiled (or loaded from the cache) when the module
+        is imported, so a worker process loads what its parent compiled.
 
     Returns
     -------
@@ -269,8 +255,6 @@ def kernel(signature, eager: bool = True) -> Callable:
         if numba.config.DISABLE_JIT:
             return function
         dispatcher = njit(**OPTIONS)(function)
-        if not eager:
-            return _OnFirstCall(dispatcher, signature)
         _compile(dispatcher, signature)
         return dispatcher
 

@@ -12,10 +12,15 @@ is chunked.
 from __future__ import annotations
 
 import numpy as np
-from numba import types
+from numba import config, types
 
 from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kernel, read, write
 from sclero_analysis.studies.cox_kernel import _newton_direction
+
+try:  # Numba's LAPACK binding (internal), which its np.linalg.lstsq calls
+    from numba.np.linalg import _LAPACK, F_INT_nptype, ensure_lapack
+except ImportError:  # pragma: no cover
+    _LAPACK = None
 
 #: Scores are bounded below as in ``propensity`` when the model separates.
 MIN_SCORE = 1e-6
@@ -126,43 +131,65 @@ def _singular_system(info, grad, fixed, step, lu):
     return finite
 
 
-#: Direction outcomes: no ascent possible, a step, a singular information left for least squares.
-FAILED, STEP, SINGULAR = 0, 1, 2
+if _LAPACK is not None and not config.DISABLE_JIT:
+    ensure_lapack()
+    _GELSD = _LAPACK().numba_ez_gelsd(F8)
+
+    @helper
+    def _least_squares(a, b):
+        """Overwrite ``b`` with the minimum-norm least-squares solution of a · x = b (LAPACK gelsd).
+
+        The call ``np.linalg.lstsq(a, b)`` makes inside Numba (Fortran-order copy of ``a``,
+        rcond −1), so the same digits, without its checks and error formatting, which take
+        seconds to compile. ``a`` is square and finite.
+        """
+        size = b.shape[0]
+        fortran = np.empty(size * size)
+        for i in range(size):
+            for j in range(size):
+                fortran[j * size + i] = a[i, j]
+        singular_values, rank = np.empty(size), np.empty(1, F_INT_nptype)
+        status = _GELSD(100, size, size, 1, fortran.ctypes, size, b.ctypes, size,  # 100: ord("d")
+                        singular_values.ctypes, -1.0, rank.ctypes)
+        if status != 0:
+            raise ValueError("Internal algorithm failed to converge.")
+else:  # no compilation (NUMBA_DISABLE_JIT), or a Numba without the binding: slower to compile
+    @helper
+    def _least_squares(a, b):
+        """Overwrite ``b`` with the minimum-norm least-squares solution of a · x = b."""
+        copy_into(np.linalg.lstsq(a, b)[0], b)
 
 
 @helper
-def _direction(least_squares, info, grad, fixed, step, lu):
-    """Solve for the Newton step; a singular information gets the minimum-norm least-squares step.
-
-    With ``least_squares`` None (a compile-time choice: Numba prunes the branch, and with it
-    the costly compilation of ``lstsq``), a singular information is reported SINGULAR instead.
-    """
+def _direction(info, grad, fixed, step, lu):
+    """Solve for the Newton step; a singular information gets the minimum-norm least-squares step."""
     if _newton_direction(info, grad, fixed, step, lu):
-        return STEP
+        return True
     if not _singular_system(info, grad, fixed, step, lu):
-        return FAILED
-    if least_squares is None:
-        return SINGULAR
-    copy_into(np.linalg.lstsq(lu, step)[0], step)
+        return False
+    _least_squares(lu, step)
     for value in step:
         if not np.isfinite(value):
-            return FAILED
-    return STEP
+            return False
+    return True
 
 
-@helper
-def _fit(least_squares, x, y, mask, present, max_iter, tol, which, beta, scores, converged,  # noqa: C901
-         pending):
-    """Fit replicates ``which`` from beta = 0 by Newton–Raphson, recording scores and convergence.
+#: x, y, mask, present, max_iter, tol; beta, scores, converged (written).
+FIT_SIGNATURE = types.void(read(F8, 3), read(I8, 2), read(B1, 2), read(B1, 2), I8, F8,
+                           write(F8, 3), write(F8, 3), write(B1, 1))
+
+
+@kernel(FIT_SIGNATURE)
+def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # noqa: C901
+    """Fit every replicate from beta = 0 by Newton–Raphson, recording scores and convergence.
 
     A step is halved (up to 30 times) while it lowers the log-likelihood; converged when the
     full Newton step is below ``tol`` × (1 + max |beta|). No ascent possible (separation, a flat
     likelihood) ends the replicate unconverged, and so does a fitted probability below
     ``SEPARATED_SCORE`` on a row in use (separation, as ``propensity`` decides). ``scores`` gets
-    every row's probabilities at the last accepted beta. Without ``least_squares`` (None), a
-    replicate with a singular information is left ``pending`` (for :func:`fit_singular_kernel`).
+    every row's probabilities at the last accepted beta.
     """
-    _, n, q = x.shape
+    b_count, n, q = x.shape
     k = present.shape[1]
     size = (k - 1) * q
     products = q * (q + 1) // 2
@@ -171,7 +198,7 @@ def _fit(least_squares, x, y, mask, present, max_iter, tol, which, beta, scores,
         np.empty((size, size))
     step, full, lu, fixed, trial = np.empty(size), np.empty(size), np.empty((size, size)), \
         np.empty(size, np.bool_), np.empty((k, q))
-    for b in which:
+    for b in range(b_count):
         xb, yb, mb, pb, bb = x[b], y[b], mask[b], present[b], beta[b]
         for j in range(k - 1):
             for s in range(q):
@@ -180,11 +207,8 @@ def _fit(least_squares, x, y, mask, present, max_iter, tol, which, beta, scores,
         _products(xb, xx)
         ll = _evaluate(xb, xx, yb, mb, pb, bb, prob, acc, grad, info)
         done = False
-        pending[b] = False
         for _ in range(max_iter):
-            outcome = _direction(least_squares, info, grad, fixed, step, lu)
-            if outcome != STEP:
-                pending[b] = outcome == SINGULAR
+            if not _direction(info, grad, fixed, step, lu):
                 break
             copy_into(step, full)
             accepted = False
@@ -216,23 +240,6 @@ def _fit(least_squares, x, y, mask, present, max_iter, tol, which, beta, scores,
                 if mb[i] and pb[c]:
                     lowest = min(lowest, prob[c])
         converged[b] = done and lowest >= SEPARATED_SCORE
-
-
-#: x, y, mask, present, max_iter, tol, which; beta, scores, converged, pending (written).
-FIT_SIGNATURE = types.void(read(F8, 3), read(I8, 2), read(B1, 2), read(B1, 2), I8, F8, read(I8, 1),
-                           write(F8, 3), write(F8, 3), write(B1, 1), write(B1, 1))
-
-
-@kernel(FIT_SIGNATURE)
-def fit_kernel(x, y, mask, present, max_iter, tol, which, beta, scores, converged, pending):
-    """:func:`_fit` without least squares: a replicate with a singular information is left pending."""
-    _fit(None, x, y, mask, present, max_iter, tol, which, beta, scores, converged, pending)
-
-
-@kernel(FIT_SIGNATURE, eager=False)
-def fit_singular_kernel(x, y, mask, present, max_iter, tol, which, beta, scores, converged, pending):
-    """:func:`_fit` with least-squares steps where the information is singular (compiled on first use)."""
-    _fit(True, x, y, mask, present, max_iter, tol, which, beta, scores, converged, pending)
 
 
 def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarray,
@@ -277,9 +284,6 @@ def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarr
     present = ((y[:, :, None] == np.arange(k)) & mask[:, :, None]).any(axis=1)
     present[:, 0] = True  # the reference level carries the normalisation
     beta, scores = np.empty((b, k, x.shape[2])), np.empty((b, n, k))
-    converged, pending = np.empty(b, bool), np.empty(b, bool)
-    args = (x, y, mask, present, int(max_iter), float(tol))
-    fit_kernel(*args, np.arange(b), beta, scores, converged, pending)  # compiled: no NumPy warnings
-    if pending.any():  # a singular information matrix: those replicates again, with least squares
-        fit_singular_kernel(*args, np.flatnonzero(pending), beta, scores, converged, pending)
+    converged = np.empty(b, bool)
+    fit_kernel(x, y, mask, present, int(max_iter), float(tol), beta, scores, converged)  # no NumPy warnings
     return scores, converged
