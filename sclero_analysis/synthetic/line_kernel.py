@@ -144,8 +144,7 @@ def days_array(months):
     return out
 
 
-# hazard and relapse are typed writable, as in PathwayParams: one compiled log_hazard, relapse_month
-
+# hazard and relapse are typed writable, as in PathwayParams: log_hazard and relapse_month compile once
 @kernel(F8[::1](write(F8, 1), read(I8, 1), read(F8, 1), read(F8, 1), read(F8, 1), read(F8, 1)))
 def linear_predictor_kernel(hazard, tier, age, mrss_true, neuro, cardiac):
     """:func:`log_hazard` of every line (1-D arrays of equal length)."""
