@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
 LAYERS = {
     "exceptions": 0,
     "_lazy": 0,  # package names imported on first use (PEP 562)
+    "_compiled": 0,  # Numba kernels: one signature each, where their machine code is cached
     "conventions": 0,  # the time unit and event codes of the analysis frames
     "therapy": 1,
     "formatting": 1,  # how numbers are printed (p-values, ratios), shared by figures and tables

@@ -12,11 +12,15 @@ is chunked.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import config, types
 
+from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kernel, read, write
 from sclero_analysis.studies.cox_kernel import _newton_direction
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+try:  # Numba's LAPACK binding (internal), which its np.linalg.lstsq calls
+    from numba.np.linalg import _LAPACK, F_INT_nptype, ensure_lapack
+except ImportError:  # pragma: no cover
+    _LAPACK = None
 
 #: Scores are bounded below as in ``propensity`` when the model separates.
 MIN_SCORE = 1e-6
@@ -24,7 +28,7 @@ MIN_SCORE = 1e-6
 SEPARATED_SCORE = 1e-10
 
 
-@njit(**_JIT)
+@helper
 def _probabilities(xi, present, beta, prob):
     """Class probabilities of one row (reference class 0, absent classes 0)."""
     k, q = beta.shape
@@ -44,7 +48,7 @@ def _probabilities(xi, present, beta, prob):
         prob[c] = prob[c] / total
 
 
-@njit(**_JIT)
+@helper
 def _products(x, xx):
     """Each row's products x_s·x_t (s ≤ t), in the order :func:`_evaluate` reads them."""
     n, q = x.shape
@@ -56,7 +60,7 @@ def _products(x, xx):
                 c += 1
 
 
-@njit(**_JIT)
+@helper
 def _evaluate(x, xx, y, mask, present, beta, prob, acc, grad, info):  # noqa: C901 (one compiled loop nest)
     """Log-likelihood (returned), score and information at ``beta``, summed over rows in order.
 
@@ -66,8 +70,8 @@ def _evaluate(x, xx, y, mask, present, beta, prob, acc, grad, info):  # noqa: C9
     """
     n, q = x.shape
     levels = beta.shape[0] - 1
-    grad[:] = 0.0
-    acc[:, :] = 0.0
+    fill(grad, 0.0)
+    fill(acc, 0.0)
     ll = 0.0
     for i in range(n):
         if not mask[i]:
@@ -100,23 +104,82 @@ def _evaluate(x, xx, y, mask, present, beta, prob, acc, grad, info):  # noqa: C9
     return ll
 
 
-@njit(**_JIT)
-def _direction(info, grad, fixed, step, lu):
-    """Newton step; a singular information gets the minimum-norm least-squares step."""
-    if _newton_direction(info, grad, fixed, step, lu):
-        return True
+@helper
+def _max_abs(a):
+    """``np.max(np.abs(a))`` of a 1-D or 2-D array (NaN when any element is), as a loop."""
+    flat = a.reshape(a.size)
+    out = 0.0
+    for i in range(flat.shape[0]):
+        value = abs(flat[i])
+        if np.isnan(value):
+            return np.nan
+        out = max(out, value)
+    return out
+
+
+@helper
+def _singular_system(info, grad, fixed, step, lu):
+    """Set up ``lu`` · step = ``grad`` as :func:`_newton_direction` does; return whether all is finite."""
     size = grad.shape[0]
+    finite = True
     for r in range(size):
         for c in range(size):
             lu[r, c] = (1.0 if r == c else 0.0) if (fixed[r] or fixed[c]) else info[r, c]
+            finite = finite and np.isfinite(lu[r, c])
         step[r] = 0.0 if fixed[r] else grad[r]
-    if not np.all(np.isfinite(lu)) or not np.all(np.isfinite(step)):
+        finite = finite and np.isfinite(step[r])
+    return finite
+
+
+if _LAPACK is not None and not config.DISABLE_JIT:
+    ensure_lapack()
+    _GELSD = _LAPACK().numba_ez_gelsd(F8)
+
+    @helper
+    def _least_squares(a, b):
+        """Overwrite ``b`` with the minimum-norm least-squares solution of a · x = b (LAPACK gelsd).
+
+        The call ``np.linalg.lstsq(a, b)`` makes inside Numba (Fortran-order copy of ``a``,
+        rcond −1), so the same digits, without its checks and error formatting, which take
+        seconds to compile. ``a`` is square and finite.
+        """
+        size = b.shape[0]
+        fortran = np.empty(size * size)
+        for i in range(size):
+            for j in range(size):
+                fortran[j * size + i] = a[i, j]
+        singular_values, rank = np.empty(size), np.empty(1, F_INT_nptype)
+        status = _GELSD(100, size, size, 1, fortran.ctypes, size, b.ctypes, size,  # 100: ord("d")
+                        singular_values.ctypes, -1.0, rank.ctypes)
+        if status != 0:
+            raise ValueError("Internal algorithm failed to converge.")
+else:  # no compilation (NUMBA_DISABLE_JIT), or a Numba without the binding: slower to compile
+    @helper
+    def _least_squares(a, b):
+        """Overwrite ``b`` with the minimum-norm least-squares solution of a · x = b."""
+        copy_into(np.linalg.lstsq(a, b)[0], b)
+
+
+@helper
+def _direction(info, grad, fixed, step, lu):
+    """Solve for the Newton step; a singular information gets the minimum-norm least-squares step."""
+    if _newton_direction(info, grad, fixed, step, lu):
+        return True
+    if not _singular_system(info, grad, fixed, step, lu):
         return False
-    step[:] = np.linalg.lstsq(lu, step)[0]
-    return bool(np.all(np.isfinite(step)))
+    _least_squares(lu, step)
+    for value in step:
+        if not np.isfinite(value):
+            return False
+    return True
 
 
-@njit(**_JIT)
+#: x, y, mask, present, max_iter, tol; beta, scores, converged (written).
+FIT_SIGNATURE = types.void(read(F8, 3), read(I8, 2), read(B1, 2), read(B1, 2), I8, F8,
+                           write(F8, 3), write(F8, 3), write(B1, 1))
+
+
+@kernel(FIT_SIGNATURE)
 def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # noqa: C901
     """Fit every replicate from beta = 0 by Newton–Raphson, recording scores and convergence.
 
@@ -140,17 +203,17 @@ def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # 
         for j in range(k - 1):
             for s in range(q):
                 fixed[j * q + s] = not pb[j + 1]  # an absent level's parameters stay 0
-        bb[:, :] = 0.0
+        fill(bb, 0.0)
         _products(xb, xx)
         ll = _evaluate(xb, xx, yb, mb, pb, bb, prob, acc, grad, info)
         done = False
         for _ in range(max_iter):
             if not _direction(info, grad, fixed, step, lu):
                 break
-            full[:] = step
+            copy_into(step, full)
             accepted = False
             for _half in range(30):
-                trial[:, :] = bb
+                copy_into(bb, trial)
                 for j in range(k - 1):
                     for s in range(q):
                         trial[j + 1, s] += step[j * q + s]
@@ -158,14 +221,15 @@ def fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged):  # 
                 if new >= ll - 1e-12 * abs(ll):
                     accepted = True
                     break
-                step /= 2
+                for s in range(size):
+                    step[s] /= 2
             if not accepted:
                 break
-            bb[:, :] = trial
+            copy_into(trial, bb)
             ll = new
-            grad[:] = trial_grad
-            info[:, :] = trial_info
-            if np.max(np.abs(full)) <= tol * (1 + np.max(np.abs(bb))):
+            copy_into(trial_grad, grad)
+            copy_into(trial_info, info)
+            if _max_abs(full) <= tol * (1 + _max_abs(bb)):
                 done = True
                 break
         lowest = np.inf
@@ -221,5 +285,5 @@ def fit_multinomial_batched(x: np.ndarray, y: np.ndarray, k: int, mask: np.ndarr
     present[:, 0] = True  # the reference level carries the normalisation
     beta, scores = np.empty((b, k, x.shape[2])), np.empty((b, n, k))
     converged = np.empty(b, bool)
-    fit_kernel(x, y, mask, present, max_iter, tol, beta, scores, converged)  # compiled: no NumPy warnings
+    fit_kernel(x, y, mask, present, int(max_iter), float(tol), beta, scores, converged)  # no NumPy warnings
     return scores, converged

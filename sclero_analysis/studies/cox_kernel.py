@@ -9,51 +9,60 @@ from the latest time, Efron sub-steps within tied deaths weighted by the deaths'
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import types
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kernel, read, write
 
 
-@njit(**_JIT)
-def _sort_rows(t, m, order, keys, index):
+@helper
+def _merge_pass(t, source, target, count, width):
+    """One pass of a bottom-up merge sort by time descending; equal times keep their order."""
+    for low in range(0, count, 2 * width):
+        mid, high = min(low + width, count), min(low + 2 * width, count)
+        a, b = low, mid
+        for k in range(low, high):
+            if a < mid and (b >= high or not t[source[b]] > t[source[a]]):
+                target[k] = source[a]
+                a += 1
+            else:
+                target[k] = source[b]
+                b += 1
+
+
+@helper
+def _sort_rows(t, m, order, buffer):
     """Real rows (``m``) by time descending, ties in row order, then the other rows; return the count."""
     n = t.shape[0]
     count = 0
     for i in range(n):
         if m[i]:
-            index[count] = i
-            keys[count] = -t[i]
+            order[count] = i
             count += 1
-    perm = np.argsort(keys[:count])
-    for k in range(count):
-        order[k] = index[perm[k]]
-    i = 0
-    while i < count:  # within a run of equal times: row order (insertion sort; runs are short)
-        j = i
-        while j + 1 < count and t[order[j + 1]] == t[order[i]]:
-            j += 1
-        for a in range(i + 1, j + 1):
-            value = order[a]
-            c = a - 1
-            while c >= i and order[c] > value:
-                order[c + 1] = order[c]
-                c -= 1
-            order[c + 1] = value
-        i = j + 1
     pos = count
     for i in range(n):
         if not m[i]:
             order[pos] = i
             pos += 1
+    width, in_order = 1, True  # the sorted rows are in ``order`` (else in ``buffer``)
+    while width < count:
+        if in_order:
+            _merge_pass(t, order, buffer, count, width)
+        else:
+            _merge_pass(t, buffer, order, count, width)
+        in_order = not in_order
+        width *= 2
+    if not in_order:
+        for k in range(count):
+            order[k] = buffer[k]
     return count
 
 
-@njit(**_JIT)
-def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, keys, index, t, mean,  # noqa: C901
+@helper
+def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, buffer, t, mean,  # noqa: C901
                  x, w, d, start, end, frac, c, n_dead, constant):
     """Sort, centre and group one replicate's rows; return its last real row (−1 when none)."""
     n, p = x.shape
-    count = _sort_rows(t_in, m, order, keys, index)
+    count = _sort_rows(t_in, m, order, buffer)
     for i in range(n):
         o = order[i]
         real = i < count
@@ -63,7 +72,7 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, keys, index, t, mean, 
         for k in range(p):
             x[i, k] = x_in[o, k]
     sw = 0.0
-    mean[:] = 0.0
+    fill(mean, 0.0)
     for i in range(count):
         sw += w[i]
         for k in range(p):
@@ -100,7 +109,7 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, keys, index, t, mean, 
     return count - 1
 
 
-@njit(**_JIT)
+@helper
 def _evaluate_one(x, w, d, end, last, efron, beta, rows, score, info, denom, xbar, risk,  # noqa: C901
                   s1, e1, a, s2, e2):
     """Log partial likelihood (returned), score and information (upper triangle mirrored) at ``beta``.
@@ -110,16 +119,16 @@ def _evaluate_one(x, w, d, end, last, efron, beta, rows, score, info, denom, xba
     p = x.shape[1]
     s0 = 0.0
     ll = 0.0
-    s1[:] = 0.0
-    s2[:, :] = 0.0
-    score[:] = 0.0
-    info[:, :] = 0.0
+    fill(s1, 0.0)
+    fill(s2, 0.0)
+    fill(score, 0.0)
+    fill(info, 0.0)
     i = 0
     while i <= last:
         ge = end[i]
         e0 = 0.0
-        e1[:] = 0.0
-        e2[:, :] = 0.0
+        fill(e1, 0.0)
+        fill(e2, 0.0)
         n_dead = 0
         w_dead = 0.0
         for j in range(i, ge + 1):
@@ -174,7 +183,7 @@ def _evaluate_one(x, w, d, end, last, efron, beta, rows, score, info, denom, xba
     return ll
 
 
-@njit(**_JIT)
+@helper
 def _newton_direction(info, score, constant, step, lu):  # noqa: C901
     """Solve info · step = score (Gaussian elimination, partial pivoting); return success.
 
@@ -215,7 +224,7 @@ def _newton_direction(info, score, constant, step, lu):  # noqa: C901
     return True
 
 
-@njit(**_JIT)
+@helper
 def _max_abs(v):
     out = 0.0
     for value in v:
@@ -223,7 +232,18 @@ def _max_abs(v):
     return out
 
 
-@njit(**_JIT)
+FIT_SIGNATURE = types.void(
+    read(F8, 2), read(B1, 2), read(F8, 3), read(F8, 2), read(B1, 2),  # time, event, x, weight, mask
+    B1, I8, F8, B1,  # efron, max_iter, tol, rows
+    write(I8, 2), write(F8, 3), write(F8, 2), write(F8, 2),  # order, x, w, d (sorted)
+    write(I8, 2), write(I8, 2),  # start, end
+    write(F8, 2), write(F8, 2), write(F8, 2), write(I8, 1), write(B1, 2),  # frac c n_dead last constant
+    write(F8, 2), write(F8, 1), write(F8, 3), write(I8, 1), write(B1, 1),  # beta loglik info iterations conv.
+    write(F8, 2), write(F8, 3), write(F8, 2),  # denom xbar risk
+)
+
+
+@kernel(FIT_SIGNATURE)
 def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # noqa: C901
                order, x, w, d, start, end, frac, c, n_dead, last, constant,
                beta, loglik, info, iterations, converged, denom, xbar, risk):
@@ -234,17 +254,17 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     (denominators, x̄, exp(eta)) are written for the robust variance.
     """
     b_count, n, p = x_in.shape
-    keys, index, t, mean = np.empty(n), np.empty(n, np.int64), np.empty(n), np.empty(p)
+    buffer, t, mean = np.empty(n, np.int64), np.empty(n), np.empty(p)
     s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
     s2, e2, lu = np.empty((p, p)), np.empty((p, p)), np.empty((p, p))
     score, trial_score, trial_info = np.empty(p), np.empty(p), np.empty((p, p))
     step, trial = np.empty(p), np.empty(p)
     for b in range(b_count):
-        lb = _prepare_one(time[b], weight[b], event[b], x_in[b], mask[b], efron, order[b], keys, index, t,
-                          mean, x[b], w[b], d[b], start[b], end[b], frac[b], c[b], n_dead[b], constant[b])
+        lb = _prepare_one(time[b], weight[b], event[b], x_in[b], mask[b], efron, order[b], buffer, t, mean,
+                          x[b], w[b], d[b], start[b], end[b], frac[b], c[b], n_dead[b], constant[b])
         last[b] = lb
         xb, wb, db, eb, cb, bb, ib = x[b], w[b], d[b], end[b], constant[b], beta[b], info[b]
-        bb[:] = 0.0
+        fill(bb, 0.0)
         ll = _evaluate_one(xb, wb, db, eb, lb, efron, bb, rows, score, ib, denom[b], xbar[b], risk[b],
                            s1, e1, a, s2, e2)
         ok = _newton_direction(ib, score, cb, step, lu)
@@ -266,9 +286,9 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
                 continue
             count += 1
             ll = new
-            bb[:] = trial
-            score[:] = trial_score
-            ib[:, :] = trial_info
+            copy_into(trial, bb)
+            copy_into(trial_score, score)
+            copy_into(trial_info, ib)
             fresh = True
             ok = _newton_direction(ib, score, cb, step, lu)
             done = ok and _max_abs(step) <= tol * (1 + _max_abs(bb))
@@ -280,7 +300,15 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
         converged[b] = done and ok and lb >= 0
 
 
-@njit(**_JIT)
+ROBUST_SIGNATURE = types.void(
+    read(F8, 3), read(F8, 2), read(F8, 2), read(I8, 2), read(I8, 2),  # x w d start end
+    read(F8, 2), read(F8, 2), read(F8, 2), read(I8, 1),  # frac, c, n_dead, last
+    read(I8, 2), B1,  # cluster, clustered
+    read(F8, 2), read(F8, 3), read(F8, 2), read(F8, 3), write(F8, 3),  # denom xbar risk variance out
+)
+
+
+@kernel(ROBUST_SIGNATURE)
 def robust_kernel(x, w, d, start, end, frac, c, n_dead, last, cluster, clustered, denom, xbar, risk,  # noqa: C901
                   variance, out):
     """Robust (sandwich) variance of every replicate: D'D from weighted dfbeta residuals.
@@ -292,13 +320,18 @@ def robust_kernel(x, w, d, start, end, frac, c, n_dead, last, cluster, clustered
     b_count, n, p = x.shape
     cum_h, cum_g = np.empty(n), np.empty((n, p))
     lost_g, mean_xbar, resid, dfbeta = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
-    size = cluster.max() + 1 if clustered and cluster.size else 1
-    sums = np.empty((size, p))
+    size = 1
+    if clustered:
+        for b in range(cluster.shape[0]):
+            for i in range(cluster.shape[1]):
+                size = max(size, cluster[b, i] + 1)
+    sums, running_g = np.empty((size, p)), np.empty(p)
     for b in range(b_count):
-        out[b, :, :] = 0.0
-        sums[:, :] = 0.0
+        fill(out[b], 0.0)
+        fill(sums, 0.0)
+        fill(running_g, 0.0)
         rows = last[b] + 1
-        running_h, running_g = 0.0, np.zeros(p)
+        running_h = 0.0
         for i in range(rows - 1, -1, -1):  # hazard increments from the earliest time up
             if d[b, i] > 0:
                 h = c[b, i] / denom[b, i]
@@ -312,8 +345,8 @@ def robust_kernel(x, w, d, start, end, frac, c, n_dead, last, cluster, clustered
         while i < rows:
             j = end[b, i]
             lost_h = 0.0
-            lost_g[:] = 0.0
-            mean_xbar[:] = 0.0
+            fill(lost_g, 0.0)
+            fill(mean_xbar, 0.0)
             for r in range(i, j + 1):  # the tie group's own sub-steps
                 if d[b, r] > 0:
                     share = c[b, r] / denom[b, r] * frac[b, r]

@@ -19,11 +19,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import typeof, types
 
+from sclero_analysis._compiled import B1, F8, I8, helper, kernel, read, write
 from sclero_analysis.conventions import DAYS_PER_MONTH
-
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 class PathwayParams(NamedTuple):
@@ -56,7 +55,8 @@ def pathway_params(design, regimen_weights) -> PathwayParams:
     responses = np.array([design.response_ivig, design.response_immunosuppression,
                           design.response_cytoreduction, design.response_other], float)
     return PathwayParams(
-        bool(design.confounding), np.cumsum(design.random_tier_mix), float(design.first_line_immuno_logit),
+        bool(design.confounding), np.cumsum(np.asarray(design.random_tier_mix, float)),
+        float(design.first_line_immuno_logit),
         float(design.escalation_logit), float(design.severity_on_escalation),
         float(design.nonresponse_on_escalation), responses, float(design.severity_on_response),
         float(design.ivig_stop_per_month), float(design.switch_per_month),
@@ -78,14 +78,14 @@ def hazard_params(design) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- scalar pieces
 
-@njit(**_JIT)
+@helper
 def whole_days(months):
     """Return a duration in months as whole days, at least one (a non-finite duration: inf)."""
     days = np.ceil(months * DAYS_PER_MONTH)
     return max(days, 1.0) if np.isfinite(days) else np.inf
 
 
-@njit(**_JIT)
+@helper
 def _power(x, exponent):
     """``x ** exponent`` as NumPy computes an array to a scalar power (its exact shortcuts)."""
     if exponent == 2.0:
@@ -101,25 +101,25 @@ def _power(x, exponent):
     return x**exponent
 
 
-@njit(**_JIT)
+@helper
 def _expit(x):
     return 1 / (1 + np.exp(-x))
 
 
-@njit(**_JIT)
+@helper
 def _waiting(draw, rate):
     """Return a unit exponential draw as a waiting time at ``rate`` (a zero rate: never, inf)."""
     return draw / rate if rate > 0 else np.inf
 
 
-@njit(**_JIT)
+@helper
 def log_hazard(hazard, tier, age, mrss_true, neuro, cardiac):
     """Return the true conditional log relapse hazard of one line (vs an average IVIG patient)."""
     return (hazard[tier] + hazard[4] * (age - hazard[5]) / 10 + hazard[6] * (mrss_true - hazard[7])
             + hazard[8] * neuro + hazard[9] * cardiac)
 
 
-@njit(**_JIT)
+@helper
 def relapse_month(relapse, lp, frailty, is_ivig, stop_months, uniform):
     """Invert the cumulative Weibull hazard, multiplied by the IVIG-stop HR after a stop.
 
@@ -135,7 +135,7 @@ def relapse_month(relapse, lp, frailty, is_ivig, stop_months, uniform):
 
 # ----------------------------------------------------------------------------- array forms
 
-@njit(**_JIT)
+@kernel(F8[::1](read(F8, 1)))
 def days_array(months):
     """:func:`whole_days` of every element (1-D)."""
     out = np.empty(months.shape[0])
@@ -144,7 +144,8 @@ def days_array(months):
     return out
 
 
-@njit(**_JIT)
+# hazard and relapse are typed writable, as in PathwayParams: log_hazard and relapse_month compile once
+@kernel(F8[::1](write(F8, 1), read(I8, 1), read(F8, 1), read(F8, 1), read(F8, 1), read(F8, 1)))
 def linear_predictor_kernel(hazard, tier, age, mrss_true, neuro, cardiac):
     """:func:`log_hazard` of every line (1-D arrays of equal length)."""
     out = np.empty(tier.shape[0])
@@ -153,7 +154,7 @@ def linear_predictor_kernel(hazard, tier, age, mrss_true, neuro, cardiac):
     return out
 
 
-@njit(**_JIT)
+@kernel(F8[::1](write(F8, 1), read(F8, 1), read(F8, 1), read(B1, 1), read(F8, 1), read(F8, 1)))
 def relapse_months_kernel(relapse, lp, frailty, is_ivig, stop_months, uniform):
     """:func:`relapse_month` of every line (1-D arrays of equal length)."""
     out = np.empty(lp.shape[0])
@@ -164,7 +165,7 @@ def relapse_months_kernel(relapse, lp, frailty, is_ivig, stop_months, uniform):
 
 # ----------------------------------------------------------------------------- one line
 
-@njit(**_JIT)
+@helper
 def _tier(params, k, u, severity, tier_before, nonresponse, after_event):
     """Tier of line k: the pathway (confounded by indication) or, without confounding, at random."""
     if not params.confounding:
@@ -180,7 +181,7 @@ def _tier(params, k, u, severity, tier_before, nonresponse, after_event):
     return min(tier_before + 1, 3) if after_event and u < _expit(logit) else tier_before
 
 
-@njit(**_JIT)
+@helper
 def _response(params, tier, intercept, severity, rank):
     """Best response (0 CR, 1 PR, 2 SD, 3 PD) from the copula's rank (see ``pathway._responses``)."""
     table = params.response_table[tier]
@@ -195,7 +196,7 @@ def _response(params, tier, intercept, severity, rank):
     return 2 if rank < p_respond + p_sd else 3
 
 
-@njit(**_JIT)
+@helper
 def _regimens(params, tier, u, regimen):
     """Regimen index within each line's tier: Generator.choice's draws, tier by tier in row order."""
     offset = np.zeros(5, np.int64)
@@ -213,7 +214,17 @@ def _regimens(params, tier, u, regimen):
         regimen[i] = count
 
 
-@njit(**_JIT)
+#: The type of :class:`PathwayParams` as the line kernel reads it.
+PARAMS_TYPE = typeof(PathwayParams(False, np.zeros(4), 0.0, 0.0, 0.0, 0.0, np.zeros((4, 4)), 0.0, 0.0, 0.0,
+                                   0.0, 0.0, np.zeros((4, 2)), np.zeros(3), np.zeros(10)))
+LINE_SIGNATURE = types.void(
+    PARAMS_TYPE, I8, B1, read(I8, 1), read(F8, 2), read(F8, 1), read(F8, 2), read(F8, 1),  # params ...
+    write(F8, 1), write(B1, 1), write(I8, 1), write(B1, 1), write(B1, 1), write(F8, 1),  # the patients' state
+    write(F8, 2), write(I8, 2),  # out_float, out_int
+)
+
+
+@kernel(LINE_SIGNATURE)
 def line_kernel(params, k, last_line, rows, draws, rank, cohort, intercepts,  # noqa: C901
                 day, active, tier_before, nonresponse, after_event, death_day, out_float, out_int):
     """Line ``k`` of every patient in ``rows``: tier, response and exits; the state updated in place.

@@ -1,0 +1,136 @@
+"""Benchmark: the first registry study after a fresh install, when Numba's kernels are compiled.
+
+Run: .venv/bin/python benchmarks/bench_first_use.py [--reps 200] [--patients 200]
+
+Every measurement runs in a new Python process whose ``NUMBA_CACHE_DIR`` points at a temporary
+folder, empty at first (a fresh install: nothing compiled yet). Prints:
+
+1. Fresh cache: the import of the study modules and the first ``run_study`` (one scenario,
+   ``--reps`` replicates at ``--patients`` patients, naive and IPTW Cox, the default truth),
+   then the second ``run_study`` in the same process.
+2. Warm cache, new process: the same two calls (what every later session pays).
+3. The target: first use (import + first call, fresh cache) at most 3 × the second call + 3 s.
+4. A worker's first call (``n_jobs=2``): a fresh joblib/loky worker, started after the parent
+   filled the cache, imports the study modules and runs its first and second chunk of
+   ``chunk_size`` replicates; then a whole ``run_study(n_jobs=2)`` in a new process (warm cache).
+
+Times are wall-clock seconds with the process's CPU seconds in brackets: on a shared machine
+the CPU time is the steadier measure of the work done (the target is checked on both). Each
+line also counts the one-line compile messages: one in the fresh process, none afterwards
+(a warm process or a pool worker loads the kernels from the cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+STUDY = """
+import json, sys, time
+clock = [(time.perf_counter(), time.process_time())]
+import sclero_analysis as sa
+from sclero_analysis.studies import StudyDesign, run_study
+design = StudyDesign(sa.RegistryDesign(n_patients={patients}), n_reps={reps}, chunk_size={chunk})
+clock.append((time.perf_counter(), time.process_time()))
+run_study(design, progress=False)
+clock.append((time.perf_counter(), time.process_time()))
+run_study(design, progress=False)
+clock.append((time.perf_counter(), time.process_time()))
+times = {{}}
+for i, name in enumerate(("import", "first", "second")):
+    times[name] = clock[i + 1][0] - clock[i][0]
+    times[name + "_cpu"] = clock[i + 1][1] - clock[i][1]
+print(json.dumps(times))
+"""
+
+WORKER = """
+import json, time
+from joblib.externals.loky import get_reusable_executor
+
+def chunks(patients, reps, chunk):
+    import time
+    clock = [(time.perf_counter(), time.process_time())]
+    import sclero_analysis as sa
+    from sclero_analysis.studies import StudyDesign, run_chunk
+    design = StudyDesign(sa.RegistryDesign(n_patients=patients), n_reps=reps, chunk_size=chunk)
+    clock.append((time.perf_counter(), time.process_time()))
+    run_chunk(design, 0, 0, chunk)
+    clock.append((time.perf_counter(), time.process_time()))
+    run_chunk(design, 0, chunk, 2 * chunk)
+    clock.append((time.perf_counter(), time.process_time()))
+    times = {{}}
+    for i, name in enumerate(("import", "first", "second")):
+        times[name] = clock[i + 1][0] - clock[i][0]
+        times[name + "_cpu"] = clock[i + 1][1] - clock[i][1]
+    return times
+
+executor = get_reusable_executor(max_workers=1)
+times = executor.submit(chunks, {patients}, {reps}, {chunk}).result()
+start = time.perf_counter()
+import sclero_analysis as sa
+from sclero_analysis.studies import StudyDesign, run_study
+run_study(StudyDesign(sa.RegistryDesign(n_patients={patients}), n_reps={reps}, chunk_size={chunk}),
+          n_jobs=2, progress=False)
+times["study_n_jobs_2"] = time.perf_counter() - start
+print(json.dumps(times))
+"""
+
+
+MESSAGE = "compiling sclero_analysis kernels"
+
+
+def run(script: str, cache: str) -> dict:
+    """Run ``script`` in a new process with ``NUMBA_CACHE_DIR=cache``; return its JSON line.
+
+    ``compiled`` counts the compile messages on its stderr (a pool worker's included).
+    """
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
+                         env=env, check=False)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "compiled": out.stderr.count(MESSAGE)}
+
+
+def main() -> None:
+    """Print first-use, warm and worker timings (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--patients", type=int, default=200)
+    args = parser.parse_args()
+    chunk = min(100, max(args.reps // 2, 1))
+    sizes = {"patients": args.patients, "reps": args.reps, "chunk": chunk}
+    with tempfile.TemporaryDirectory(prefix="sclero-numba-") as cache:
+        cold = run(STUDY.format(**sizes), cache)
+        warm = run(STUDY.format(**sizes), cache)
+        worker = run(WORKER.format(**sizes), cache)
+    print(f"Registry study: {args.reps} replicates at n = {args.patients} (chunks of {chunk}), "
+          "NUMBA_CACHE_DIR a new temporary folder; seconds wall-clock [CPU of the process]")
+    for label, t in (("1. fresh cache", cold), ("2. warm cache, new process", warm)):
+        print(f"{label}: import {_pair(t, 'import')} + first run_study {_pair(t, 'first')} = "
+              f"{t['import'] + t['first']:.2f} [{t['import_cpu'] + t['first_cpu']:.2f}]; "
+              f"second run_study {_pair(t, 'second')}; compile messages: {t['compiled']}")
+    for clock, key in (("wall-clock", ""), ("CPU", "_cpu")):
+        first_use, second = cold["import" + key] + cold["first" + key], cold["second" + key]
+        allowed = 3 * second + 3
+        print(f"3. target ({clock}): first use (import + first call) {first_use:.2f} s <= 3 x second "
+              f"+ 3 s = {allowed:.2f} s: {'met' if first_use <= allowed else 'NOT met'} "
+              f"(first use / second = {first_use / second:.1f}x; first call alone "
+              f"{cold['first' + key] / second:.1f}x)")
+    print(f"4. a fresh loky worker (cache filled by the parent): import {_pair(worker, 'import')}, "
+          f"first chunk of {chunk} {_pair(worker, 'first')}, second chunk {_pair(worker, 'second')}; "
+          f"run_study(n_jobs=2) in a new process {worker['study_n_jobs_2']:.2f}; compile messages "
+          f"(parent and workers): {worker['compiled']}")
+
+
+def _pair(times: dict, name: str) -> str:
+    return f"{times[name]:.2f} [{times[name + '_cpu']:.2f}]"
+
+
+if __name__ == "__main__":
+    main()

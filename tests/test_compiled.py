@@ -1,0 +1,188 @@
+"""Compiled kernels: where their cache lives, one signature each, compiled once (``_compiled.py``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sclero_analysis import _compiled
+from sclero_analysis._compiled import cache_folder
+
+PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
+
+# A module with one tiny kernel: compiling it takes a fraction of a second.
+TINY = """
+from numba import types
+from sclero_analysis._compiled import kernel, read
+
+@kernel(types.float64(read(types.float64, 1)))
+def total(values):
+    out = 0.0
+    for v in values:
+        out += v
+    return out
+"""
+
+
+@pytest.fixture
+def clean_cache_env(monkeypatch):
+    """No NUMBA_CACHE_DIR, and folder decisions made afresh (they are remembered per process)."""
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    _compiled._first_writable.cache_clear()
+    yield monkeypatch
+    _compiled._first_writable.cache_clear()
+
+
+def _tiny_module(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    source = folder / "tiny_kernels.py"
+    source.write_text(TINY)
+    return source
+
+
+def _unwritable(path: Path) -> Path:
+    """A folder nobody can create, root included: its parent is a regular file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.joinpath("file").write_text("")
+    return path.parent / "file" / path.name
+
+
+def _env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    return {**env, "PYTHONWARNINGS": "error", **extra}
+
+
+def test_the_cache_is_beside_the_module_when_its_folder_is_writable(tmp_path, clean_cache_env):
+    source = _tiny_module(tmp_path / "pkg")
+    assert cache_folder(source) == source.parent.resolve() / "__pycache__"
+
+
+def test_the_cache_falls_back_to_the_user_folder_when_the_package_folder_is_read_only(tmp_path,
+                                                                                      clean_cache_env):
+    source = _tiny_module(tmp_path / "pkg")
+    (source.parent / "__pycache__").write_text("")  # a file: no folder can be made there (even as root)
+    clean_cache_env.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    folder = cache_folder(source)
+    assert folder.is_relative_to(tmp_path / "user-cache" / "sclero_analysis" / "numba")
+    assert folder.is_dir()
+
+
+def test_no_writable_folder_means_no_cache_rather_than_an_error(tmp_path, clean_cache_env):
+    source = _tiny_module(tmp_path / "pkg")
+    (source.parent / "__pycache__").write_text("")
+    clean_cache_env.setenv("XDG_CACHE_HOME", str(_unwritable(tmp_path / "cache")))
+    assert cache_folder(source) is None
+    assert cache_folder("<ipython-input-1>") is None  # no file to stamp a cache by
+
+
+def test_numba_cache_dir_is_respected_even_when_set_after_numba_was_imported(tmp_path, clean_cache_env):
+    import numba  # noqa: F401  (numba reads NUMBA_CACHE_DIR at its import; the kernels read it later)
+
+    source = _tiny_module(tmp_path / "pkg")
+    clean_cache_env.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))
+    assert cache_folder(source).is_relative_to(tmp_path / "numba-cache")
+    clean_cache_env.setenv("NUMBA_CACHE_DIR", str(_unwritable(tmp_path / "nowhere")))
+    assert cache_folder(source) == source.parent.resolve() / "__pycache__"  # unusable: the next one
+
+
+def test_a_kernel_is_compiled_once_then_loaded_by_every_new_process(tmp_path):
+    source = _tiny_module(tmp_path / "pkg")
+    cache = tmp_path / "numba-cache"
+    code = "import tiny_kernels, numpy as np; print(tiny_kernels.total(np.arange(4.0)))"
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=source.parent, env=_env(NUMBA_CACHE_DIR=str(cache))) for _ in range(2)]
+    assert [r.stdout.strip() for r in runs] == ["6.0", "6.0"], runs[0].stderr
+    assert runs[0].stderr.startswith("compiling sclero_analysis kernels") and str(cache) in runs[0].stderr
+    assert runs[1].stderr == ""  # loaded from the cache: no compilation, no message
+    assert list(cache.rglob("tiny_kernels.total-*.nbi")) and list(cache.rglob("tiny_kernels.total-*.nbc"))
+
+
+@pytest.mark.slow
+def test_the_study_and_simulation_modules_import_and_run_from_an_unwritable_install(tmp_path):
+    # a read-only site-packages and no writable home: Numba's own cache=True failed at import
+    install = tmp_path / "site-packages"
+    shutil.copytree(PACKAGE, install / "sclero_analysis", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in [install / "sclero_analysis", *(install / "sclero_analysis").rglob("*/")]:
+        if folder.is_dir():
+            (folder / "__pycache__").write_text("")  # no __pycache__ can be made in the install
+    code = textwrap.dedent(f"""
+        import numpy as np, sclero_analysis as sa
+        from sclero_analysis.studies import StudyDesign, fit_cox_batched, run_study
+        assert sa.__file__.startswith({str(install)!r})
+        res = run_study(StudyDesign(sa.RegistryDesign(n_patients=60), n_reps=2, chunk_size=2,
+                                    truth_patients=200), progress=False)
+        print(res.replicates.shape[0])
+    """)
+    home = _unwritable(tmp_path / "home")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env=_env(PYTHONPATH=str(install), HOME=str(home),
+                                  XDG_CACHE_HOME=str(home / ".cache"), PYTHONDONTWRITEBYTECODE="1",
+                                  PYTHONWARNINGS="default"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "4"
+    assert "no writable cache folder" in out.stderr
+
+
+def test_a_kernel_has_one_signature_and_refuses_other_types():
+    from sclero_analysis.synthetic.line_kernel import days_array
+
+    assert len(days_array.signatures) == 1
+    np.testing.assert_array_equal(days_array(np.array([1.0, 2.5])), [31.0, 77.0])
+    read_only = np.array([1.0, 2.5])
+    read_only.setflags(write=False)
+    np.testing.assert_array_equal(days_array(read_only), [31.0, 77.0])  # inputs may be read-only
+    with pytest.raises(TypeError, match="No matching definition"):
+        days_array(np.array([1.0, 2.5], np.float32))  # would have compiled a second version
+    assert len(days_array.signatures) == 1
+
+
+def test_a_kernels_cache_is_stamped_by_the_files_of_every_compiled_function_it_calls():
+    from sclero_analysis.studies import batched_logit
+
+    files = {Path(f).name for f in _compiled._called_files(batched_logit.fit_kernel.py_func)}
+    assert files == {"batched_logit.py", "cox_kernel.py", "_compiled.py"}  # _newton_direction, fill
+
+
+def test_the_least_squares_step_is_lapacks_minimum_norm_solution():
+    from numba import njit
+
+    from sclero_analysis.studies.batched_logit import _least_squares
+
+    @njit
+    def solve(a, b):
+        _least_squares(a, b)
+
+    rng = np.random.default_rng(4)
+    for size, rank in ((3, 2), (6, 4), (9, 1)):
+        half = rng.normal(size=(rank, rank + 2))
+        a = np.zeros((size, size))
+        a[:rank, :rank] = half @ half.T  # an information matrix with all-zero covariates: singular
+        b = rng.normal(size=size)
+        x = b.copy()
+        solve(a, x)
+        expected = np.linalg.lstsq(a, b, rcond=-1)[0]
+        np.testing.assert_allclose(x, expected, rtol=1e-9, atol=1e-12)  # two LAPACK builds: rounding
+
+
+def test_singular_replicates_keep_every_replicates_digits():
+    from sclero_analysis.studies.batched_logit import fit_multinomial_batched
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 40, 2))
+    x[1, :, 1] = 0.0  # replicate 1 only: a singular information, the least-squares step
+    y = rng.integers(0, 3, (3, 40))
+    mask = np.ones((3, 40), bool)
+    together, ok_together = fit_multinomial_batched(x, y, 3, mask)
+    for b in range(3):
+        alone, ok_alone = fit_multinomial_batched(x[b:b + 1], y[b:b + 1], 3, mask[b:b + 1])
+        np.testing.assert_array_equal(alone[0], together[b])
+        assert ok_alone[0] == ok_together[b]
+    without, _ = fit_multinomial_batched(x[1:2, :, :1], y[1:2], 3, mask[1:2])  # the model without it
+    np.testing.assert_allclose(together[1], without[0], rtol=1e-9)
