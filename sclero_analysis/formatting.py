@@ -180,3 +180,19 @@ def term_rows(models: dict[str, tuple[pd.DataFrame, dict]]) -> list[tuple[str, s
             if (label, str(index), term) not in rows:
                 rows.append((label, str(index), term))
     return rows
+
+
+def conf_level_of(results) -> float:
+    """Return the confidence level regression results were fitted with (0.95 when they do not say).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> conf_level_of({"a": SimpleNamespace(conf_level=0.9)}), conf_level_of(pd.DataFrame())
+    (0.9, 0.95)
+    """
+    found = {getattr(r, "conf_level", None) for r in
+             (results.values() if isinstance(results, Mapping) else [results])} - {None}
+    if len(found) > 1:
+        raise ValueError(f"models with different confidence levels {sorted(found)} cannot share a table")
+    return float(found.pop()) if found else 0.95

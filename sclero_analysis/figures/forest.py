@@ -22,7 +22,14 @@ from sclero_analysis.figures.panels import keep_inside
 from sclero_analysis.figures.scales import log_ratio_axis, ratio_limits
 from sclero_analysis.figures.style import OKABE_ITO, new_axes
 from sclero_analysis.figures.text import POINTS_PER_INCH, font_points, text_width
-from sclero_analysis.formatting import LEVEL, format_p, format_ratio_ci, model_counts, regression_models
+from sclero_analysis.formatting import (
+    LEVEL,
+    conf_level_of,
+    format_p,
+    format_ratio_ci,
+    model_counts,
+    regression_models,
+)
 from sclero_analysis.labels import Labels, label
 
 NUMBER_FONT = "small"
@@ -116,13 +123,13 @@ def _with_counts(models, counts) -> dict:
     return out
 
 
-def _columns(models, rows) -> list[tuple[str, str]]:
+def _columns(models, rows, level: float = 0.95) -> list[tuple[str, str]]:
     """(key, header) of the number columns: N and events only for one model that has them."""
     summaries = [s for s, _ in models.values()]
     columns = []
     if len(models) == 1 and {"n", "events"} <= set(summaries[0].columns):
         columns += [("n", "N"), ("events", "Events")]
-    columns.append(("hr", "HR (95% CI)"))
+    columns.append(("hr", f"HR ({level:.0%} CI)"))
     if all("p" in s.columns for s in summaries):
         columns.append(("p", "p"))
     return columns
@@ -230,7 +237,7 @@ def forest_plot(results, ax: Axes | None = None, xlabel: str = "Hazard ratio (95
     models = _with_counts(regression_models(results), model_counts(results))
     rows = forest_rows(models, labels)
     k = len(models)
-    columns = _columns(models, rows)
+    columns = _columns(models, rows, conf_level_of(results))
     label_points = max(text_width(r.text, None, "bold") for r in rows)
     columns_points = _columns_width(models, rows, columns)
     if ax is None:

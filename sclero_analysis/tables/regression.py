@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sclero_analysis.formatting import (
+    conf_level_of,
     format_p,
     format_ratio_ci,
     model_counts,
@@ -96,10 +97,11 @@ def regression_table(results, estimate_label: str = "HR", decimals: int = 2, tit
     models = regression_models(results)
     counted = model_counts(results) if counts else dict.fromkeys(models)
     rows = term_rows(models)
+    level = f"{conf_level_of(results):.0%}"
     columns, cells, values = [], {}, {}
     for name, (summary, _) in models.items():
         names = {key: f"{name} {label}".strip() for key, label in
-                 (("n", "N"), ("events", "Events"), ("ratio", f"{estimate_label} (95% CI)"),
+                 (("n", "N"), ("events", "Events"), ("ratio", f"{estimate_label} ({level} CI)"),
                   ("p", "p"))}
         shown = ["ratio", "p"] if counted.get(name) is None else ["n", "events", "ratio", "p"]
         columns += [names[key] for key in shown]
@@ -108,8 +110,9 @@ def regression_table(results, estimate_label: str = "HR", decimals: int = 2, tit
             cells[key] = cells.get(key, {}) | cell
         values |= {(name, index): value for index, value in model_values.items()}
     frame = rows_to_frame(_display_rows(rows, cells)).reindex(columns=columns).fillna("")
-    notes = (f"{estimate_label}: hazard ratio with 95% confidence interval.",)
+    notes = (f"{estimate_label}: hazard ratio with {level} confidence interval.",)
     if any(c is not None for c in counted.values()):
         notes += ("N: rows in the level (all rows for a continuous term); Events: those with the "
                   "event.",)
     return Table(frame, {"hr": pd.Series(values, dtype=float)}, title, notes)
+
