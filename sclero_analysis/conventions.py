@@ -1,4 +1,4 @@
-"""The time unit and event codes every analysis frame uses (DESIGN §4), defined once.
+"""The time unit and event codes every analysis frame uses (docs/data_contract.md §4), defined once.
 
 A module of constants only, so that any layer (the analysis frames, the synthetic generator,
 a study's fast path) can share them without importing the others.

@@ -1,7 +1,7 @@
 """Therapy vocabulary and tiering: agent names in, canonical agents and the line's tier out.
 
 The vocabulary is data (``therapies.toml``); this module only reads it and applies the rules of
-DESIGN §2:
+docs/data_contract.md §2:
 
 * a line's tier is the highest-order tier among its agents;
 * ``other`` has no order: it is the tier only when no agent of an ordered tier is on the line;
@@ -397,7 +397,7 @@ def resolve_agents(text: str, vocabulary: Vocabulary | None = None) -> ResolvedA
     -----
     The tier is the highest-order tier among the line's agents (ivig < immunosuppression <
     cytoreduction); ``other`` applies only when no ordered-tier agent is present, and ECP never
-    sets the tier (DESIGN §2).
+    sets the tier (docs/data_contract.md §2).
 
     Examples
     --------

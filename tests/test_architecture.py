@@ -1,8 +1,9 @@
-"""Layering (DESIGN §5) and import hygiene (STYLE.md)."""
+"""Layering (docs/data_contract.md §5) and import hygiene."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,17 @@ def test_a_study_worker_imports_only_the_simulator_and_the_batched_fits():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_citation_of_a_document_outside_the_repository():
+    """Docstrings, comments and tests cite docs/ in this repository, never design notes elsewhere."""
+    outside = re.compile(r"\b(?:DESIGN|METHODS)(?:\.md)? §|\bdomain\.md\b|\bshared/\w+\.md\b")
+    root = PACKAGE.parent
+    files = [*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.toml"), *PACKAGE.rglob("*.ipynb"),
+             *PACKAGE.rglob("README.md"), *(root / "tests").rglob("*.py"), *(root / "tests").rglob("*.R")]
+    cited = [f"{path.relative_to(root)}:{n}" for path in files
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if outside.search(line) and path.name != "test_architecture.py"]
+    assert not cited, f"cite docs/ instead: {cited[:10]}"
+    for doc in ("methods.md", "data_contract.md", "synthetic.md"):
+        assert (root / "docs" / doc).is_file()

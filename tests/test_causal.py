@@ -222,7 +222,7 @@ def test_categorical_covariates_expand_to_their_levels():
 # --- E-values (VanderWeele & Ding 2017; EValue) -----------------------------------------------
 
 def test_e_value_worked_examples():
-    # METHODS §10: HR = 2, common outcome
+    # docs/methods.md §10: HR = 2, common outcome
     assert e_value(2.0, rare=False).loc["estimate", "e_value"] == pytest.approx(2.606409, abs=1e-6)
     # the paper's examples: RR 3.9 (2.4–6.2) → 7.26 and 4.23; RR 0.80 (0.71–0.91) → 1.81 and 1.43
     v = e_value(3.9, 2.4, 6.2, rare=True)["e_value"]

@@ -1,4 +1,4 @@
-"""Analysis frames (DESIGN §4) on the good fixture, with expectations computed by hand."""
+"""Analysis frames (docs/data_contract.md §4) on the good fixture, with expectations computed by hand."""
 
 from __future__ import annotations
 

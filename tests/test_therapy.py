@@ -1,4 +1,4 @@
-"""Therapy vocabulary and the tier rules of DESIGN §2, one test per rule."""
+"""Therapy vocabulary and the tier rules of docs/data_contract.md §2, one test per rule."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_rule_highest_order_tier_wins():
 def test_rule_other_only_without_an_ordered_tier_agent():
     assert resolve_agents("methotrexate").tier == "other"
     assert resolve_agents("cyclosporine; PUVA").tier == "other"
-    # `other` has no order (DESIGN §2): an ordered-tier agent on the line sets the tier.
+    # `other` has no order (docs/data_contract.md §2): an ordered-tier agent on the line sets the tier.
     assert resolve_agents("IVIG; cyclosporine").tier == "ivig"
     assert resolve_agents("melphalan; interferon alfa-2b").tier == "cytoreduction"
 

@@ -27,7 +27,7 @@ class CaseSeries:
     Attributes
     ----------
     patients, lines, events : pandas.DataFrame
-        Accepted rows, typed as DESIGN §3 (columns in the contract's order).
+        Accepted rows, typed as docs/data_contract.md §3 (columns in the contract's order).
     report : pandas.DataFrame
         One row per problem: ``file, table, row, column, value, severity, rule, message``.
     rejected : Mapping[str, pandas.DataFrame]

@@ -68,7 +68,7 @@ def read_case_series(
     Returns
     -------
     CaseSeries
-        Accepted rows in ``patients``, ``lines``, ``events`` (typed as DESIGN §3, tier and
+        Accepted rows in ``patients``, ``lines``, ``events`` (typed as docs/data_contract.md §3, tier and
         ``adjunct_ecp`` derived from the agents), ``rejected`` rows and the ``report``.
 
     Raises

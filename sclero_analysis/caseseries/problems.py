@@ -1,4 +1,4 @@
-"""Problems found while loading a case series, and the report they make (DESIGN §3, §6).
+"""Problems found while loading a case series, and the report they make (docs/data_contract.md §3, §6).
 
 A :class:`Problem` names one cell (or a whole column or file, when ``row`` is None); the
 report is their table with the file each table came from.

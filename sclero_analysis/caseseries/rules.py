@@ -1,4 +1,4 @@
-"""Rules across rows and tables of a case series (DESIGN §3), on parsed frames.
+"""Rules across rows and tables of a case series (docs/data_contract.md §3), on parsed frames.
 
 Each rule looks at frames indexed by file row, with missing values where a cell could not be
 read (those cells are already reported, so comparisons with them never fire), and the integer

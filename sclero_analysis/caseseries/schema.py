@@ -1,4 +1,4 @@
-"""The case-series data contract (DESIGN §3) as pandera models, one class per table.
+"""The case-series data contract (docs/data_contract.md §3) as pandera models, one class per table.
 
 Each field carries its description, its dtype after loading, its value checks, and in
 ``metadata`` how a cell is read from a file (``kind``) and whether the column is derived (never

@@ -1,4 +1,4 @@
-"""Sensitivity to unmeasured confounding: E-values and tipping points (METHODS §10).
+"""Sensitivity to unmeasured confounding: E-values and tipping points (docs/methods.md §10).
 
 The E-value (VanderWeele & Ding 2017) is the minimum strength of association, on the risk ratio
 scale, that an unmeasured confounder would need with both the tier and the outcome, beyond the

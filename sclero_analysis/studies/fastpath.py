@@ -3,7 +3,7 @@
 The generator writes valid data by construction, so a study need not build, type and validate
 a :class:`~sclero_analysis.caseseries.CaseSeries` per replicate. :func:`simulate_lines` makes the
 same random draws as :func:`~sclero_analysis.simulate_registry` and derives the line-level
-endpoint exactly as :func:`~sclero_analysis.relapse_frame` does (DESIGN §4, in whole days);
+endpoint exactly as :func:`~sclero_analysis.relapse_frame` does (docs/data_contract.md §4, in whole days);
 a test checks that both paths give identical data for the same seed.
 """
 

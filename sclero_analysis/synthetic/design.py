@@ -1,6 +1,6 @@
 """``RegistryDesign``: every parameter of the synthetic-registry generator, with its basis.
 
-Defaults are calibrated to the published figures in ``shared/domain.md``; each field's comment
+Defaults are calibrated to the published figures in ``docs/synthetic.md``; each field's comment
 names its source (S1 … S15 as listed there) or says ``assumption``. Times are in months unless a
 name says otherwise; hazards are per month.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PARAPROTEIN_MIX = {  # given a monoclonal gammopathy
-    "IgG-lambda": 0.78,  # S2 73%, S6 78%, S5 86%: use 0.78 (domain.md, suggested parameters)
+    "IgG-lambda": 0.78,  # S2 73%, S6 78%, S5 86%: use 0.78 (docs/synthetic.md, suggested parameters)
     "IgG-kappa": 0.14,  # S5 2/14 IgG-κ; remainder split: assumption
     "IgA-lambda": 0.03,  # assumption (rare isotypes)
     "IgA-kappa": 0.02,  # assumption
@@ -26,7 +26,7 @@ PARAPROTEIN_MIX = {  # given a monoclonal gammopathy
 class RegistryDesign:
     """Parameters of a simulated scleromyxedema registry (frozen; use ``replace`` to vary).
 
-    Every default names its basis: a source id of ``shared/domain.md`` or "assumption".
+    Every default names its basis: a source id of ``docs/synthetic.md`` or "assumption".
     """
 
     # --- size and follow-up -------------------------------------------------------------------
@@ -45,7 +45,7 @@ class RegistryDesign:
     p_neuro: float = 0.30  # S1 neurologic 30%
     p_cardiac: float = 0.20  # S1 cardiac 20%
     p_pulmonary: float = 0.32  # S7 dyspnoea 6/19
-    p_renal: float = 0.05  # domain.md suggested about 0.05 (S7 one autopsy case)
+    p_renal: float = 0.05  # docs/synthetic.md suggested about 0.05 (S7 one autopsy case)
     p_musculoskeletal: float = 0.25  # S1 rheumatologic 23%, S2 arthralgia 25%
     p_gastrointestinal: float = 0.42  # S7 dysphagia 8/19
     mrss_mean: float = 20.0  # baseline mRSS (0-51): assumption
@@ -72,7 +72,7 @@ class RegistryDesign:
     severity_on_response: float = -0.5  # log-odds of response per SD of severity: assumption
     response_relapse_correlation: float = 0.6  # responders relapse later (Gaussian copula): assumption
     # --- relapse or progression on a line (true conditional model) -------------------------------
-    relapse_shape: float = 1.3  # Weibull shape: domain.md suggested (Weibull, S3 relapse 6-25 months)
+    relapse_shape: float = 1.3  # Weibull shape: docs/synthetic.md suggested (Weibull, S3 relapse 6-25 months)
     relapse_scale_months: float = 40.0  # IVIG line on maintenance, average patient: assumption
     ivig_stop_per_month: float = 0.01  # stopping IVIG maintenance: assumption
     ivig_stop_hr: float = 4.0  # relapse after stopping IVIG: S3 (6, 25 months), S2, S4, S11

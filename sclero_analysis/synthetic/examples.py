@@ -26,7 +26,7 @@ CARD = """# Synthetic scleromyxedema {kind}
 
 - Made by: `{command}` (sclero_analysis, `sclero_analysis/synthetic/`).
 - Design: {n_patients} patients, {n_sites} sites, seed {seed}; every parameter and its source
-  (domain.md) is in `truth.json` under `design`, and in `RegistryDesign`'s source code.
+  (docs/synthetic.md) is in `truth.json` under `design`, and in `RegistryDesign`'s source code.
 - Tables: {counts}.
 - What is true (`truth.json`): the conditional log hazard ratios of relapse on a line
   (`conditional_log_hr`: tier vs IVIG, age per year, mRSS per point, neuro, cardiac){marginal}.

@@ -24,7 +24,7 @@ DRAMATIC = ("ASCT", "bortezomib", "lenalidomide", "daratumumab")
 
 @dataclass(frozen=True)
 class PublicationDesign:
-    """Parameters of the publication filter (all assumptions: domain.md §7 quantifies none).
+    """Parameters of the publication filter (all assumptions: docs/synthetic.md §7 quantifies none).
 
     Attributes
     ----------
@@ -32,7 +32,7 @@ class PublicationDesign:
         Probability that a case with stable/progressive disease on a conventional therapy is
         published.
     odds_cr, odds_pr : float
-        Relative chance of publication after a complete or partial response. domain.md §7
+        Relative chance of publication after a complete or partial response. docs/synthetic.md §7
         calls the ratio unknown; case reports show near-universal success (S4 8/8 responses,
         24 published IVIG successes and no failures) against 42% CR in a multicentre series
         (S2), so the defaults are strong: CR 20×, PR 4× (assumption).

@@ -93,7 +93,7 @@ lr$trend_untied_cox_score <- list(statistic = unname(
 doc <- data.frame(time_months = 1:6, event = c(1, 1, 0, 1, 1, 0), tier = rep(c("a", "b"), each = 3))
 lr$docstring <- lr_values(survdiff(Surv(time_months, event == 1) ~ tier, data = doc))
 
-# --- restricted mean (print.survfit's rmean = survRM2's rmst1, METHODS §1 and §9) -------------
+# --- restricted mean (print.survfit's rmean = survRM2's rmst1, docs/methods.md §1 and §9) -------------
 rm_values <- function(fit, tau) {
   tab <- summary(fit, rmean = tau)$table
   if (is.null(dim(tab))) tab <- t(as.matrix(tab))
