@@ -50,7 +50,7 @@ OPTIONS = {"nogil": True, "error_model": "numpy", "no_cfunc_wrapper": True}
 #: Scalar types of kernel signatures.
 F8, I8, B1 = types.float64, types.int64, types.boolean
 #: Seconds a fresh install spends compiling every kernel, about (benchmarks/bench_first_use.py).
-FIRST_COMPILE_SECONDS = 10
+FIRST_COMPILE_SECONDS = 12
 
 _announced = threading.Event()
 
