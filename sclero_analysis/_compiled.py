@@ -42,6 +42,7 @@ from numba.core.caching import (
     _SourceFileBackedLocatorMixin,
 )
 from numba.core.dispatcher import Dispatcher
+from numba.extending import overload
 
 #: Options of every compiled function: no GIL held, NumPy's rules for division by zero, no C
 #: callback wrapper (nothing takes their address; one wrapper less to compile).
@@ -49,7 +50,7 @@ OPTIONS = {"nogil": True, "error_model": "numpy", "no_cfunc_wrapper": True}
 #: Scalar types of kernel signatures.
 F8, I8, B1 = types.float64, types.int64, types.boolean
 #: Seconds a fresh install spends compiling every kernel, about (benchmarks/bench_first_use.py).
-FIRST_COMPILE_SECONDS = 10
+FIRST_COMPILE_SECONDS = 12
 
 _announced = threading.Event()
 
@@ -109,7 +110,7 @@ def cache_folder(source: str | os.PathLike) -> Path | None:
 
 
 def _called_files(function: Callable) -> set[str]:
-    """Return the source files of ``function`` and of the compiled functions it calls, transitively."""
+    """Return the source files of ``function``, of the compiled functions it calls and this one's."""
     seen, todo = set(), [function]
     while todo:
         current = todo.pop()
@@ -120,7 +121,7 @@ def _called_files(function: Callable) -> set[str]:
             value = current.__globals__.get(name)
             if isinstance(value, Dispatcher):
                 todo.append(value.py_func)
-    return {inspect.getfile(f) for f in seen}
+    return {inspect.getfile(f) for f in seen} | {__file__}  # and fill, copy_into (overloads)
 
 
 class _Locator(_SourceFileBackedLocatorMixin, _CacheLocator):
@@ -275,11 +276,11 @@ def helper(function: Callable) -> Callable:
     return njit(**OPTIONS)(function)
 
 
-@helper
-def fill(a, value):
-    """Set every element of a C-contiguous array to ``value``: ``a[...] = value`` as a loop.
+def fill(a, value) -> None:
+    """Set every element of an array to ``value``: ``a[...] = value``, as loops in a kernel.
 
-    In a kernel, loops compile several times faster than Numba's slice assignment.
+    In compiled code, loops per dimension compile several times faster than Numba's slice
+    assignment and run as fast.
 
     Examples
     --------
@@ -287,14 +288,11 @@ def fill(a, value):
     >>> a = np.ones((2, 2)); fill(a, 0.5); a.tolist()
     [[0.5, 0.5], [0.5, 0.5]]
     """
-    flat = a.reshape(a.size)
-    for i in range(flat.shape[0]):
-        flat[i] = value
+    a[...] = value
 
 
-@helper
-def copy_into(source, target):
-    """Copy ``source`` into ``target`` (C-contiguous, one size): ``target[...] = source`` as a loop.
+def copy_into(source, target) -> None:
+    """Copy ``source`` into ``target`` of the same shape: ``target[...] = source``, as loops in a kernel.
 
     Examples
     --------
@@ -302,6 +300,36 @@ def copy_into(source, target):
     >>> a = np.zeros(3); copy_into(np.arange(3.0), a); a.tolist()
     [0.0, 1.0, 2.0]
     """
-    flat, out = source.reshape(source.size), target.reshape(target.size)
-    for i in range(flat.shape[0]):
-        out[i] = flat[i]
+    target[...] = source
+
+
+@overload(fill, jit_options=OPTIONS)
+def _fill_loops(a, value):
+    if a.ndim == 1:
+        def fill_1d(a, value):
+            for i in range(a.shape[0]):
+                a[i] = value
+        return fill_1d
+    if a.ndim == 2:
+        def fill_2d(a, value):
+            for i in range(a.shape[0]):
+                for j in range(a.shape[1]):
+                    a[i, j] = value
+        return fill_2d
+    return None
+
+
+@overload(copy_into, jit_options=OPTIONS)
+def _copy_loops(source, target):
+    if source.ndim == 1:
+        def copy_1d(source, target):
+            for i in range(source.shape[0]):
+                target[i] = source[i]
+        return copy_1d
+    if source.ndim == 2:
+        def copy_2d(source, target):
+            for i in range(source.shape[0]):
+                for j in range(source.shape[1]):
+                    target[i, j] = source[i, j]
+        return copy_2d
+    return None

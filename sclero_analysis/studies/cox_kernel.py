@@ -15,54 +15,59 @@ from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kerne
 
 
 @helper
-def _merge_pass(t, source, target, count, width):
-    """One pass of a bottom-up merge sort by time descending; equal times keep their order."""
+def _merge_pass(key, index, key_out, index_out, count, width):
+    """One pass of a bottom-up merge sort of (key, index) pairs by key descending, ties in order."""
     for low in range(0, count, 2 * width):
         mid, high = min(low + width, count), min(low + 2 * width, count)
         a, b = low, mid
         for k in range(low, high):
-            if a < mid and (b >= high or not t[source[b]] > t[source[a]]):
-                target[k] = source[a]
+            if a < mid and (b >= high or not key[b] > key[a]):
+                key_out[k], index_out[k] = key[a], index[a]
                 a += 1
             else:
-                target[k] = source[b]
+                key_out[k], index_out[k] = key[b], index[b]
                 b += 1
 
 
 @helper
-def _sort_rows(t, m, order, buffer):
-    """Real rows (``m``) by time descending, ties in row order, then the other rows; return the count."""
+def _sort_rows(t, m, order, buffer, key, key_buffer):
+    """Real rows (``m``) by time descending, ties in row order, then the other rows; return the count.
+
+    A stable merge sort of the real rows' times (``key``, their sorted times on return) and
+    indices; ``buffer`` and ``key_buffer`` are scratch.
+    """
     n = t.shape[0]
     count = 0
     for i in range(n):
         if m[i]:
             order[count] = i
+            key[count] = t[i]
             count += 1
     pos = count
     for i in range(n):
         if not m[i]:
             order[pos] = i
             pos += 1
-    width, in_order = 1, True  # the sorted rows are in ``order`` (else in ``buffer``)
+    width, in_order = 1, True  # the sorted pairs are in (key, order), else in the buffers
     while width < count:
         if in_order:
-            _merge_pass(t, order, buffer, count, width)
+            _merge_pass(key, order, key_buffer, buffer, count, width)
         else:
-            _merge_pass(t, buffer, order, count, width)
+            _merge_pass(key_buffer, buffer, key, order, count, width)
         in_order = not in_order
         width *= 2
     if not in_order:
         for k in range(count):
-            order[k] = buffer[k]
+            key[k], order[k] = key_buffer[k], buffer[k]
     return count
 
 
 @helper
-def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, buffer, t, mean,  # noqa: C901
+def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, buffer, t, keys, mean,  # noqa: C901
                  x, w, d, start, end, frac, c, n_dead, constant):
     """Sort, centre and group one replicate's rows; return its last real row (−1 when none)."""
     n, p = x.shape
-    count = _sort_rows(t_in, m, order, buffer)
+    count = _sort_rows(t_in, m, order, buffer, t, keys)
     for i in range(n):
         o = order[i]
         real = i < count
@@ -254,14 +259,14 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     (denominators, x̄, exp(eta)) are written for the robust variance.
     """
     b_count, n, p = x_in.shape
-    buffer, t, mean = np.empty(n, np.int64), np.empty(n), np.empty(p)
+    buffer, t, keys, mean = np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(p)
     s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
     s2, e2, lu = np.empty((p, p)), np.empty((p, p)), np.empty((p, p))
     score, trial_score, trial_info = np.empty(p), np.empty(p), np.empty((p, p))
     step, trial = np.empty(p), np.empty(p)
     for b in range(b_count):
-        lb = _prepare_one(time[b], weight[b], event[b], x_in[b], mask[b], efron, order[b], buffer, t, mean,
-                          x[b], w[b], d[b], start[b], end[b], frac[b], c[b], n_dead[b], constant[b])
+        lb = _prepare_one(time[b], weight[b], event[b], x_in[b], mask[b], efron, order[b], buffer, t, keys,
+                          mean, x[b], w[b], d[b], start[b], end[b], frac[b], c[b], n_dead[b], constant[b])
         last[b] = lb
         xb, wb, db, eb, cb, bb, ib = x[b], w[b], d[b], end[b], constant[b], beta[b], info[b]
         fill(bb, 0.0)
