@@ -68,12 +68,12 @@ def overview_finding(n_patients: int, n_lines: int, n_rejected: int, tier_lines:
 
     Examples
     --------
-    >>> overview_finding(15, 33, 0, {"ivig": 16, "other": 2}, 12, 3)[:66]
-    '15 patients and 33 analysable lines (0 rows rejected): ivig 16, ot'
+    >>> overview_finding(15, 33, 0, {"ivig": 16, "other": 1}, 12, 3)[:87]
+    '15 patients and 33 analysable lines (0 rows rejected); lines per tier: ivig 16, other 1'
     """
     tiers = ", ".join(f"{tier} {n}" for tier, n in tier_lines.items())
-    return (f"{n_patients} patients and {n_lines} analysable lines ({n_rejected} rows rejected): "
-            f"{tiers} lines per tier; {share(with_paraprotein, n_patients)} patients have a "
+    return (f"{n_patients} patients and {n_lines} analysable lines ({n_rejected} rows rejected); "
+            f"lines per tier: {tiers}; {share(with_paraprotein, n_patients)} patients have a "
             f"paraprotein and {share(with_neuro, n_patients)} neurological involvement.")
 
 
