@@ -19,9 +19,10 @@ test: lint
 	$(BIN)/python -m pytest
 
 # Execute the notebooks on the shipped synthetic registry into reports/ (DATA=path for your own,
-# ARGS="--dayfirst" or ARGS="--sheet patients=Pts" to read it). reports/ is not tracked.
+# ARGS="--dayfirst" or ARGS="--sheet patients=Pts" to read it; LITERATURE=path for the published
+# evidence notebook 07 pools). reports/ is not tracked.
 report: $(STAMP)
-	$(BIN)/sclero-analysis report --out reports $(if $(DATA),--data $(DATA)) $(ARGS)
+	$(BIN)/sclero-analysis report --out reports $(if $(DATA),--data $(DATA)) $(if $(LITERATURE),--literature $(LITERATURE)) $(ARGS)
 
 # Refresh the README's figure (committed) from notebook 02 on the shipped registry.
 readme-figure: $(STAMP)

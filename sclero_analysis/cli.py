@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--data", help="case series directory or .xlsx workbook "
                                        "(default: the shipped synthetic registry)")
     _reading_options(report)
+    report.add_argument("--literature", metavar="PATH",
+                        help="published evidence for notebook 07 to pool: a literature folder or "
+                             "extraction workbook (sclero-analysis template literature); default: "
+                             "the shipped synthetic literature with the shipped registry, else none")
     report.add_argument("--out", default="reports", help="report folder (default: reports/)")
     report.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of every random draw")
     report.add_argument("--tau", type=float, default=DEFAULT_TAU, help="RMST horizon in months")
@@ -165,7 +169,7 @@ def _report(args: argparse.Namespace) -> int:
         result = build_report(data=args.data, out=args.out, notebooks=args.only,
                               notebooks_dir=args.notebooks, seed=args.seed, tau=args.tau,
                               fast=args.fast, progress=_say, dayfirst=args.dayfirst,
-                              sheets=dict(args.sheet))
+                              sheets=dict(args.sheet), literature=args.literature)
     except (ReportError, FileNotFoundError) as error:
         print(f"sclero-analysis report: {error}\nNothing was written.", file=sys.stderr)
         return EXIT_UNREADABLE

@@ -23,7 +23,8 @@ from sclero_analysis.report import build_report, data_hash
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_case_series_overview", "02_time_to_relapse_by_tier", "03_confounding_by_indication",
-            "04_publication_bias", "05_registry_study_planning", "06_small_samples"]
+            "04_publication_bias", "05_registry_study_planning", "06_small_samples",
+            "07_pooling_the_literature"]
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +33,7 @@ def report(tmp_path_factory):
     return build_report(out=out, notebooks_dir=ROOT / "notebooks", fast=True, progress=None)
 
 
-def test_the_six_notebooks_exist():
+def test_the_numbered_notebooks_exist():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 
@@ -89,6 +90,9 @@ def test_key_tables_are_sane(report):
     assert power["power"].between(0, 1).all() and power["coverage"].between(0, 1).all()
     firth = pd.read_csv(tables / "06_firth_vs_cox_many_series.csv").set_index("method")
     assert set(firth.index) == {"cox", "firth"}
+    pooled = pd.read_csv(tables / "07_literature_vs_registry.csv").set_index("tier")
+    assert set(pooled.index) == set(sa.TIERS) and (pooled["k_sources"] >= 1).all()
+    assert pooled[["literature", "registry", "truth"]].stack().between(0, 1).all()
 
 
 def _links(html: str) -> list[str]:
@@ -122,6 +126,7 @@ def test_index_links_resolve_and_carry_provenance(report):
     assert '<h2 id="data">Data</h2>' in page and "rejected" in page
     record = json.loads((report.folder / "provenance.json").read_text())
     assert record["data_sha256"] == data_hash(None) and record["seed"] == 20261125
+    assert record["literature_sha256"] == data_hash(ROOT / "data" / "synthetic" / "literature")
     for value in (record["package_version"], record["data_sha256"], record["date_utc"]):
         assert value in page
 

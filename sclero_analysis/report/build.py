@@ -28,6 +28,12 @@ import pandas as pd
 from sclero_analysis.exceptions import ReportError
 from sclero_analysis.report.datacheck import DataCheck, check_data, date_order
 from sclero_analysis.report.index import write_index
+from sclero_analysis.report.literature_input import (
+    SHIPPED_NAME,
+    LiteratureCheck,
+    check_literature,
+    literature_path,
+)
 from sclero_analysis.report.runs import FAILED, NotebookRun, run_notebook
 from sclero_analysis.report.staging import check_replaceable, staged
 from sclero_analysis.synthetic.examples import DATA_DIR
@@ -60,6 +66,9 @@ class Report:
         sections with their reasons, the failing cell and error.
     data : DataCheck, optional
         What validation accepted and rejected in the data, by table and rule.
+    literature : LiteratureCheck, optional
+        What validation accepted and rejected in the literature the notebooks pooled (None:
+        no literature).
     """
 
     folder: Path
@@ -68,6 +77,7 @@ class Report:
     provenance: dict
     runs: tuple[NotebookRun, ...] = ()
     data: DataCheck | None = None
+    literature: LiteratureCheck | None = None
 
     @property
     def index(self) -> Path:
@@ -128,8 +138,12 @@ def _version() -> str:
 
 
 def provenance(data: str | Path | None, seed: int, fast: bool, dayfirst: bool | None = None,
-               sheets: Mapping[str, str] | None = None) -> dict:
-    """Return what the report was made from: version, data, dates, seed, date (UTC), Python, mode."""
+               sheets: Mapping[str, str] | None = None, literature: str | Path | None = None) -> dict:
+    """Return what the report was made from: version, data, literature, dates, seed, date (UTC), Python, mode.
+
+    ``literature`` is the literature the notebooks pool (:func:`literature_path`); its path and
+    SHA-256 are recorded when there is one.
+    """
     record = {
         "package_version": _version(),
         "data": str(Path(data).resolve()) if data else "shipped synthetic registry (data/synthetic/registry)",
@@ -140,6 +154,10 @@ def provenance(data: str | Path | None, seed: int, fast: bool, dayfirst: bool | 
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "mode": "fast (CI check, small simulations)" if fast else "full",
     }
+    if literature is not None:
+        shipped = Path(literature) == literature_path(None, None)
+        record["literature"] = SHIPPED_NAME if shipped else str(Path(literature).resolve())
+        record["literature_sha256"] = data_hash(literature)
     if sheets:
         record["sheets"] = ", ".join(f"{table}={sheet}" for table, sheet in sheets.items())
     return record
@@ -178,6 +196,7 @@ def build_report(
     progress: Callable[[str], None] | None = print,
     dayfirst: bool | None = None,
     sheets: Mapping[str, str] | None = None,
+    literature: str | Path | None = None,
 ) -> Report:
     """Validate the data, execute the notebooks and replace ``out`` with the new report.
 
@@ -209,6 +228,11 @@ def build_report(
     sheets : mapping, optional
         ``{table: sheet}`` for a workbook whose sheets are not named after the tables
         (``--sheet TABLE=SHEET``).
+    literature : str or Path, optional
+        Published evidence for notebook 07 to pool (``--literature``: a folder or an extraction
+        workbook, :func:`~sclero_analysis.read_literature`); None: the shipped synthetic
+        literature when ``data`` is None, else no literature (notebook 07 then pools nothing
+        and says how to give one). It is checked with the data and recorded in the provenance.
 
     Returns
     -------
@@ -218,10 +242,11 @@ def build_report(
     Raises
     ------
     ReportError
-        The data cannot be read or leave no patient or line to analyse, or ``out`` holds
-        files that are not a report: nothing is written.
+        The data cannot be read or leave no patient or line to analyse, the literature cannot
+        be read or has no valid source, or ``out`` holds files that are not a report: nothing
+        is written.
     FileNotFoundError
-        No notebooks, or the data path does not exist: nothing is written.
+        No notebooks, or the data or literature path does not exist: nothing is written.
     KeyboardInterrupt
         Passed on after removing the staging folder: the previous report is untouched.
     """
@@ -229,17 +254,24 @@ def build_report(
     source = Path(notebooks_dir).resolve() if notebooks_dir is not None else default_notebooks_dir()
     if data is not None and not Path(data).exists():
         raise FileNotFoundError(f"--data {data}: no such file or directory")
+    if literature is not None and not Path(literature).exists():
+        raise FileNotFoundError(f"--literature {literature}: no such file or directory")
     names = _notebook_names(source, notebooks)
-    check_replaceable(folder, keep=[source] + ([Path(data)] if data is not None else []))
+    check_replaceable(folder, keep=[source] + [Path(p) for p in (data, literature) if p is not None])
     say = progress or (lambda _line: None)
     check = check_data(data, dayfirst, dict(sheets) if sheets else None)
     say(check.to_text())
-    record = provenance(data, seed, fast, dayfirst, sheets)
+    pooled = literature_path(data, literature)
+    literature_check = None if pooled is None else check_literature(literature, dayfirst)
+    if literature_check is not None:
+        say(literature_check.to_text())
+    record = provenance(data, seed, fast, dayfirst, sheets, pooled)
     with staged(folder) as stage:
         (stage / "provenance.json").write_text(json.dumps(record, indent=1))
         parameters = {"data_path": str(Path(data).resolve()) if data is not None else None,
                       "seed": int(seed), "tau": float(tau), "out_dir": str(stage), "fast": bool(fast),
-                      "dayfirst": dayfirst, "sheets": dict(sheets) if sheets else None}
+                      "dayfirst": dayfirst, "sheets": dict(sheets) if sheets else None,
+                      "literature_path": str(pooled) if literature is not None else None}
         runs = _run_all(source, names, stage, folder, parameters, say)
         write_index(stage, names, record, runs=runs, data=check)
-    return Report(folder, names, {r.name: r.seconds for r in runs}, record, runs, check)
+    return Report(folder, names, {r.name: r.seconds for r in runs}, record, runs, check, literature_check)

@@ -55,7 +55,8 @@ def code_page(name: str) -> str:
     return f"{name}{CODE_SUFFIX}"
 
 
-def path_replacements(stage: Path, final: Path, data: str | Path | None = None) -> list[tuple[str, str]]:
+def path_replacements(stage: Path, final: Path, data: str | Path | None = None,
+                      literature: str | Path | None = None) -> list[tuple[str, str]]:
     """Return ``(absolute, shown)`` pairs that take the build's absolute paths out of a page.
 
     Parameters
@@ -67,6 +68,8 @@ def path_replacements(stage: Path, final: Path, data: str | Path | None = None) 
     data : str or Path, optional
         The data: shown by its name (``registry.xlsx``); other paths in its folder relative to
         that folder.
+    literature : str or Path, optional
+        The literature (``--literature``): shown by its name, as the data.
 
     Returns
     -------
@@ -80,11 +83,12 @@ def path_replacements(stage: Path, final: Path, data: str | Path | None = None) 
     ('r', 'registry.xlsx')
     """
     pairs = {str(stage): final.name, str(final): final.name}
-    if data is not None and str(data):
-        source = Path(data).resolve()
-        pairs[str(source)] = source.name
-        if len(source.parent.parts) > 1:  # never the root: it would take every slash out
-            pairs[str(source.parent) + "/"] = ""
+    for given in (data, literature):
+        if given is not None and str(given):
+            source = Path(given).resolve()
+            pairs[str(source)] = source.name
+            if len(source.parent.parts) > 1:  # never the root: it would take every slash out
+                pairs[str(source.parent) + "/"] = ""
     return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
 
 

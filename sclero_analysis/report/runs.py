@@ -22,6 +22,9 @@ KERNEL = "python3"
 COMPLETE, SKIPPED, FAILED = "complete", "complete, sections skipped", "failed"
 #: Longest error message kept (the executed notebook holds the whole traceback).
 MAX_ERROR = 600
+#: Parameters given only to the notebooks whose parameters cell declares them (07 pools a
+#: literature; the others have no use for it).
+OPTIONAL_PARAMETERS = frozenset({"literature_path"})
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,27 @@ def _show_folder(executed: Path, staged: str, final: str) -> None:
     nbformat.write(book, executed)
 
 
+def declared(notebook: Path, parameters: dict) -> dict:
+    """Drop the :data:`OPTIONAL_PARAMETERS` that the notebook's ``parameters`` cell does not assign.
+
+    Examples
+    --------
+    >>> import nbformat, tempfile
+    >>> book = nbformat.v4.new_notebook()
+    >>> book.cells = [nbformat.v4.new_code_cell("seed = 1", metadata={"tags": ["parameters"]})]
+    >>> path = Path(tempfile.mkdtemp()) / "01_x.ipynb"
+    >>> nbformat.write(book, path)
+    >>> declared(path, {"seed": 2, "literature_path": "lit/"})
+    {'seed': 2}
+    """
+    import nbformat
+
+    book = nbformat.read(notebook, as_version=4)
+    cells = [c.source for c in book.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    names = {line.split("=", 1)[0].strip() for source in cells for line in source.splitlines() if "=" in line}
+    return {k: v for k, v in parameters.items() if k not in OPTIONAL_PARAMETERS or k in names}
+
+
 def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | None = None) -> NotebookRun:
     """Execute ``notebook`` into ``folder`` (``<name>.ipynb``, ``.html``, ``.code.html``); return its run.
 
@@ -143,7 +167,7 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | N
     executed = folder / f"{notebook.stem}.ipynb"
     error, cell = None, None
     try:
-        papermill.execute_notebook(str(notebook), str(executed), parameters=parameters,
+        papermill.execute_notebook(str(notebook), str(executed), parameters=declared(notebook, parameters),
                                    cwd=str(notebook.parent), kernel_name=KERNEL,
                                    progress_bar=False, log_output=False)
     except Exception as exc:  # a cell's error or a dead kernel: the notebook's status, not ours
@@ -153,6 +177,7 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | N
     if executed.exists():
         if final is not None:
             _show_folder(executed, str(folder), str(final))
-        write_pages(executed, path_replacements(folder, final or folder, parameters.get("data_path")))
+        write_pages(executed, path_replacements(folder, final or folder, parameters.get("data_path"),
+                                                       parameters.get("literature_path")))
     return NotebookRun(notebook.stem, time.perf_counter() - start, _skipped(folder, notebook.stem),
                        error, cell)
