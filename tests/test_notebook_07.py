@@ -257,3 +257,30 @@ def test_report_literature_pools_a_filled_extraction_workbook(tmp_path):
     assert record["literature"] == str(book.resolve()) and record["literature_sha256"] == data_hash(book)
     for page in folder.glob(f"{NOTEBOOK}*.html"):  # the index's provenance names the paths on purpose
         assert str(tmp_path) not in page.read_text(), page.name
+
+
+def test_a_one_source_literature_pools_with_the_fallback_and_skips_what_it_cannot(tmp_path, example):
+    tables = literature_tables()
+    tables["sources"] = tables["sources"][tables["sources"]["source_id"] == "Roe 2015"]
+    tables["series"] = tables["series"][tables["series"]["source_id"] == "Roe 2015"]
+    for name in ("patients", "lines", "events", "scores"):
+        tables[name] = tables[name].iloc[:0]
+    lit = sa.read_literature(write_literature(tmp_path / "one", tables))
+    response = pool_response(lit, example)
+    cytoreduction = response.summary.loc[("CR+PR", "cytoreduction", "literature")]  # 3/3, one source
+    assert bool(cytoreduction["penalised"]) and 0.5 < cytoreduction["proportion"] < cytoreduction["upper"] < 1
+    assert any("single source" in note for note in response.notes)
+    assert words.regression_gaps(source_type_regression(lit, None))  # one design: not fitted, said
+    after = sa.evidence.case_relapse_frame(lit, example, origin="response")
+    assert "0 responding lines among the published cases" in words.relapse_gaps(after)[0][1]
+    assert not NAN.search(words.pooling_plain_words(response.comparison(), None))
+
+
+def test_a_missing_or_unreadable_literature_stops_the_report_before_anything_is_written(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--literature"):
+        build_report(literature=tmp_path / "nowhere", out=tmp_path / "out", progress=None)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(sa.report.ReportError, match="cannot read the literature"):
+        build_report(literature=tmp_path / "empty", out=tmp_path / "out", progress=None,
+                     notebooks=[NOTEBOOK])
+    assert not (tmp_path / "out").exists()
