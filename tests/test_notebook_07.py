@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -163,7 +164,7 @@ def test_the_meta_regression_compares_designs_with_series_and_says_why_it_cannot
 def test_the_default_literature_is_the_shipped_one_only_for_the_shipped_registry(tmp_path):
     assert literature_path(None, None) == SHIPPED_LITERATURE
     assert literature_path(tmp_path, None) is None
-    assert literature_path(tmp_path, "lit") == (tmp_path.cwd() / "lit").resolve()
+    assert literature_path(tmp_path, "lit") == Path("lit").resolve()
     text = check_literature(None).to_text()
     assert "34 sources, 18 series rows" in text and "32 patients accepted, 0 rejected" in text
 

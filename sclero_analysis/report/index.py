@@ -273,8 +273,8 @@ def write_index(folder: str | Path, notebooks: list[str], provenance: dict,
         f"<style>{STYLE}</style></head><body>"
         "<h1>Scleromyxedema: comparative outcome report</h1>"
         "<p>Time to relapse across therapy tiers, confounding by indication, publication bias, "
-        "registry planning and small samples. Every number below comes from the executed "
-        "notebooks linked in each section.</p>"
+        "registry planning, small samples and the pooled literature. Every number below comes from "
+        "the executed notebooks linked in each section.</p>"
         + _contents(folder, notebooks, runs)
         + _data_section(data)
         + "".join(_section(folder, name, _run_of(folder, name, runs)) for name in notebooks)
