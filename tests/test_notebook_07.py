@@ -285,3 +285,11 @@ def test_a_missing_or_unreadable_literature_stops_the_report_before_anything_is_
         build_report(literature=tmp_path / "empty", out=tmp_path / "out", progress=None,
                      notebooks=[NOTEBOOK])
     assert not (tmp_path / "out").exists()
+
+
+def test_make_report_passes_literature_and_the_readme_says_so():
+    root = Path(__file__).parents[1]
+    recipe = re.search(r"^report: .*\n((?:\t.*\n)+)", (root / "Makefile").read_text(), re.M)[1]
+    assert "$(if $(LITERATURE),--literature $(LITERATURE))" in recipe
+    readme = (root / "README.md").read_text()
+    assert "LITERATURE=" in readme and f"`{NOTEBOOK}`" in readme
