@@ -13,6 +13,7 @@ import math
 
 import pandas as pd
 
+from sclero_analysis.formatting import format_p
 from sclero_analysis.labels import value_label
 from sclero_analysis.report.findings import ALPHA, count, evidence, months
 from sclero_analysis.report.source_types import PLURALS, SourceTypeRegression
@@ -164,7 +165,7 @@ def pooling_finding(comparison: pd.DataFrame, n_sources: int, regression: Source
     if regression is not None and "case report" in regression.coefficients.index:
         row = regression.coefficients.loc["case report"]
         text += (f"; case reports vs {PLURALS.get(regression.reference)} odds ratio {row['odds_ratio']:.1f} "
-                 f"({row['or_lower']:.2f}–{row['or_upper']:.1f}, p = {row['p']:.2g})")
+                 f"({row['or_lower']:.2f}–{row['or_upper']:.1f}, {format_p(row['p'], prefix=True)})")
     return text
 
 
