@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check sclero_analysis tests benchmarks
 
+# One worker per core; --dist loadscope keeps a module's tests (and its shared fixtures) together.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadscope
 
 # Execute the notebooks on the shipped synthetic registry into reports/ (DATA=path for your own,
 # ARGS="--dayfirst" or ARGS="--sheet patients=Pts" to read it; LITERATURE=path for the published
