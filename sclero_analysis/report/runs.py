@@ -169,7 +169,10 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | N
     try:
         papermill.execute_notebook(str(notebook), str(executed), parameters=declared(notebook, parameters),
                                    cwd=str(notebook.parent), kernel_name=KERNEL,
-                                   progress_bar=False, log_output=False)
+                                   progress_bar=False, log_output=False,
+                                   # the kernel's own log (e.g. "running over TCP without
+                                   # encryption") is not the user's business; cell errors still are
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except Exception as exc:  # a cell's error or a dead kernel: the notebook's status, not ours
         if getattr(exc, "ename", None) == "KeyboardInterrupt":  # Ctrl-C reached the kernel first
             raise KeyboardInterrupt from exc
