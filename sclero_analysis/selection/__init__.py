@@ -1,0 +1,13 @@
+"""Correcting the literature for the publication of responders (outcome-dependent selection).
+
+* :func:`publication_odds` — λ, the odds ratio of publication for a responder, from the
+  literature's reported lines against an unselected registry's.
+* :func:`selection_sensitivity` — pooled response corrected for assumed λ, and the tipping point.
+* :func:`publication_weighted_km` — relapse curves of published cases weighted by 1/λ.
+* :func:`step_selection` — the Vevea-Hedges step-function model for series selected on p-values.
+"""
+
+from sclero_analysis.selection.odds import publication_odds
+from sclero_analysis.selection.odds_result import PublicationOdds
+
+__all__ = ["PublicationOdds", "publication_odds"]
