@@ -216,10 +216,11 @@ def publication_odds(
     --------
     >>> import sclero_analysis as sa
     >>> registry = sa.load_example()
-    >>> published = sa.publish_case_reports(registry, seed=3)
+    >>> design = sa.PublicationDesign(base_probability=0.2, odds_cr=4, odds_pr=4, dramatic_factor=1)
+    >>> published = sa.publish_case_reports(registry, seed=3, design=design)
     >>> lam = sa.publication_odds(published, registry, by=None)
-    >>> bool(lam.summary.loc["all", "odds"] > 1)
-    True
+    >>> lam.summary[["odds", "lower", "upper"]].round(1).to_dict("records")
+    [{'odds': 11.0, 'lower': 3.3, 'upper': 68.4}]
     """
     by_list, covariate_list = _as_list(by), _as_list(covariates)
     if response_definition not in RESPONDED:
