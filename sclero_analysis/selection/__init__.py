@@ -9,7 +9,9 @@
 
 from sclero_analysis.selection.odds import publication_odds
 from sclero_analysis.selection.odds_result import PublicationOdds
+from sclero_analysis.selection.sensitivity import SelectionSensitivity, selection_sensitivity
 from sclero_analysis.selection.step_result import StepSelection
 from sclero_analysis.selection.step_selection import step_selection
 
-__all__ = ["PublicationOdds", "StepSelection", "publication_odds", "step_selection"]
+__all__ = ["PublicationOdds", "SelectionSensitivity", "StepSelection", "publication_odds",
+           "selection_sensitivity", "step_selection"]
