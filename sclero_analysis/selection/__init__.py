@@ -12,6 +12,7 @@ from sclero_analysis.selection.odds_result import PublicationOdds
 from sclero_analysis.selection.sensitivity import SelectionSensitivity, selection_sensitivity
 from sclero_analysis.selection.step_result import StepSelection
 from sclero_analysis.selection.step_selection import step_selection
+from sclero_analysis.selection.weighted import PublicationWeightedKM, publication_weighted_km
 
-__all__ = ["PublicationOdds", "SelectionSensitivity", "StepSelection", "publication_odds",
-           "selection_sensitivity", "step_selection"]
+__all__ = ["PublicationOdds", "PublicationWeightedKM", "SelectionSensitivity", "StepSelection",
+           "publication_odds", "publication_weighted_km", "selection_sensitivity", "step_selection"]

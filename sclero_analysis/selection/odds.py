@@ -153,8 +153,11 @@ def publication_odds(
         An unselected registry of the same population (every treated patient counted).
     by : str, sequence of str or None
         Groups estimated separately (default ``tier`` of the reported line); None for one λ.
-    response_definition : {"CR+PR", "CR"}
+    response_definition : {"CR+PR", "CR", "CR vs SD/PD", "PR vs SD/PD"}
         What counts as a response (series rows of another definition are left out).
+        ``"CR vs SD/PD"`` and ``"PR vs SD/PD"`` compare one kind of response with
+        non-response, leaving the other out: λ of a complete, or of a partial, response (the
+        weights of :func:`~sclero_analysis.publication_weighted_km` after response).
     covariates : str or sequence of str, optional
         Columns of the lines or patients tables to condition on (e.g. ``mrss``); λ is then the
         odds ratio given them. Aggregate series rows carry no covariates and are left out.

@@ -20,7 +20,9 @@ from sclero_analysis.synthetic.publication import reported_lines
 #: Best responses that were assessed (NE and missing are not).
 ASSESSED = ("CR", "PR", "SD", "PD")
 #: Best responses that count as a response under each per-patient definition.
-RESPONDED = {"CR": ("CR",), "CR+PR": ("CR", "PR")}
+RESPONDED = {"CR+PR": ("CR", "PR"), "CR": ("CR",), "CR vs SD/PD": ("CR",), "PR vs SD/PD": ("PR",)}
+#: Best responses left out under a definition that compares one response with non-response.
+LEFT_OUT = {"CR vs SD/PD": ("PR",), "PR vs SD/PD": ("CR",)}
 COUNTS = ("responders", "patients")
 #: Columns of a series row that can group or adjust (the treatment of the reported line).
 SERIES_COLUMNS = ("tier", "agents", "adjunct_ecp")
@@ -40,6 +42,11 @@ def _case_rows(cs: CaseSeries | Literature, by: list[str], covariates: list[str]
         excluded[f"{side} reported lines whose response was not assessed (NE or missing)"] = \
             int((~assessed).sum())
     told = told[assessed]
+    other = told["best_response"].isin(LEFT_OUT.get(definition, ()))
+    if other.sum():
+        excluded[f"{side} reported lines with {'/'.join(LEFT_OUT[definition])} ({definition})"] = \
+            int(other.sum())
+    told = told[~other]
     incomplete = told[[*by, *covariates]].isna().any(axis=1)
     if incomplete.sum():
         excluded[f"{side} reported lines missing {', '.join([*by, *covariates])}"] = int(incomplete.sum())
@@ -82,8 +89,8 @@ def reported_responses(literature: Literature | CaseSeries, registry: CaseSeries
         An unselected registry.
     by, covariates : sequence of str
         Grouping and adjustment columns (of lines, else of patients).
-    definition : {"CR+PR", "CR"}
-        What counts as a response.
+    definition : {"CR+PR", "CR", "CR vs SD/PD", "PR vs SD/PD"}
+        What counts as a response; the last two leave out PR (resp. CR) lines.
     excluded : dict
         Filled with what was left out and how many rows.
 
