@@ -53,7 +53,7 @@ class PublicationOdds:
         ax.axvline(1.0, color="grey", ls="--", lw=1)
         ax.set_xscale("log")
         ax.set_yticks(y, [str(i) for i in shown.index])
-        ax.set_xlabel(f"λ: odds ratio of publication, responder vs not ({self.conf_level:.0%} CI)")
+        ax.set_xlabel(f"λ, responder vs non-responder ({self.conf_level:.0%} CI)")
         return ax
 
     def __repr__(self) -> str:

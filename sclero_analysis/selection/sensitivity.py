@@ -66,7 +66,7 @@ class SelectionSensitivity:
                 if grid[0] <= row["tipping_odds"] <= grid[-1]:
                     ax.plot(row["tipping_odds"], row["target"], "o", color=line.get_color())
         ax.set_xscale("log")
-        ax.set(xlabel="λ: assumed odds ratio of publication, responder vs not",
+        ax.set(xlabel="assumed λ (responder vs non-responder)",
                ylabel="corrected pooled response", ylim=(0, 1))
         ax.legend(frameon=False, fontsize="small")
         return ax
