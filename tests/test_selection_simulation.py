@@ -11,7 +11,14 @@ from scipy import stats
 
 import sclero_analysis as sa
 from sclero_analysis.exceptions import ScleroWarning
-from sclero_analysis.selection.coverage import coverage_summary, odds_replicates
+from sclero_analysis.selection.coverage import (
+    coverage_summary,
+    odds_replicates,
+    published_cells,
+    selection_design,
+)
+from sclero_analysis.selection.odds import odds_from_cells
+from sclero_analysis.synthetic.publication import reported_lines
 from tests.selection_data import counts_series
 
 TIMES = np.arange(3, 37, 3)
@@ -73,3 +80,19 @@ def test_lambda_one_leaves_the_curve_unchanged():
     np.testing.assert_allclose(survival.loc["literature"], survival.loc["literature weighted 1/λ"])
     with pytest.raises(ValueError, match="positive"):
         sa.publication_weighted_km(published, -2.0)
+
+
+def test_the_fast_publication_draw_gives_the_pipelines_two_by_two_table():
+    # publishing (with truncated follow-up) and re-reading the cases leaves every reported line's
+    # response as it was: the benchmark's fast path counts what publication_odds counts
+    registry = sa.simulate_registry(sa.RegistryDesign(n_patients=300), seed=7, truth=False)
+    design = selection_design(4.0)
+    published = sa.publish_case_reports(registry, seed=11, design=design)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScleroWarning)
+        row = sa.publication_odds(published, registry, by=None).summary.iloc[0]
+    told = reported_lines(registry.lines)
+    fast = published_cells(told, design, np.random.default_rng(11))
+    assert fast == (row["literature_responders"], row["literature_non_responders"])
+    direct = odds_from_cells(*fast, row["registry_responders"], row["registry_non_responders"])
+    assert direct["odds"] == pytest.approx(row["odds"]) and direct["upper"] == pytest.approx(row["upper"])

@@ -99,6 +99,27 @@ def _fit_group(frame: pd.DataFrame, covariates: list[str], level: float, where: 
     return row
 
 
+def odds_from_cells(literature_responders: int, literature_non_responders: int, registry_responders: int,
+                    registry_non_responders: int, conf_level: float = 0.95) -> dict:
+    """λ from a 2x2 table, as :func:`publication_odds` fits each group (same warnings, same row).
+
+    Examples
+    --------
+    >>> row = odds_from_cells(30, 5, 40, 35)
+    >>> round(row["odds"], 6), row["method"] == ML
+    (5.25, True)
+    """
+    frame = pd.DataFrame({"responders": [literature_responders, registry_responders],
+                          "patients": [literature_responders + literature_non_responders,
+                                       registry_responders + registry_non_responders],
+                          "literature": [1, 0]})
+    caveats: list[tuple[type, str]] = []
+    row = _fit_group(frame, [], conf_level, "a 2x2 table", caveats)
+    for category, message in caveats:
+        warnings.warn(message, category, stacklevel=2)
+    return row | _proportions(row)
+
+
 def _proportions(row: dict) -> dict:
     add = 0.5 if row["method"] == FIRTH else 0.0
     lit = np.array([row["literature_responders"], row["literature_non_responders"]], float)
