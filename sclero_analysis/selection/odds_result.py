@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+
+from sclero_analysis.figures.style import new_axes
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +46,7 @@ class PublicationOdds:
         matplotlib.axes.Axes
         """
         if ax is None:
-            _, ax = plt.subplots(figsize=(5, 1 + 0.5 * len(self.summary)))
+            ax = new_axes(figsize=(5, 1 + 0.5 * len(self.summary)))
         shown = self.summary[np.isfinite(self.summary["odds"])]
         y = np.arange(len(shown))[::-1]
         ax.errorbar(shown["odds"], y, xerr=[shown["odds"] - shown["lower"], shown["upper"] - shown["odds"]],

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from scipy import special
 
 from sclero_analysis.evidence.result import PooledProportions
+from sclero_analysis.figures.style import new_axes
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,7 +54,7 @@ class SelectionSensitivity:
         matplotlib.axes.Axes
         """
         if ax is None:
-            _, ax = plt.subplots(figsize=(5.5, 3.8))
+            ax = new_axes(figsize=(5.5, 3.8))
         grid = np.geomspace(min(self.summary["odds"].min(), 1.0), self.summary["odds"].max(), 60)
         for group, row in self.tipping.iterrows():
             logit, low, high = special.logit([row["proportion"], row["lower"], row["upper"]])

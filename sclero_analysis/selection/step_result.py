@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+
+from sclero_analysis.figures.style import new_axes
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +47,7 @@ class StepSelection:
         matplotlib.axes.Axes
         """
         if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3.5))
+            ax = new_axes(figsize=(5, 3.5))
         edges = np.concatenate([[0.0], self.steps])
         groups = self.deltas.groupby(list(self.by), sort=False) if self.by else [("all", self.deltas)]
         for key, part in groups:
