@@ -12,6 +12,7 @@ import pytest
 import sclero_analysis as sa
 from sclero_analysis.exceptions import ExcludedRowsWarning, SeparationWarning, SmallSampleWarning
 from sclero_analysis.selection.logistic import fit_logistic, profile_interval
+from sclero_analysis.selection.odds import odds_from_cells
 from sclero_analysis.synthetic.publication import reported_lines
 from tests.reference.load import reference
 from tests.selection_data import counts_series
@@ -35,7 +36,7 @@ def _lambda(cells, **kwargs):
 @pytest.mark.parametrize("table", REF["tables"], ids=lambda t: "-".join(map(str, t["cells"])))
 def test_lambda_of_a_two_by_two_table_is_the_cross_product_and_matches_r(table):
     a, b, c, d = table["cells"]
-    row = _lambda(((a, b), (c, d)))
+    row = odds_from_cells(a, b, c, d)
     assert row["odds"] == pytest.approx(a * d / (b * c), rel=1e-9)  # hand value
     assert row["log_odds"] == pytest.approx(table["log_odds"], abs=1e-7)  # glm: ~2e-8
     assert row["se"] == pytest.approx(table["se"], rel=SE_RTOL)
@@ -46,6 +47,16 @@ def test_lambda_of_a_two_by_two_table_is_the_cross_product_and_matches_r(table):
     assert row["literature_proportion"] == pytest.approx(a / (a + b))
     assert row["corrected_proportion"] == pytest.approx(c / (c + d))  # within a tier: the registry's
     assert "profile" in row["method"]
+
+
+def test_the_public_function_counts_reported_lines_into_the_same_table():
+    table = REF["tables"][0]
+    a, b, c, d = table["cells"]
+    row = _lambda(((a, b), (c, d)))
+    assert row[["literature_responders", "literature_non_responders", "registry_responders",
+                "registry_non_responders"]].tolist() == [a, b, c, d]
+    assert row["odds"] == pytest.approx(a * d / (b * c), rel=1e-9)
+    assert row["upper"] == pytest.approx(table["upper"], rel=BOUND_RTOL)
 
 
 def test_a_covariate_conditional_odds_ratio_matches_r():
