@@ -13,6 +13,7 @@ import sclero_analysis as sa
 from sclero_analysis.exceptions import ExcludedRowsWarning, SeparationWarning, SmallSampleWarning
 from sclero_analysis.selection.logistic import fit_logistic, profile_interval
 from sclero_analysis.selection.odds import odds_from_cells
+from sclero_analysis.synthetic.examples import DATA_DIR
 from sclero_analysis.synthetic.publication import reported_lines
 from tests.reference.load import reference
 from tests.selection_data import counts_series
@@ -130,3 +131,16 @@ def test_bad_options_are_refused():
         sa.publication_odds(registry, registry, response_definition="PR")
     with pytest.raises(KeyError, match="no column"):
         sa.publication_odds(registry, registry, covariates="shoe_size")
+
+
+def test_a_literatures_cases_and_series_rows_are_both_counted():
+    literature = sa.read_literature(DATA_DIR / "literature")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sa.exceptions.ScleroWarning)  # empty cells in the shipped data
+        lam = sa.publication_odds(literature, sa.load_example())
+    told = reported_lines(literature.lines)
+    cases = int(told["best_response"].isin(["CR", "PR", "SD", "PD"]).sum())
+    series = literature.series[literature.series["response_definition"].astype(str) == "CR+PR"]
+    assert lam.summary["literature_n"].sum() == cases + int(series["n"].sum())
+    assert lam.summary["literature_responders"].sum() == (
+        int(told["best_response"].isin(["CR", "PR"]).sum()) + int(series["responders"].sum()))

@@ -97,3 +97,14 @@ def test_the_plot_draws_the_step_function():
     ax = fit.plot()
     assert ax.get_xlim() == (0, 1) and ax.get_ylabel().startswith("relative probability")
     plt.close(ax.figure)
+
+
+def test_groups_are_fitted_separately():
+    both = pd.concat([_data(name).assign(set=name) for name in ("hackshaw1998", "pritz1997")])
+    fit = sa.step_selection(both, steps=(0.025, 1), by="set")
+    for name in ("hackshaw1998", "pritz1997"):
+        alone = _fit(name, "two_steps")[0].summary.iloc[0]
+        row = fit.summary.set_index("set").loc[name]
+        assert row["estimate"] == pytest.approx(alone["estimate"], abs=1e-8)
+        assert row["se"] == pytest.approx(alone["se"], rel=1e-6)
+    assert fit.deltas.groupby("set").size().tolist() == [2, 2]
