@@ -28,6 +28,7 @@ LAYERS = {
     "causal": 6,
     "evidence": 6,  # literature: pooled proportions (reads like caseseries, models like causal)
     "studies": 7,
+    "selection": 7,  # publication of responders: literature (evidence) against a registry
     "figures": 3,  # drawing: may shape data (cohort) but never imports an estimator (survival, causal)
     "tables": 8,
     "literature": 8,  # what a published subset shows (publication filter + estimators)

@@ -10,9 +10,9 @@ from sclero_analysis.literature import wilson_interval
 from sclero_analysis.small_samples import sample_series
 from sclero_analysis.synthetic.publication import (
     PublicationDesign,
-    _selection_probability,
     design_for_strength,
     reported_lines,
+    selection_probability,
 )
 
 
@@ -37,9 +37,9 @@ def test_response_rates_count_every_line():
 def test_design_for_strength_keeps_the_expected_number_of_reports(strength):
     cs = sa.load_example()
     told = reported_lines(cs.lines)
-    reference = _selection_probability(told, PublicationDesign()).sum()
+    reference = selection_probability(told, PublicationDesign()).sum()
     design = design_for_strength(cs, strength)
-    assert _selection_probability(told, design).sum() == pytest.approx(reference, rel=1e-9)
+    assert selection_probability(told, design).sum() == pytest.approx(reference, rel=1e-9)
     assert design.odds_cr == pytest.approx(20.0 ** strength)
 
 

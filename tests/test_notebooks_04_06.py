@@ -74,6 +74,7 @@ def eight(tmp_path_factory):
 
 def test_an_eight_patient_csv_registry_runs_04_to_06(eight):
     publication = _checked(eight, "04_publication_bias")
+    assert "correction for the publication of responders" in _sections(publication)  # no literature
     rates = pd.read_csv(eight / "tables" / "04_response_rates.csv")
     assert rates.loc[rates["source"] == "literature", "lines"].sum() == 0, \
         f"seed {NOBODY_PUBLISHED} now publishes cases: pick a seed that publishes none of the 8 patients"

@@ -81,7 +81,8 @@ def _selection_weight(lines: pd.DataFrame, design: PublicationDesign) -> np.ndar
     return odds.to_numpy(float) * np.where(dramatic, design.dramatic_factor, 1.0)
 
 
-def _selection_probability(lines: pd.DataFrame, design: PublicationDesign) -> np.ndarray:
+def selection_probability(lines: pd.DataFrame, design: PublicationDesign) -> np.ndarray:
+    """Return each line's probability of being written up: base × response odds × dramatic factor (≤ 1)."""
     return np.minimum(design.base_probability * _selection_weight(lines, design), 1.0)
 
 
@@ -130,7 +131,7 @@ def expected_reports(cs: CaseSeries, design: PublicationDesign | None = None) ->
     True
     """
     told = reported_lines(cs.lines)
-    return float(_selection_probability(told, design or PublicationDesign()).sum()) if len(told) else 0.0
+    return float(selection_probability(told, design or PublicationDesign()).sum()) if len(told) else 0.0
 
 
 def design_for_strength(cs: CaseSeries, strength: float,
@@ -170,7 +171,7 @@ def design_for_strength(cs: CaseSeries, strength: float,
     told = reported_lines(cs.lines)
     if told.empty:
         return design
-    target = _selection_probability(told, reference).sum()
+    target = selection_probability(told, reference).sum()
     unit = _selection_weight(told, design)
     low, high = 0.0, 1.0 / max(unit.min(), 1e-12)
     for _ in range(100):  # bisection: expected reports increase with the base probability
@@ -215,7 +216,7 @@ def publish_case_reports(
     design = design or PublicationDesign()
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     highlighted = reported_lines(cs.lines)
-    chosen = highlighted[rng.uniform(size=len(highlighted)) < _selection_probability(highlighted, design)]
+    chosen = highlighted[rng.uniform(size=len(highlighted)) < selection_probability(highlighted, design)]
     anchor = chosen["response_date"].fillna(chosen["start_date"])
     delay = np.ceil(rng.uniform(*design.delay_months, len(chosen)) * DAYS_PER_MONTH).astype("int64")
     writing = pd.Series((anchor + pd.to_timedelta(delay, unit="D")).to_numpy(), index=chosen["patient_id"])
