@@ -63,8 +63,16 @@ def test_a_target_above_the_literature_says_so():
 def test_bad_odds_and_targets_are_refused(pooled):
     with pytest.raises(ValueError, match="positive"):
         sa.selection_sensitivity(pooled, odds=(0, 2))
-    with pytest.raises(ValueError, match="strictly between 0 and 1"):
-        sa.selection_sensitivity(pooled, target=1.0)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        sa.selection_sensitivity(pooled, target=1.2)
+
+
+def test_a_registry_tier_where_every_line_responded_gives_no_tipping_point_not_an_error():
+    table = pd.DataFrame({"proportion": [0.9, 0.8], "lower": [0.7, 0.6], "upper": [0.97, 0.9]},
+                         index=["ivig", "other"])
+    tip = sa.selection_sensitivity(table, target=pd.Series({"ivig": 0.6, "other": 1.0})).tipping
+    assert np.isnan(tip.loc["other", "tipping_odds"]) and "no finite λ" in tip.loc["other", "note"]
+    assert tip.loc["ivig", "tipping_odds"] == pytest.approx((0.9 / 0.1) / (0.6 / 0.4))
 
 
 def test_the_plot_has_one_curve_per_group_on_a_log_axis(pooled):

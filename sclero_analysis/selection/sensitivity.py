@@ -99,23 +99,25 @@ def _targets(target: float | pd.Series | None, groups: pd.Index) -> pd.Series:
         values = target.reindex(groups).astype(float)
     else:
         values = pd.Series(float(target), index=groups)
-    bad = values[(values <= 0) | (values >= 1)]
+    bad = values[(values < 0) | (values > 1)]
     if len(bad):
-        raise ValueError(f"targets must be proportions strictly between 0 and 1; got {bad.to_dict()}")
+        raise ValueError(f"targets must be proportions between 0 and 1; got {bad.to_dict()}")
     return values
 
 
 def _tipping(frame: pd.DataFrame, targets: pd.Series) -> pd.DataFrame:
     logit = special.logit(frame["proportion"])
-    goal = special.logit(targets)
+    edge = targets.isin((0.0, 1.0))  # e.g. a registry tier where every line responded
+    goal = special.logit(targets.mask(edge))
     above = logit >= goal
     nearer = np.where(above, special.logit(frame["lower"]), special.logit(frame["upper"]))
     with np.errstate(invalid="ignore", over="ignore"):
         tipping = np.exp(logit - goal)
         tipping_ci = np.exp(nearer - goal)
     note = np.where(targets.isna(), "no target given",
-                    np.where(above, "", "the literature's response is already below the target: "
-                                        "only λ < 1 (publication of non-responders) reaches it"))
+                    np.where(edge, "a target of 0% or 100% is reached by no finite λ",
+                             np.where(above, "", "the literature's response is already below the target: "
+                                                 "only λ < 1 (publication of non-responders) reaches it")))
     return frame.assign(target=targets, tipping_odds=tipping, tipping_odds_ci=tipping_ci, note=note)
 
 
