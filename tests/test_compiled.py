@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sclero_analysis import _compiled
-from sclero_analysis._compiled import cache_folder
+from sclero_analysis import _kernel_cache
+from sclero_analysis._kernel_cache import cache_folder
 
 PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
 
@@ -35,9 +35,9 @@ def total(values):
 def clean_cache_env(monkeypatch):
     """No NUMBA_CACHE_DIR, and folder decisions made afresh (they are remembered per process)."""
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    _compiled._first_writable.cache_clear()
+    _kernel_cache._first_writable.cache_clear()
     yield monkeypatch
-    _compiled._first_writable.cache_clear()
+    _kernel_cache._first_writable.cache_clear()
 
 
 def _tiny_module(folder: Path) -> Path:
@@ -146,7 +146,7 @@ def test_a_kernel_has_one_signature_and_refuses_other_types():
 def test_a_kernels_cache_is_stamped_by_the_files_of_every_compiled_function_it_calls():
     from sclero_analysis.studies import batched_logit
 
-    files = {Path(f).name for f in _compiled._called_files(batched_logit.fit_kernel.py_func)}
+    files = {Path(f).name for f in _kernel_cache._called_files(batched_logit.fit_kernel.py_func)}
     assert files == {"batched_logit.py", "cox_kernel.py", "_compiled.py"}  # _newton_direction, fill
 
 
