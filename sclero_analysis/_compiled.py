@@ -168,6 +168,7 @@ class Kernel:
             result = dispatcher._cache.load_overload(self.signature, dispatcher.targetctx)
             if result is None:
                 return False
+            dispatcher._cache_hits[self.signature] += 1
             dispatcher.targetctx.insert_user_function(result.entry_point, result.fndesc, [result.library])
             dispatcher.add_overload(result)
         self._finish(dispatcher)

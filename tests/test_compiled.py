@@ -104,6 +104,62 @@ def test_a_kernel_is_compiled_once_then_loaded_by_every_new_process(tmp_path):
     assert list(cache.rglob("tiny_kernels.total-*.nbi")) and list(cache.rglob("tiny_kernels.total-*.nbc"))
 
 
+
+# Two tiny kernels, and a first call of one of them in a fresh process on 2 cores (as if).
+TWO = TINY + """
+
+@kernel(types.float64(read(types.float64, 1)))
+def largest(values):
+    out = -1e300
+    for v in values:
+        out = max(out, v)
+    return out
+"""
+FIRST_CALL = """
+import subprocess, sys, numpy as np
+from sclero_analysis import _compiled
+import tiny_kernels
+_compiled._cores = lambda: 2
+if sys.argv[1] == "failing-helper":  # a helper process that compiles nothing
+    _compiled._start_helper = lambda share: subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+assert tiny_kernels.total.dispatcher is None and tiny_kernels.largest.dispatcher is None  # import: nothing
+print(tiny_kernels.total(np.arange(4.0)))
+kernels = (tiny_kernels.total, tiny_kernels.largest)
+print([k.dispatcher is not None for k in kernels])
+print([sum(k.dispatcher._cache_hits.values()) if k.dispatcher else None for k in kernels])
+"""
+
+
+def test_importing_a_kernel_module_compiles_nothing_until_a_kernel_is_called(tmp_path):
+    source = _tiny_module(tmp_path / "pkg")
+    cache = tmp_path / "numba-cache"
+    code = "import tiny_kernels; print(tiny_kernels.total.dispatcher)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=source.parent,
+                         env=_env(NUMBA_CACHE_DIR=str(cache)))
+    assert (out.stdout.strip(), out.stderr) == ("None", "")  # no compilation, no message
+    assert not list(cache.rglob("*.nbi"))
+
+
+@pytest.mark.parametrize("helper", ["helper", "failing-helper"])
+def test_a_cold_first_call_compiles_the_other_missing_kernels_in_a_helper_process(tmp_path, helper):
+    source = _tiny_module(tmp_path / "pkg")
+    source.write_text(TWO)
+    cache = tmp_path / "numba-cache"
+    out = subprocess.run([sys.executable, "-c", FIRST_CALL, helper], capture_output=True, text=True,
+                         cwd=source.parent, env=_env(NUMBA_CACHE_DIR=str(cache)))
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.startswith("compiling sclero_analysis kernels for this machine in 2 processes")
+    result, ready, cache_hits = out.stdout.splitlines()
+    assert result == "6.0" and ready == "[True, True]"  # both ready after the first call
+    # one compiled here (the longer), the other loaded from what the helper put in the cache, else
+    # (the helper failed) compiled here too
+    assert cache_hits in (("[0, 1]", "[1, 0]") if helper == "helper" else ("[0, 0]",))
+    assert len(list(cache.rglob("tiny_kernels.*.nbi"))) == 2
+    again = subprocess.run([sys.executable, "-c", FIRST_CALL, helper], capture_output=True, text=True,
+                           cwd=source.parent, env=_env(NUMBA_CACHE_DIR=str(cache)))
+    # warm: the kernel called is loaded, the other waits for its own first call
+    assert again.stderr == "" and again.stdout.splitlines()[1:] == ["[True, False]", "[1, None]"]
+
 @pytest.mark.slow
 def test_the_study_and_simulation_modules_import_and_run_from_an_unwritable_install(tmp_path):
     # a read-only site-packages and no writable home: Numba's own cache=True failed at import
