@@ -35,7 +35,7 @@ from numba.extending import overload
 from sclero_analysis._kernel_cache import KernelCache, cache_folder, called_functions
 
 __all__ = ["B1", "F8", "I8", "OPTIONS", "Kernel", "cache_folder", "compile_kernels", "copy_into", "fill",
-           "helper", "kernel", "read", "write"]
+           "helper", "kernel", "read", "ready_kernels", "write"]
 
 #: Options of every compiled function: no GIL held, NumPy's rules for division by zero, no C
 #: callback wrapper (nothing takes their address; one wrapper less to compile).
@@ -279,6 +279,20 @@ def compile_kernels(names: Iterable[str]) -> None:
     for name in names:
         module, _, qualname = name.partition(":")
         getattr(importlib.import_module(module), qualname).compile()
+
+
+def ready_kernels() -> None:
+    """Make every kernel defined so far ready: loaded from the cache, else compiled, all at once.
+
+    Call before starting worker processes on this machine: they then load what this process
+    compiled instead of each compiling it again.
+
+    Examples
+    --------
+    >>> ready_kernels()
+    """
+    for k in list(_kernels):
+        k.ready()
 
 
 def kernel(signature) -> Callable:
