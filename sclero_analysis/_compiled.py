@@ -34,8 +34,8 @@ from numba.extending import overload
 
 from sclero_analysis._kernel_cache import KernelCache, cache_folder, called_functions
 
-__all__ = ["B1", "F8", "I8", "OPTIONS", "Kernel", "cache_folder", "compile_kernels", "copy_into", "fill",
-           "helper", "kernel", "read", "ready_kernels", "write"]
+__all__ = ["B1", "F8", "I8", "KERNEL_MODULES", "OPTIONS", "Kernel", "cache_folder", "compile_kernels",
+           "copy_into", "fill", "helper", "kernel", "read", "ready_kernels", "write"]
 
 #: Options of every compiled function: no GIL held, NumPy's rules for division by zero, no C
 #: callback wrapper (nothing takes their address; one wrapper less to compile).
@@ -47,6 +47,10 @@ F8, I8, B1 = types.float64, types.int64, types.boolean
 FIRST_COMPILE_SECONDS = 12
 #: Set in the helper processes compiling kernels for another one (they compile, quietly, what they are told).
 CHILD_FLAG = "SCLERO_ANALYSIS_COMPILING_FOR"
+
+#: The package's modules defining kernels.
+KERNEL_MODULES = ("sclero_analysis.synthetic.line_kernel", "sclero_analysis.studies.cox_kernel",
+                  "sclero_analysis.studies.batched_logit")
 
 _announced = threading.Event()
 _kernels: list[Kernel] = []  # every kernel defined so far, in order
@@ -281,16 +285,23 @@ def compile_kernels(names: Iterable[str]) -> None:
         getattr(importlib.import_module(module), qualname).compile()
 
 
-def ready_kernels() -> None:
+def ready_kernels(modules: Iterable[str] = ()) -> None:
     """Make every kernel defined so far ready: loaded from the cache, else compiled, all at once.
 
-    Call before starting worker processes on this machine: they then load what this process
-    compiled instead of each compiling it again.
+    Call before starting processes on this machine that use them (workers, notebooks): they
+    then load what this process compiled instead of each compiling it again.
+
+    Parameters
+    ----------
+    modules : iterable of str
+        Modules to import first, e.g. :data:`KERNEL_MODULES` (every kernel of the package).
 
     Examples
     --------
-    >>> ready_kernels()
+    >>> ready_kernels(["sclero_analysis.synthetic.line_kernel"])
     """
+    for module in modules:
+        importlib.import_module(module)
     for k in list(_kernels):
         k.ready()
 

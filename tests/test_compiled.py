@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sclero_analysis import _kernel_cache
+from sclero_analysis import _compiled, _kernel_cache
 from sclero_analysis._kernel_cache import cache_folder
 
 PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
@@ -242,3 +242,9 @@ def test_singular_replicates_keep_every_replicates_digits():
         assert ok_alone[0] == ok_together[b]
     without, _ = fit_multinomial_batched(x[1:2, :, :1], y[1:2], 3, mask[1:2])  # the model without it
     np.testing.assert_allclose(together[1], without[0], rtol=1e-9)
+
+
+def test_kernel_modules_lists_every_module_of_the_package_that_defines_kernels():
+    defining = {".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+                for path in PACKAGE.rglob("*.py") if "\n@kernel(" in path.read_text()}
+    assert defining == set(_compiled.KERNEL_MODULES)
