@@ -39,6 +39,10 @@ def cpu():  # this process and the finished processes it started (those compilin
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 
+def helpers():
+    t = os.times()
+    return t.children_user + t.children_system
+
 clock = [(time.perf_counter(), cpu())]
 import sclero_analysis as sa
 from sclero_analysis.studies import StudyDesign, run_study
@@ -52,6 +56,7 @@ times = {{}}
 for i, name in enumerate(("import", "first", "second")):
     times[name] = clock[i + 1][0] - clock[i][0]
     times[name + "_cpu"] = clock[i + 1][1] - clock[i][1]
+times["helpers_cpu"] = helpers()
 print(json.dumps(times))
 """
 
@@ -121,7 +126,8 @@ def main() -> None:
           "seconds wall-clock [CPU of the process and its compiling helpers]")
     for label, t in (("1. fresh cache", cold), ("2. warm cache, new process", warm)):
         print(f"{label}: import {_pair(t, 'import')} + first run_study {_pair(t, 'first')} = "
-              f"{t['import'] + t['first']:.2f} [{t['import_cpu'] + t['first_cpu']:.2f}]; "
+              f"{t['import'] + t['first']:.2f} [{t['import_cpu'] + t['first_cpu']:.2f}, of which compiling "
+              f"helpers {t['helpers_cpu']:.2f}]; "
               f"second run_study {_pair(t, 'second')}; compile messages: {t['compiled']}")
     for clock, key in (("wall-clock", ""), ("CPU", "_cpu")):
         first_use, second = cold["import" + key] + cold["first" + key], cold["second" + key]
