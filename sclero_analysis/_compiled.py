@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import math
 import os
 import subprocess
 import sys
@@ -42,9 +43,9 @@ __all__ = ["B1", "F8", "I8", "KERNEL_MODULES", "OPTIONS", "Kernel", "cache_folde
 OPTIONS = {"nogil": True, "error_model": "numpy", "no_cfunc_wrapper": True}
 #: Scalar types of kernel signatures.
 F8, I8, B1 = types.float64, types.int64, types.boolean
-#: Seconds a fresh install spends compiling every kernel on 2 cores, about
-#: (benchmarks/bench_first_use.py).
-FIRST_COMPILE_SECONDS = 12
+#: CPU seconds a fresh install spends compiling every kernel, about (benchmarks/bench_first_use.py):
+#: shared between the processes compiling them, it estimates the wait.
+FIRST_COMPILE_CPU_SECONDS = 15
 #: Set in the helper processes compiling kernels for another one (they compile, quietly, what they are told).
 CHILD_FLAG = "SCLERO_ANALYSIS_COMPILING_FOR"
 
@@ -72,7 +73,7 @@ def _announce(folder: Path | None, processes: int) -> None:
         where = f"kept in {folder.parent}"
     spread = f" in {processes} processes" if processes > 1 else ""
     sys.stderr.write(f"compiling sclero_analysis kernels for this machine{spread}, once "
-                     f"(~{FIRST_COMPILE_SECONDS} s; {where})...\n")
+                     f"(~{math.ceil(FIRST_COMPILE_CPU_SECONDS / processes)} s; {where})...\n")
     sys.stderr.flush()
 
 
