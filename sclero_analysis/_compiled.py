@@ -181,6 +181,8 @@ class Kernel:
 
     def compile(self, processes: int = 1) -> None:
         """Load from the cache, else compile (and cache); then refuse any other signature."""
+        if self.dispatcher is not None:  # ready already
+            return
         dispatcher = self._new_dispatcher()
         if self.source.is_file():  # a kernel of a module (not one typed at a prompt): say it
             with event.install_listener("numba:compile", _OnCompile(self.folder, processes)):
