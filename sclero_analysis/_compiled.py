@@ -1,166 +1,68 @@
 """Compiled kernels (Numba): one signature each, compiled once per machine, cached on disk.
 
 A kernel is compiled for exactly one signature (C-contiguous arrays of one dtype each, plain
-scalars), when its module is imported; further compilation is disabled, so a call with other
-types is a ``TypeError`` instead of a silent second compilation. The machine code is cached:
-a fresh install compiles once (one line on stderr says so) and every later process, a
-notebook's kernel or a joblib/Dask worker on the same machine, loads it from disk.
-
-The cache folder is the first writable one of:
-
-1. ``NUMBA_CACHE_DIR``, read when the kernel's module is imported (so it also works when set
-   in ``os.environ`` after Numba itself was imported);
-2. the ``__pycache__`` folder beside the kernel's module (a source checkout);
-3. the user's cache folder, ``platformdirs.user_cache_dir("sclero_analysis")/numba`` (e.g. a
-   read-only site-packages);
-4. none: the kernels are compiled again in every process, and the message says so.
-
-A kernel's cache is invalidated when its file, or the file of a compiled function it calls,
-changes. ``NUMBA_DISABLE_JIT=1`` leaves every kernel a plain Python function.
+scalars); further compilation is disabled, so a call with other types is a ``TypeError``
+instead of a silent second compilation. Importing a kernel's module compiles nothing: its
+first call loads the machine code from the cache (:mod:`~sclero_analysis._kernel_cache`), and
+on a fresh install compiles it, with every other kernel of the imported modules not yet in the
+cache, at once: spread over the machine's cores, this process compiling its share while
+one helper process per further core compiles the rest into the cache, which this process then
+loads. One line on stderr says so. Every later process, a notebook's kernel or a joblib/Dask
+worker on the same machine, loads the kernels from disk. With no writable cache folder,
+everything is compiled in this process (and again in every new one), and the message says so.
+``NUMBA_DISABLE_JIT=1`` leaves every kernel a plain Python function.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
+import importlib
 import inspect
+import math
 import os
+import subprocess
 import sys
-import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numba
-import platformdirs
 from numba import njit, types
 from numba.core import event
-from numba.core.caching import (
-    CompileResultCacheImpl,
-    FunctionCache,
-    _CacheLocator,
-    _SourceFileBackedLocatorMixin,
-)
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
 from numba.extending import overload
+
+from sclero_analysis._kernel_cache import KernelCache, cache_folder, called_functions
+
+__all__ = ["B1", "F8", "I8", "KERNEL_MODULES", "OPTIONS", "Kernel", "cache_folder", "compile_kernels",
+           "copy_into", "fill", "helper", "kernel", "read", "ready_kernels", "write"]
 
 #: Options of every compiled function: no GIL held, NumPy's rules for division by zero, no C
 #: callback wrapper (nothing takes their address; one wrapper less to compile).
 OPTIONS = {"nogil": True, "error_model": "numpy", "no_cfunc_wrapper": True}
 #: Scalar types of kernel signatures.
 F8, I8, B1 = types.float64, types.int64, types.boolean
-#: Seconds a fresh install spends compiling every kernel, about (benchmarks/bench_first_use.py).
-FIRST_COMPILE_SECONDS = 12
+#: CPU seconds a fresh install spends compiling every kernel, about (benchmarks/bench_first_use.py):
+#: shared between the processes compiling them, it estimates the wait.
+FIRST_COMPILE_CPU_SECONDS = 15
+#: Set in the helper processes compiling kernels for another one (they compile, quietly, what they are told).
+CHILD_FLAG = "SCLERO_ANALYSIS_COMPILING_FOR"
+
+#: The package's modules defining kernels.
+KERNEL_MODULES = ("sclero_analysis.synthetic.line_kernel", "sclero_analysis.studies.cox_kernel",
+                  "sclero_analysis.studies.batched_logit")
 
 _announced = threading.Event()
-
-
-# ----------------------------------------------------------------------------- where
-
-def _writable(folder: Path) -> bool:
-    """Whether ``folder`` exists or can be made, and a file can be written in it (as Numba checks)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError:
-        return False
-    return True
-
-
-def _candidates(source: Path) -> list[Path]:
-    subpath = _CacheLocator.get_suitable_cache_subpath(str(source))  # <folder>_<hash of its path>
-    folders = []
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        folders.append(Path(os.environ["NUMBA_CACHE_DIR"]) / subpath)
-    folders.append(source.parent / "__pycache__")
-    folders.append(Path(platformdirs.user_cache_dir("sclero_analysis", appauthor=False)) / "numba" / subpath)
-    return folders
-
-
-@functools.cache
-def _first_writable(candidates: tuple[Path, ...]) -> Path | None:
-    return next((folder for folder in candidates if _writable(folder)), None)
-
-
-def cache_folder(source: str | os.PathLike) -> Path | None:
-    """Return the folder where the kernels defined in ``source`` are cached.
-
-    Parameters
-    ----------
-    source : str or path-like
-        The Python file defining the kernels.
-
-    Returns
-    -------
-    pathlib.Path or None
-        The first writable of ``NUMBA_CACHE_DIR`` (a subfolder per source folder), the
-        ``__pycache__`` beside ``source``, the user's cache folder; None when none is writable
-        or ``source`` is no file.
-
-    Examples
-    --------
-    >>> import sclero_analysis.studies.cox_kernel as module
-    >>> cache_folder(module.__file__).is_dir()
-    True
-    """
-    source = Path(source)
-    if not source.is_file():  # e.g. "<doctest ...>" or "<ipython-...>": no file to stamp the cache by
-        return None
-    return _first_writable(tuple(_candidates(source.resolve())))
-
-
-def _called_files(function: Callable) -> set[str]:
-    """Return the source files of ``function``, of the compiled functions it calls and this one's."""
-    seen, todo = set(), [function]
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for name in current.__code__.co_names:
-            value = current.__globals__.get(name)
-            if isinstance(value, Dispatcher):
-                todo.append(value.py_func)
-    return {inspect.getfile(f) for f in seen} | {__file__}  # and fill, copy_into (overloads)
-
-
-class _Locator(_SourceFileBackedLocatorMixin, _CacheLocator):
-    """Numba's cache locator for a kernel: :func:`cache_folder`, stamped by the files it compiles."""
-
-    def __init__(self, py_func, py_file, folder: Path):
-        self._py_file = py_file
-        self._lineno = py_func.__code__.co_firstlineno
-        self._files = sorted(_called_files(py_func))
-        self._cache_path = str(folder)
-
-    def get_cache_path(self) -> str:
-        return self._cache_path
-
-    def get_source_stamp(self) -> str:
-        digest = hashlib.sha256()
-        for file in self._files:
-            digest.update(Path(file).read_bytes())
-        return digest.hexdigest()
-
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        folder = cache_folder(py_file)
-        return None if folder is None else cls(py_func, py_file, folder)
-
-
-class _CacheImpl(CompileResultCacheImpl):
-    _locator_classes = [_Locator]
-
-
-class _Cache(FunctionCache):
-    _impl_class = _CacheImpl
+_kernels: list[Kernel] = []  # every kernel defined so far, in order
+_lock = threading.RLock()  # one thread makes kernels ready at a time
 
 
 # ----------------------------------------------------------------------------- the message
 
-def _announce(folder: Path | None) -> None:
+def _announce(folder: Path | None, processes: int) -> None:
     """Say once per process, on stderr, that kernels are being compiled and where they are kept."""
-    if _announced.is_set():
+    if _announced.is_set() or os.environ.get(CHILD_FLAG):
         return
     _announced.set()
     if folder is None:
@@ -169,19 +71,20 @@ def _announce(folder: Path | None) -> None:
         where = "kept in the package's __pycache__ folders"
     else:  # one subfolder per package folder
         where = f"kept in {folder.parent}"
-    sys.stderr.write(f"compiling sclero_analysis kernels for this machine, once (~{FIRST_COMPILE_SECONDS} s; "
-                     f"{where})...\n")
+    spread = f" in {processes} processes" if processes > 1 else ""
+    sys.stderr.write(f"compiling sclero_analysis kernels for this machine{spread}, once "
+                     f"(~{math.ceil(FIRST_COMPILE_CPU_SECONDS / processes)} s; {where})...\n")
     sys.stderr.flush()
 
 
 class _OnCompile(event.Listener):
     """Announce a compilation (Numba reports only real ones: a cache hit is no event)."""
 
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path | None, processes: int) -> None:
+        self.folder, self.processes = folder, processes
 
     def on_start(self, event) -> None:
-        _announce(self.folder)
+        _announce(self.folder, self.processes)
 
     def on_end(self, event) -> None:
         pass
@@ -211,33 +114,216 @@ def write(dtype, ndim: int) -> types.Array:
     return types.Array(dtype, ndim, "C")
 
 
-def _compile(dispatcher: Dispatcher, signature) -> None:
-    source = inspect.getfile(dispatcher.py_func)
-    folder = cache_folder(source)
-    if folder is not None:
-        dispatcher._cache = _Cache(dispatcher.py_func)  # Numba's own enable_caching(), our locator
-    if Path(source).is_file():  # a kernel of the package (not one typed at a prompt): say it
-        with event.install_listener("numba:compile", _OnCompile(folder)):
-            dispatcher.compile(signature)
-    else:
-        dispatcher.compile(signature)
-    dispatcher.disable_compile()
+class Kernel:
+    """A compiled function of one signature, loaded from the cache or compiled on its first call.
+
+    Made by :func:`kernel`: ``py_func`` is the Python function, ``signature`` its one
+    signature, ``dispatcher`` Numba's compiled function once ready. Calling the kernel calls
+    the compiled function (a ``TypeError`` for other argument types).
+    """
+
+    def __init__(self, function: Callable, signature) -> None:
+        functools.update_wrapper(self, function)
+        self.py_func, self.signature = function, signature
+        self.dispatcher: Dispatcher | None = None
+        self._candidate: Dispatcher | None = None
+        _kernels.append(self)
+
+    def __call__(self, *args, **kwargs):
+        return (self.dispatcher or self.ready())(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<compiled kernel {self.name}>"
+
+    @property
+    def name(self) -> str:
+        """``module:function``, the name a helper process imports the kernel by."""
+        return f"{self.py_func.__module__}:{self.py_func.__qualname__}"
+
+    @property
+    def signatures(self) -> list:
+        """The compiled signatures (one), as Numba lists them."""
+        return self.ready().signatures
+
+    @property
+    def source(self) -> Path:
+        return Path(inspect.getfile(self.py_func))
+
+    @property
+    def folder(self) -> Path | None:
+        """The cache folder (:func:`~sclero_analysis._kernel_cache.cache_folder`), None when none."""
+        return cache_folder(self.source)
+
+    @property
+    def cost(self) -> int:
+        """Bytes of Python bytecode compiled with the kernel: roughly how long compiling it takes."""
+        return sum(len(f.__code__.co_code) for f in called_functions(self.py_func))
+
+    def ready(self) -> Dispatcher:
+        """Return the compiled function: from the cache, else compiled with every kernel missing there."""
+        with _lock:
+            if self.dispatcher is None and not self.load():
+                _compile_missing(self, [k for k in _kernels if k.dispatcher is None and k is not self])
+        return self.dispatcher
+
+    def load(self) -> bool:
+        """Load the machine code from the cache (as ``Dispatcher.compile`` does first); return success."""
+        dispatcher = self._new_dispatcher()
+        with global_compiler_lock:
+            result = dispatcher._cache.load_overload(self.signature, dispatcher.targetctx)
+            if result is None:
+                return False
+            dispatcher._cache_hits[self.signature] += 1
+            dispatcher.targetctx.insert_user_function(result.entry_point, result.fndesc, [result.library])
+            dispatcher.add_overload(result)
+        self._finish(dispatcher)
+        return True
+
+    def compile(self, processes: int = 1) -> None:
+        """Load from the cache, else compile (and cache); then refuse any other signature."""
+        if self.dispatcher is not None:  # ready already
+            return
+        dispatcher = self._new_dispatcher()
+        if self.source.is_file():  # a kernel of a module (not one typed at a prompt): say it
+            with event.install_listener("numba:compile", _OnCompile(self.folder, processes)):
+                dispatcher.compile(self.signature)
+        else:
+            dispatcher.compile(self.signature)
+        self._finish(dispatcher)
+
+    def _new_dispatcher(self) -> Dispatcher:
+        if self._candidate is None:
+            self._candidate = njit(**OPTIONS)(self.py_func)
+            if self.folder is not None:
+                self._candidate._cache = KernelCache(self.py_func)  # Numba's enable_caching(), our locator
+        return self._candidate
+
+    def _finish(self, dispatcher: Dispatcher) -> None:
+        dispatcher.disable_compile()
+        self.dispatcher = dispatcher
+
+
+def _compile_missing(first: Kernel, others: list[Kernel]) -> None:
+    """Compile ``first`` and the ``others`` missing from the cache, spread over the machine's cores.
+
+    This process compiles its share and then loads the helper processes' shares from the cache
+    (compiling here whatever a helper could not).
+    """
+    shares = _shares([first, *(k for k in others if not k.load())])
+    helpers = [_start_helper(share) for share in shares[1:]]
+    try:
+        for k in shares[0]:
+            k.compile(len(shares))
+    except BaseException:
+        for process in helpers:
+            process.kill()
+        raise
+    for process in helpers:
+        process.wait()
+    for share in shares[1:]:
+        for k in share:
+            k.compile(len(shares))
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _movable(k: Kernel) -> bool:
+    """Whether a helper process can compile ``k`` for this one (it imports it, and caches it)."""
+    return bool(sys.executable) and k.py_func.__module__ != "__main__" and k.source.is_file() \
+        and k.folder is not None
+
+
+def _shares(missing: list[Kernel]) -> list[list[Kernel]]:
+    """Split kernels into one share per core, of about equal cost; the first is this process's."""
+    movable = [k for k in missing if _movable(k)]
+    count = 1 if os.environ.get(CHILD_FLAG) else min(_cores(), len(movable))
+    if count < 2:
+        return [missing]
+    shares, costs = [[] for _ in range(count)], [0] * count
+    for k in sorted(movable, key=lambda k: k.cost, reverse=True):  # the longest first, to the lightest share
+        lightest = costs.index(min(costs))
+        shares[lightest].append(k)
+        costs[lightest] += k.cost
+    shares[0] += [k for k in missing if not _movable(k)]
+    return shares
+
+
+def _import_root(k: Kernel) -> str:
+    """Return the folder to put on ``sys.path`` to import the kernel's module."""
+    depth = k.py_func.__module__.count(".") + (k.source.name == "__init__.py")
+    return str(k.source.resolve().parents[depth])
+
+
+def _start_helper(share: list[Kernel]) -> subprocess.Popen:
+    """Start a process compiling ``share`` into the cache (quietly: this process checks the cache after)."""
+    roots = dict.fromkeys([str(Path(__file__).resolve().parents[1]), *map(_import_root, share)])
+    path = os.pathsep.join([*roots, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, CHILD_FLAG: str(os.getpid()), "PYTHONPATH": path}
+    code = "import sys; from sclero_analysis._compiled import compile_kernels; compile_kernels(sys.argv[1:])"
+    return subprocess.Popen([sys.executable, "-c", code, *(k.name for k in share)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def compile_kernels(names: Iterable[str]) -> None:
+    """Compile the named kernels in this process (loading those already in the cache).
+
+    What the helper processes of a first call run; also a way to fill the cache ahead of use.
+
+    Parameters
+    ----------
+    names : iterable of str
+        ``module:function`` of each kernel (:attr:`Kernel.name`).
+
+    Examples
+    --------
+    >>> compile_kernels(["sclero_analysis.synthetic.line_kernel:days_array"])
+    """
+    for name in names:
+        module, _, qualname = name.partition(":")
+        getattr(importlib.import_module(module), qualname).compile()
+
+
+def ready_kernels(modules: Iterable[str] = ()) -> None:
+    """Make every kernel defined so far ready: loaded from the cache, else compiled, all at once.
+
+    Call before starting processes on this machine that use them (workers, notebooks): they
+    then load what this process compiled instead of each compiling it again.
+
+    Parameters
+    ----------
+    modules : iterable of str
+        Modules to import first, e.g. :data:`KERNEL_MODULES` (every kernel of the package).
+
+    Examples
+    --------
+    >>> ready_kernels(["sclero_analysis.synthetic.line_kernel"])
+    """
+    for module in modules:
+        importlib.import_module(module)
+    for k in list(_kernels):
+        k.ready()
 
 
 def kernel(signature) -> Callable:
-    """Decorate a function as a compiled kernel of one signature, cached in :func:`cache_folder`.
+    """Decorate a function as a compiled kernel of one signature, cached in its cache folder.
 
     Parameters
     ----------
     signature : numba signature
         E.g. ``types.void(read(types.float64, 2), write(types.float64, 1))``; callers pass
-        exactly these dtypes, C-contiguous. Compiled (or loaded from the cache) when the module
-        is imported, so a worker process loads what its parent compiled.
+        exactly these dtypes, C-contiguous. Loaded from the cache, or compiled, on the first
+        call (see the module's description), so importing the module compiles nothing and a
+        worker process loads what its parent compiled.
 
     Returns
     -------
     callable
-        A decorator returning the compiled function.
+        A decorator returning a :class:`Kernel` (the function itself with ``NUMBA_DISABLE_JIT``).
 
     Examples
     --------
@@ -255,9 +341,7 @@ def kernel(signature) -> Callable:
     def decorate(function: Callable):
         if numba.config.DISABLE_JIT:
             return function
-        dispatcher = njit(**OPTIONS)(function)
-        _compile(dispatcher, signature)
-        return dispatcher
+        return Kernel(function, signature)
 
     return decorate
 

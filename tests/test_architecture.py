@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
 LAYERS = {
     "exceptions": 0,
     "_lazy": 0,  # package names imported on first use (PEP 562)
-    "_compiled": 0,  # Numba kernels: one signature each, where their machine code is cached
+    "_compiled": 0,  # Numba kernels: one signature each, compiled on first call, over the cores
+    "_kernel_cache": 0,  # where the kernels' machine code is cached, and when it is out of date
     "conventions": 0,  # the time unit and event codes of the analysis frames
     "therapy": 1,
     "formatting": 1,  # how numbers are printed (p-values, ratios), shared by figures and tables

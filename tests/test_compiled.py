@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sclero_analysis import _compiled
-from sclero_analysis._compiled import cache_folder
+from sclero_analysis import _compiled, _kernel_cache
+from sclero_analysis._kernel_cache import cache_folder
 
 PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
 
@@ -35,9 +35,9 @@ def total(values):
 def clean_cache_env(monkeypatch):
     """No NUMBA_CACHE_DIR, and folder decisions made afresh (they are remembered per process)."""
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    _compiled._first_writable.cache_clear()
+    _kernel_cache._first_writable.cache_clear()
     yield monkeypatch
-    _compiled._first_writable.cache_clear()
+    _kernel_cache._first_writable.cache_clear()
 
 
 def _tiny_module(folder: Path) -> Path:
@@ -104,6 +104,62 @@ def test_a_kernel_is_compiled_once_then_loaded_by_every_new_process(tmp_path):
     assert list(cache.rglob("tiny_kernels.total-*.nbi")) and list(cache.rglob("tiny_kernels.total-*.nbc"))
 
 
+
+# Two tiny kernels, and a first call of one of them in a fresh process on 2 cores (as if).
+TWO = TINY + """
+
+@kernel(types.float64(read(types.float64, 1)))
+def largest(values):
+    out = -1e300
+    for v in values:
+        out = max(out, v)
+    return out
+"""
+FIRST_CALL = """
+import subprocess, sys, numpy as np
+from sclero_analysis import _compiled
+import tiny_kernels
+_compiled._cores = lambda: 2
+if sys.argv[1] == "failing-helper":  # a helper process that compiles nothing
+    _compiled._start_helper = lambda share: subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+assert tiny_kernels.total.dispatcher is None and tiny_kernels.largest.dispatcher is None  # import: nothing
+print(tiny_kernels.total(np.arange(4.0)))
+kernels = (tiny_kernels.total, tiny_kernels.largest)
+print([k.dispatcher is not None for k in kernels])
+print([sum(k.dispatcher._cache_hits.values()) if k.dispatcher else None for k in kernels])
+"""
+
+
+def test_importing_a_kernel_module_compiles_nothing_until_a_kernel_is_called(tmp_path):
+    source = _tiny_module(tmp_path / "pkg")
+    cache = tmp_path / "numba-cache"
+    code = "import tiny_kernels; print(tiny_kernels.total.dispatcher)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=source.parent,
+                         env=_env(NUMBA_CACHE_DIR=str(cache)))
+    assert (out.stdout.strip(), out.stderr) == ("None", "")  # no compilation, no message
+    assert not list(cache.rglob("*.nbi"))
+
+
+@pytest.mark.parametrize("helper", ["helper", "failing-helper"])
+def test_a_cold_first_call_compiles_the_other_missing_kernels_in_a_helper_process(tmp_path, helper):
+    source = _tiny_module(tmp_path / "pkg")
+    source.write_text(TWO)
+    cache = tmp_path / "numba-cache"
+    out = subprocess.run([sys.executable, "-c", FIRST_CALL, helper], capture_output=True, text=True,
+                         cwd=source.parent, env=_env(NUMBA_CACHE_DIR=str(cache)))
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.startswith("compiling sclero_analysis kernels for this machine in 2 processes")
+    result, ready, cache_hits = out.stdout.splitlines()
+    assert result == "6.0" and ready == "[True, True]"  # both ready after the first call
+    # one compiled here (the longer), the other loaded from what the helper put in the cache, else
+    # (the helper failed) compiled here too
+    assert cache_hits in (("[0, 1]", "[1, 0]") if helper == "helper" else ("[0, 0]",))
+    assert len(list(cache.rglob("tiny_kernels.*.nbi"))) == 2
+    again = subprocess.run([sys.executable, "-c", FIRST_CALL, helper], capture_output=True, text=True,
+                           cwd=source.parent, env=_env(NUMBA_CACHE_DIR=str(cache)))
+    # warm: the kernel called is loaded, the other waits for its own first call
+    assert again.stderr == "" and again.stdout.splitlines()[1:] == ["[True, False]", "[1, None]"]
+
 @pytest.mark.slow
 def test_the_study_and_simulation_modules_import_and_run_from_an_unwritable_install(tmp_path):
     # a read-only site-packages and no writable home: Numba's own cache=True failed at import
@@ -146,7 +202,7 @@ def test_a_kernel_has_one_signature_and_refuses_other_types():
 def test_a_kernels_cache_is_stamped_by_the_files_of_every_compiled_function_it_calls():
     from sclero_analysis.studies import batched_logit
 
-    files = {Path(f).name for f in _compiled._called_files(batched_logit.fit_kernel.py_func)}
+    files = {Path(f).name for f in _kernel_cache._called_files(batched_logit.fit_kernel.py_func)}
     assert files == {"batched_logit.py", "cox_kernel.py", "_compiled.py"}  # _newton_direction, fill
 
 
@@ -186,3 +242,9 @@ def test_singular_replicates_keep_every_replicates_digits():
         assert ok_alone[0] == ok_together[b]
     without, _ = fit_multinomial_batched(x[1:2, :, :1], y[1:2], 3, mask[1:2])  # the model without it
     np.testing.assert_allclose(together[1], without[0], rtol=1e-9)
+
+
+def test_kernel_modules_lists_every_module_of_the_package_that_defines_kernels():
+    defining = {".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+                for path in PACKAGE.rglob("*.py") if "\n@kernel(" in path.read_text()}
+    assert defining == set(_compiled.KERNEL_MODULES)

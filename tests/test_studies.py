@@ -276,6 +276,19 @@ def test_this_process_and_the_pool_share_the_chunks():
     pd.testing.assert_frame_equal(three.replicates, serial.replicates)
 
 
+
+def test_the_kernels_are_ready_before_any_worker_starts(monkeypatch):
+    # on a fresh install this process compiles them, then the workers load them from the cache
+    from sclero_analysis.studies import engine
+
+    calls = []
+    monkeypatch.setattr(engine, "ready_kernels", lambda: calls.append("ready"))
+    monkeypatch.setattr(engine, "_shared", lambda design, tasks, analyses, n_jobs, idle: (
+        calls.append("workers"), engine._serial(design, tasks, analyses))[1])
+    run_study(StudyDesign(**SMALL), n_jobs=2, progress=False)
+    run_study(StudyDesign(**SMALL), progress=False)  # serial: ready on the first call, no need before
+    assert calls == ["ready", "workers"]
+
 def test_dask_local_cluster_gives_the_serial_result(serial):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sclero_analysis._compiled import KERNEL_MODULES, ready_kernels
 from sclero_analysis.exceptions import ReportError
 from sclero_analysis.report.datacheck import DataCheck, check_data, date_order
 from sclero_analysis.report.index import write_index
@@ -266,6 +267,7 @@ def build_report(
     if literature_check is not None:
         say(literature_check.to_text())
     record = provenance(data, seed, fast, dayfirst, sheets, pooled)
+    ready_kernels(KERNEL_MODULES)  # a fresh install compiles them here, on every core; notebooks load them
     with staged(folder) as stage:
         (stage / "provenance.json").write_text(json.dumps(record, indent=1))
         parameters = {"data_path": str(Path(data).resolve()) if data is not None else None,

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from sclero_analysis._compiled import ready_kernels
 from sclero_analysis.studies.chunk import run_chunk, run_task
 from sclero_analysis.studies.design import StudyDesign
 from sclero_analysis.studies.estimands import scenario_truth
@@ -216,6 +217,8 @@ def run_study(
     todo = [task for task in tasks if task not in done]
     bar = tqdm(total=len(tasks), initial=len(done), disable=not progress, desc="chunks", unit="chunk")
     truths = _Truths(design, analyses)
+    if client is not None or (n_jobs != 1 and len(todo) > 1):
+        ready_kernels()  # compiled here (a fresh install) before the workers start: they load them
     if client is not None:
         runner = _dask(design, todo, analyses, client, truths.compute)
     elif n_jobs != 1 and len(todo) > 1:
