@@ -1,0 +1,122 @@
+"""Benchmark: cumulative incidence plus Gray's test against ``cmprsk::cuminc``, timed in one run.
+
+Run: .venv/bin/python benchmarks/bench_competing.py [--calls 7]
+
+Data: simulated registries of 10,000 and 100,000 lines in four tiers (exponential relapse and
+death, uniform censoring over 10 years, times in whole days expressed in months, so many ties).
+``cuminc(time, event, tier)`` estimates the cumulative incidence of every cause (1 relapse,
+2 death) with cmprsk's variance and Gray's test for each; the Python side does the same work:
+``sa.cumulative_incidence(..., cause=c)`` and its ``gray_test()`` for c = 1 and 2.
+
+Each side is timed per call inside its own language (R: ``bench::mark`` in
+``bench_competing.R``, start-up and package loading excluded; Python: ``time.perf_counter``),
+the median of ``--calls`` calls after a warm-up; the Python calls run before and after R's and
+the median is over both rounds. Target: ratio Python / R at most 1. Gray's statistics of the
+two sides are compared as a check. Without ``Rscript`` the R side is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sclero_analysis as sa
+
+SIZES = (10_000, 100_000)
+R_SCRIPT = Path(__file__).with_name("bench_competing.R")
+
+
+def registry(n: int, seed: int = 2026) -> pd.DataFrame:
+    """``n`` lines: tier, time_months (whole days), event 0 censored / 1 relapse / 2 death."""
+    rng = np.random.default_rng(seed)
+    tiers = ["ivig", "immunosuppression", "cytoreduction", "other"]
+    tier = rng.choice(tiers, n, p=[0.4, 0.3, 0.2, 0.1])
+    scale = np.select([tier == t for t in tiers[:3]], [30.0, 24.0, 20.0], 40.0)
+    relapse, death, censor = rng.exponential(scale), rng.exponential(90.0, n), rng.uniform(1, 120, n)
+    days = np.ceil(np.minimum.reduce([relapse, death, censor]) * 30.4375)
+    event = np.select([relapse <= np.minimum(death, censor), death <= np.minimum(relapse, censor)],
+                      [1, 2], 0)
+    return pd.DataFrame({"time_months": days / 30.4375, "event": event,
+                         "tier": pd.Categorical(tier, categories=tiers)})
+
+
+def analyse(df: pd.DataFrame) -> list[float]:
+    """Estimate what cuminc returns: each cause's cumulative incidence and Gray's statistic."""
+    statistics = []
+    for cause in (1, 2):
+        cif = sa.cumulative_incidence(df, cause=cause, cluster=False)
+        statistics.append(cif.gray_test().statistic)
+    return statistics
+
+
+def python_times(frames: dict[int, pd.DataFrame], calls: int) -> dict[int, list[float]]:
+    """Seconds per :func:`analyse` call for each size (after one warm-up call)."""
+    out = {}
+    for n, df in frames.items():
+        analyse(df)
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            analyse(df)
+            times.append(time.perf_counter() - start)
+        out[n] = times
+    return out
+
+
+def r_results(frames: dict[int, pd.DataFrame], calls: int) -> dict | None:
+    """R's results by size, or None when Rscript is not installed."""
+    if shutil.which("Rscript") is None:
+        print("R side skipped: Rscript is not installed")
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for n, df in frames.items():
+            paths.append(Path(folder) / f"rows{n}.csv")
+            df.to_csv(paths[-1], index=False)
+        result = Path(folder) / "r.json"
+        run = subprocess.run(["Rscript", str(R_SCRIPT), str(result), str(calls), *map(str, paths)],
+                             capture_output=True, text=True, check=False)
+        if run.returncode != 0:
+            print(f"R side skipped: {run.stderr.strip()[-300:]}")
+            return None
+        raw = json.loads(result.read_text())
+        return {n: raw[f"rows{n}.csv"] for n in frames} | {"versions": raw["versions"]}
+
+
+def main() -> None:
+    """Time both sides and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=7, help="timed calls per size and side")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    args = parser.parse_args()
+    frames = {n: registry(n) for n in args.sizes}
+    first = python_times(frames, args.calls)
+    r = r_results(frames, args.calls)
+    second = python_times(frames, args.calls)
+    print(f"cumulative incidence + Gray's test, causes 1 and 2, median of {2 * args.calls} calls "
+          f"(Python) and {args.calls} (R)")
+    print(f"{'rows':>8}{'python ms':>11}{'R ms':>10}{'ratio':>8}  target <= 1   max rel. |Gray diff|")
+    for n, df in frames.items():
+        ms = float(np.median(first[n] + second[n])) * 1e3
+        if r is None:
+            print(f"{n:>8}{ms:>11.1f}{'-':>10}{'-':>8}")
+            continue
+        ratio = ms / r[n]["median_ms"]
+        diff = np.max(np.abs(np.array(analyse(df)) / r[n]["statistic"] - 1))
+        print(f"{n:>8}{ms:>11.1f}{r[n]['median_ms']:>10.1f}{ratio:>8.2f}  "
+              f"{'met' if ratio <= 1 else 'NOT met':<13}{diff:>20.1e}")
+    if r is not None:
+        print(f"R timer: {r[SIZES[0]]['timer'] if SIZES[0] in r else ''}; {r['versions']['R']}, "
+              f"cmprsk {r['versions']['cmprsk']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Benchmark: ``fit_cox`` against R's ``coxph`` on the shipped registry, timed in one run.
+
+Run: .venv/bin/python benchmarks/bench_cox.py [--calls 200]
+
+Data: ``sa.relapse_frame(sa.load_example())``, complete cases of
+``tier + age_at_diagnosis_years + mrss`` (778 lines), relapse as the event (cause 1). Two
+cases: rows independent, and ``cluster="patient_id"`` (robust, clustered SE).
+
+Each side is timed per call inside its own language (R: ``bench::mark`` in
+``bench_cox.R``, start-up and package loading excluded; Python: ``time.perf_counter`` around
+each call), the median of ``--calls`` calls after a warm-up. The Python calls run before and
+after R's and their median is taken over both rounds, so a change of machine load in between
+hurts neither side. Target: ratio Python / R at most 1. The coefficients and SEs of the two
+sides are compared as a check. Without ``Rscript`` the R side is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sclero_analysis as sa
+
+FORMULA = "tier + age_at_diagnosis_years + mrss"
+CASES = {"no_cluster": {"cluster": False}, "cluster": {"cluster": "patient_id"}}
+R_SCRIPT = Path(__file__).with_name("bench_cox.R")
+
+
+def registry_lines() -> pd.DataFrame:
+    """Return the shipped registry's lines with complete tier, age and mRSS."""
+    df = sa.relapse_frame(sa.load_example())
+    return df.dropna(subset=["tier", "age_at_diagnosis_years", "mrss"]).reset_index(drop=True)
+
+
+def python_times(df: pd.DataFrame, calls: int) -> dict[str, list[float]]:
+    """Seconds per ``fit_cox`` call for each case (after 20 warm-up calls)."""
+    out = {}
+    for case, options in CASES.items():
+        for _ in range(20):
+            sa.fit_cox(df, FORMULA, **options)
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            sa.fit_cox(df, FORMULA, **options)
+            times.append(time.perf_counter() - start)
+        out[case] = times
+    return out
+
+
+def r_results(df: pd.DataFrame, calls: int) -> dict | None:
+    """R's medians (ms), coefficients and SEs, or None when Rscript is not installed."""
+    if shutil.which("Rscript") is None:
+        print("R side skipped: Rscript is not installed")
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        data, result = Path(folder) / "lines.csv", Path(folder) / "r.json"
+        columns = ["patient_id", "time_months", "event", "tier", "age_at_diagnosis_years", "mrss"]
+        df[columns].to_csv(data, index=False)
+        run = subprocess.run(["Rscript", str(R_SCRIPT), str(data), str(result), str(calls)],
+                             capture_output=True, text=True, check=False)
+        if run.returncode != 0:
+            print(f"R side skipped: {run.stderr.strip()[-300:]}")
+            return None
+        return json.loads(result.read_text())
+
+
+def main() -> None:
+    """Time both sides and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200, help="timed calls per case and side")
+    calls = parser.parse_args().calls
+    df = registry_lines()
+    first = python_times(df, calls)
+    r = r_results(df, calls)
+    second = python_times(df, calls)
+    print(f"fit_cox('{FORMULA}') on {len(df)} lines of the shipped registry, "
+          f"median of {2 * calls} calls (Python) and {calls} (R)")
+    print(f"{'case':<12}{'python ms':>11}{'R ms':>9}{'ratio':>8}  target <= 1"
+          "   max |coef diff|  max |se diff|")
+    for case, options in CASES.items():
+        ms = float(np.median(first[case] + second[case])) * 1e3
+        if r is None:
+            print(f"{case:<12}{ms:>11.2f}{'-':>9}{'-':>8}")
+            continue
+        fit = sa.fit_cox(df, FORMULA, **options)
+        coef_diff = np.max(np.abs(fit.summary["coef"].to_numpy() - r[case]["coef"]))
+        se_diff = np.max(np.abs(fit.summary["se"].to_numpy() - r[case]["se"]))
+        ratio = ms / r[case]["median_ms"]
+        print(f"{case:<12}{ms:>11.2f}{r[case]['median_ms']:>9.2f}{ratio:>8.2f}  "
+              f"{'met' if ratio <= 1 else 'NOT met':<13}{coef_diff:>15.1e}{se_diff:>15.1e}")
+    if r is not None:
+        print(f"R timer: {r['no_cluster']['timer']}; {r['versions']['R']}, "
+              f"survival {r['versions']['survival']}")
+
+
+if __name__ == "__main__":
+    main()
