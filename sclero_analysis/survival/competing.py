@@ -8,6 +8,7 @@ infinitesimal jackknife. Gray's test equals ``cuminc``'s ``$Tests``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -85,8 +86,13 @@ def _gray_variance(s: _Steps) -> np.ndarray:
     return np.maximum(a - 2 * s.cif * b + s.cif**2 * c, 0.0)
 
 
+@functools.lru_cache(maxsize=8)
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(1 - (1 - level) / 2))
+
+
 def _limits(cif: np.ndarray, se: np.ndarray, conf_type: str, level: float):
-    z = stats.norm.ppf(1 - (1 - level) / 2)
+    z = _z(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         if conf_type == "log-log":
             f = np.where((cif > 0) & (cif < 1), cif, np.nan)
@@ -311,24 +317,38 @@ def cumulative_incidence(
     _limits(np.array([0.5]), np.array([0.1]), conf_type, conf_level)  # validates conf_type
     data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights,
                          cluster=codes)
-    tables = []
-    for level in [lv for lv in data.group.categories if (data.group == lv).any()]:
-        part = data.subset(np.asarray(data.group == level))
+    columns = {name: [] for name in CIF_COLUMNS[1:]}
+    present, lengths = [], []
+    for index, rows in _group_rows(data.group):
+        part = data.subset(rows)
         s = _steps(part)
         var = _gray_variance(s) if variance == "gray" else cif_variance(
             part, s.time, s.d1, s.d2, s.n_risk, s.survival_before)
         se = np.sqrt(var)
         lower, upper = _limits(s.cif, se, conf_type, conf_level)
-        counts = _steps(SurvivalData(part.time, part.status, np.ones(len(part.time)), part.group,
-                                     part.cause))  # patients, not weights, as R's survfit
-        tables.append(pd.DataFrame({"group": level, "time": s.time, "n_risk": counts.n_risk,
-                                    "n_event": counts.d1, "cif": s.cif, "se": se, "lower": lower,
-                                    "upper": upper}))
-    summary = pd.concat(tables, ignore_index=True)[list(CIF_COLUMNS)]
-    levels = list(dict.fromkeys(summary["group"]))
-    summary["group"] = pd.Categorical(summary["group"], categories=levels)
+        counts = s if weights is None else _steps(SurvivalData(  # patients, not weights, as survfit
+            part.time, part.status, np.ones(len(part.time)), part.group, part.cause))
+        for name, values in zip(columns, (s.time, counts.n_risk, counts.d1, s.cif, se, lower, upper),
+                                strict=True):
+            columns[name].append(values)
+        present.append(index)
+        lengths.append(len(s.time))
+    levels = data.group.categories[present]
+    group_column = pd.Categorical.from_codes(np.repeat(np.arange(len(present)), lengths),
+                                             categories=levels)
+    summary = pd.DataFrame({"group": group_column}
+                           | {name: np.concatenate(values) for name, values in columns.items()})
     return CumulativeIncidence(summary, cause, variance, conf_type, data,
                                _repeating(df, cluster), Endpoint.of(df, cause))
+
+
+def _group_rows(group: pd.Categorical):
+    """Yield (category index, row indices) for each category with rows, in category order."""
+    order = np.argsort(group.codes, kind="stable")
+    bounds = np.searchsorted(group.codes[order], np.arange(len(group.categories) + 1))
+    for index in range(len(group.categories)):
+        if bounds[index + 1] > bounds[index]:
+            yield index, order[bounds[index]:bounds[index + 1]]
 
 
 def _variance_kind(variance: str | None, weights: str | None, codes: np.ndarray | None) -> str:
@@ -359,68 +379,115 @@ def _warn_gray(repeated: str | None) -> None:
             RepeatedIdsWarning, stacklevel=3)
 
 
+@dataclass(frozen=True)
+class _GrayTimes:
+    """Per distinct event time (rows) and group (columns) of one stratum, as cmprsk's ``crstm``.
+
+    ``n``: at risk; ``d1``, ``d2``: events of the cause and competing; ``s_before``, ``s_now``:
+    all-cause Kaplan–Meier just before and at the time; ``f1_before``: the group's cumulative
+    incidence just before; ``w``: n / S(t−) (0 for a group with no one at risk); ``f``: the
+    pooled F(t) of the test's weights, ``f_before`` its value just before.
+    """
+
+    n: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    live: np.ndarray
+    s_before: np.ndarray
+    s_now: np.ndarray
+    f1_before: np.ndarray
+    w: np.ndarray
+    tr: np.ndarray
+    nd1: np.ndarray
+    f: np.ndarray
+    f_before: np.ndarray
+
+
+def _shifted(values: np.ndarray, first: float) -> np.ndarray:
+    """Each row's value just before: ``first``, then ``values`` without its last row."""
+    return np.concatenate([np.full((1,) + values.shape[1:], first), values[:-1]])
+
+
+def _gray_times(time: np.ndarray, code: np.ndarray, group: np.ndarray, ng: int) -> _GrayTimes:
+    times, inverse = np.unique(time, return_inverse=True)
+    cells = inverse * ng + group
+    size = len(times) * ng
+    rows = np.bincount(cells, minlength=size).reshape(-1, ng)
+    d1 = np.bincount(cells[code == 1], minlength=size).reshape(-1, ng).astype(float)
+    d2 = np.bincount(cells[code == 2], minlength=size).reshape(-1, ng).astype(float)
+    n = np.cumsum(rows[::-1], axis=0)[::-1].astype(float)  # rows with time >= t
+    keep = (d1 + d2).sum(axis=1) > 0  # times with censorings only change n
+    n, d1, d2 = n[keep], d1[keep], d2[keep]
+    live = n > 0
+    s_now = np.cumprod(np.where(live, (n - d1 - d2) / n, 1.0), axis=0)
+    s_before = _shifted(s_now, 1.0)
+    f1_before = _shifted(np.cumsum(np.where(live, s_before * d1 / n, 0.0), axis=0), 0.0)
+    w = np.where(live, n / s_before, 0.0)
+    tr = w.sum(axis=1)
+    nd1 = d1.sum(axis=1)
+    f = np.cumsum(nd1 / tr)
+    return _GrayTimes(n, d1, d2, live, s_before, s_now, f1_before, w, tr, nd1, f,
+                      _shifted(f, 0.0))
+
+
+def _gray_variance_parts(g: _GrayTimes, a: np.ndarray, c: np.ndarray):
+    """Per time and group: t1 (J, ng−1, ng) and t3, t4 (J, ng) of the cause and competing terms."""
+    nd1, tr, f = g.nd1[:, None], g.tr[:, None], g.f[:, None]
+    own = (nd1 > 0) & g.live
+    t4 = np.where(own, np.where(g.s_now > 0, 1 - (1 - f) / g.s_now, 1.0), 0.0)
+    t5 = np.where(nd1 > 1, 1 - (nd1 - 1) / (tr * g.s_before - 1), 1.0)
+    t3 = np.where(own, t5 * g.s_before * nd1 / (tr * g.n), 0.0)
+    t1 = a[:, :-1, :] - t4[:, None, :] * c[:, :-1, :]
+    competing = (g.s_now > 0) & (g.d2 > 0) & g.live
+    u4 = np.where(competing, (1 - f) / g.s_now, 0.0)
+    u5 = np.where(g.d2 > 1, 1 - (g.d2 - 1) / (g.n - 1), 1.0)
+    u3 = np.where(competing, u5 * g.s_before**2 * g.d2 / g.n**2, 0.0)
+    u1 = u4[:, None, :] * c[:, :-1, :]
+    return (t1, t3, t4), (u1, u3, -u4)
+
+
 def _gray_stratum(time, code, group, ng, rho):
-    """Score and variance of Gray's test in one stratum (cmprsk ``crst``)."""
-    at_risk = np.bincount(group, minlength=ng).astype(float)
-    f1_before, s_before = np.zeros(ng), np.ones(ng)
-    f_before = 0.0
-    score, v = np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
-    c, v2, v3 = np.zeros((ng, ng)), np.zeros((ng - 1, ng)), np.zeros(ng)
-    for t in np.unique(time):
-        here = time == t
-        d = np.array([np.bincount(group[here & (code == k)], minlength=ng) for k in (0, 1, 2)], float)
-        nd1, nd2 = d[1].sum(), d[2].sum()
-        if nd1 + nd2 > 0:
-            live = at_risk > 0
-            s_now, f1_now = s_before.copy(), f1_before.copy()
-            s_now[live] = s_before[live] * (at_risk[live] - d[1, live] - d[2, live]) / at_risk[live]
-            f1_now[live] = f1_before[live] + s_before[live] * d[1, live] / at_risk[live]
-            weight_n = np.where(live, at_risk / s_before, 0.0)
-            tr = weight_n.sum()
-            tq = np.sum(np.where(live, at_risk * (1 - f1_before) / s_before, 0.0))
-            f = f_before + nd1 / tr
-            fb = (1 - f_before) ** rho
-            a = fb * (np.diag(weight_n) - np.outer(weight_n, weight_n) / tr)
-            a[~live, :], a[:, ~live] = 0.0, 0.0
-            c += a * nd1 / (tr * (1 - f_before))
-            score += np.where(live, fb * (d[1] - nd1 * at_risk * (1 - f1_before) / (s_before * tq)), 0.0)[:-1]
-            if nd1 > 0:
-                for k in np.flatnonzero(live):
-                    t4 = 1 - (1 - f) / s_now[k] if s_now[k] > 0 else 1.0
-                    t5 = 1 - (nd1 - 1) / (tr * s_before[k] - 1) if nd1 > 1 else 1.0
-                    t3 = t5 * s_before[k] * nd1 / (tr * at_risk[k])
-                    t1 = a[:-1, k] - t4 * c[:-1, k]
-                    v3[k] += t4 * t4 * t3
-                    v2[:, k] += t1 * t4 * t3
-                    v += np.outer(t1, t1) * t3
-            for k in np.flatnonzero((s_now > 0) & (d[2] > 0) & live):
-                t4 = (1 - f) / s_now[k]
-                t5 = 1 - (d[2, k] - 1) / (at_risk[k] - 1) if d[2, k] > 1 else 1.0
-                t3 = t5 * s_before[k] ** 2 * d[2, k] / at_risk[k] ** 2
-                t1 = t4 * c[:-1, k]
-                v3[k] += t4 * t4 * t3
-                v2[:, k] -= t1 * t4 * t3
-                v += np.outer(t1, t1) * t3
-            f_before, f1_before, s_before = f, f1_now, s_now
-        at_risk -= np.bincount(group[here], minlength=ng)
-    cc = c[:-1]
+    """Score and variance of Gray's test in one stratum (cmprsk ``crstm``), over all times at once.
+
+    cmprsk loops over the distinct times; every quantity here is a cumulative sum or product
+    over the event times instead (censoring-only times just lower the numbers at risk).
+    """
+    g = _gray_times(time, code, group, ng)
+    fb = (1 - g.f_before) ** rho
+    a = -(g.w[:, :, None] * g.w[:, None, :]) / g.tr[:, None, None]
+    diagonal = np.arange(ng)
+    a[:, diagonal, diagonal] += g.w
+    a *= fb[:, None, None]
+    c = np.cumsum(a * (g.nd1 / (g.tr * (1 - g.f_before)))[:, None, None], axis=0)
+    tq = np.where(g.live, g.n * (1 - g.f1_before) / g.s_before, 0.0).sum(axis=1)
+    expected = g.nd1[:, None] * g.n * (1 - g.f1_before) / (g.s_before * tq[:, None])
+    score = np.cumsum(np.where(g.live, fb[:, None] * (g.d1 - expected), 0.0), axis=0)[-1, :-1]
+    v = np.zeros((ng - 1, ng - 1))
+    v2, v3 = np.zeros((ng - 1, ng)), np.zeros(ng)
+    for t1, t3, t4 in _gray_variance_parts(g, a, c):
+        rows = t1.transpose(0, 2, 1).reshape(-1, ng - 1)
+        v += (rows * t3.reshape(-1, 1)).T @ rows
+        v2 += np.einsum("jrk,jk->rk", t1, t4 * t3)
+        v3 += np.sum(t4 * t4 * t3, axis=0)
+    cc = c[-1, :-1]
     v += (cc * v3) @ cc.T + cc @ v2.T + v2 @ cc.T
     return score, v
 
 
 def _gray_test(data: SurvivalData, rho: float, strata: np.ndarray | None) -> HypothesisTest:
-    levels = [lv for lv in data.group.categories if (data.group == lv).any()]
+    present = np.bincount(data.group.codes, minlength=len(data.group.categories)) > 0
+    levels = list(data.group.categories[present])
     if len(levels) < 2:
         raise SurvivalInputError("Gray's test needs at least two groups with rows")
-    if not data.is_event.any():  # the score and its variance are all zero: nothing to test
+    is_event = data.is_event
+    if not is_event.any():  # the score and its variance are all zero: nothing to test
         raise SurvivalInputError(f"no events with code {data.cause}: nothing to compare")
-    group = pd.Categorical(data.group, categories=levels).codes
-    code = np.where(data.is_event, 1, np.where(data.status != 0, 2, 0))
+    group = (np.cumsum(present) - 1)[data.group.codes]  # codes among the levels with rows
+    code = np.where(is_event, 1, np.where(data.status != 0, 2, 0))
     ng = len(levels)
     score, v = np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
-    keys = np.zeros(len(code), int) if strata is None else pd.factorize(np.asarray(strata))[0]
-    for key in np.unique(keys):
-        rows = keys == key
+    keys = None if strata is None else pd.factorize(np.asarray(strata))[0]
+    for rows in [slice(None)] if keys is None else [keys == key for key in np.unique(keys)]:
         with np.errstate(divide="ignore", invalid="ignore"):  # exhausted groups are masked out
             part_score, part_v = _gray_stratum(data.time[rows], code[rows], group[rows], ng, rho)
         score, v = score + part_score, v + part_v
