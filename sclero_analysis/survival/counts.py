@@ -84,14 +84,15 @@ def term_counts(design: Design, event: np.ndarray) -> pd.DataFrame:
         for position in positions:
             rows.append({"key": design.columns[position], "variable": term, "level": None,
                          "reference": False, "n": len(event), "events": int(event.sum())})
-    frame = pd.DataFrame(rows, columns=["key", *COUNT_COLUMNS]).set_index("key")
-    frame.index.name = "term"
-    return frame
+    columns = {name: [row[name] for row in rows] for name in COUNT_COLUMNS}
+    return pd.DataFrame(columns, index=pd.Index([row["key"] for row in rows], name="term",
+                                                dtype=object))
 
 
 def with_counts(summary: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     """Append ``n`` and ``events`` of each coefficient's row to a regression summary."""
-    out = summary.copy()
-    out["n"] = counts["n"].reindex(summary.index).to_numpy()
-    out["events"] = counts["events"].reindex(summary.index).to_numpy()
-    return out
+    where = counts.index.get_indexer(summary.index)
+    if (where < 0).any():  # a coefficient without counts: NaN, as a reindex gives
+        return summary.assign(n=counts["n"].reindex(summary.index).to_numpy(),
+                              events=counts["events"].reindex(summary.index).to_numpy())
+    return summary.assign(n=counts["n"].to_numpy()[where], events=counts["events"].to_numpy()[where])

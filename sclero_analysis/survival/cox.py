@@ -71,6 +71,22 @@ def not_estimable(data: CoxData, ties: str) -> np.ndarray:
     return singular_columns(evaluate(data, np.zeros(data.x.shape[1]), ties).information)
 
 
+def _estimable_fit(full: CoxData, ties: str, formula: str, columns: list[str]):
+    """Fit the columns that carry information (warning about the others).
+
+    Returns the data of those columns, the Newton fit and the mask of kept columns.
+    """
+    null = evaluate(full, np.zeros(full.x.shape[1]), ties)
+    keep = ~singular_columns(null.information)  # as not_estimable, reusing beta = 0
+    if not keep.any():
+        raise SurvivalInputError(f"no column of '{formula}' can be estimated from these data")
+    if keep.all():  # the usual case: the evaluation at 0 is the fit's null
+        return full, newton(full, ties, null=null), keep
+    _warn_not_estimable([c for c, k in zip(columns, keep, strict=True) if not k])
+    data = replace(full, x=full.x[:, keep])
+    return data, newton(data, ties), keep
+
+
 def _warn_not_estimable(columns: list[str]) -> None:
     warnings.warn(
         f"{columns} cannot be estimated: no event time has rows at risk that vary in them (e.g. a "
@@ -215,13 +231,7 @@ def fit_cox(
     design = design_matrix(df, formula)
     full = cox_data(design.matrix, data_in.weight, data_in.time, data_in.is_event,
                     strata_codes(df, strata), start)
-    keep = ~not_estimable(full, ties)
-    if not keep.any():
-        raise SurvivalInputError(f"no column of '{formula}' can be estimated from these data")
-    if not keep.all():
-        _warn_not_estimable([c for c, k in zip(design.columns, keep, strict=True) if not k])
-    data = replace(full, x=full.x[:, keep])
-    fit = newton(data, ties)
+    data, fit, keep = _estimable_fit(full, ties, formula, design.columns)
     _check_separation(fit, [c for c, k in zip(design.columns, keep, strict=True) if k])
     naive = np.linalg.inv(fit.evaluation.information)
     var = robust_variance(data, fit.evaluation, ties, clusters) if use_robust else naive

@@ -9,6 +9,7 @@ weight multiplies every sub-step).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -46,10 +47,39 @@ class CoxData:
     first: np.ndarray
     last: np.ndarray
 
-    @property
+    @cached_property
     def n_deaths(self) -> np.ndarray:
         """Unweighted number of deaths at each event time."""
         return np.bincount(self.death_index[self.event], minlength=len(self.times)).astype(float)
+
+    @cached_property
+    def exits(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows by decreasing ``last`` (stable), and for each event time j the number with last > j."""
+        return _by_decreasing(self.last, len(self.times))
+
+    @cached_property
+    def entries(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """As :attr:`exits` for ``first`` (rows not yet entered); None without delayed entry."""
+        return _by_decreasing(self.first, len(self.times)) if np.any(self.first > 0) else None
+
+    @cached_property
+    def deaths(self) -> tuple[np.ndarray, np.ndarray]:
+        """Dying rows ordered by event time (stable), and where each event time's deaths start."""
+        dying = np.flatnonzero(self.event)
+        order = dying[np.argsort(self.death_index[dying], kind="stable")]
+        return order, np.searchsorted(self.death_index[order], np.arange(len(self.times)))
+
+    @cached_property
+    def weighted_deaths(self) -> tuple[np.ndarray, np.ndarray]:
+        """Σ w and Σ w·x over the deaths at each event time (they do not depend on beta)."""
+        sums = death_sums(self, self.weight[:, None] * np.column_stack([np.ones(len(self.x)), self.x]))
+        return sums[:, 0], sums[:, 1:]
+
+
+def _by_decreasing(index: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(-index, kind="stable")
+    counts = len(index) - np.searchsorted(index[order][::-1], np.arange(m), side="right")
+    return order, counts
 
 
 def cox_data(x, weight, stop, event, stratum=None, start=None) -> CoxData:
@@ -80,36 +110,33 @@ def cox_data(x, weight, stop, event, stratum=None, start=None) -> CoxData:
                    np.concatenate(time_stratum), death_index, first, last)
 
 
-def _bin_sums(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Column-wise sums of ``values`` (n, k) per bin ``index`` (rows added in order, as np.add.at)."""
-    out = np.empty((size, values.shape[1]))
-    for column in range(values.shape[1]):
-        out[:, column] = np.bincount(index, weights=values[:, column], minlength=size)
-    return out
+def _sums_over_first(order: np.ndarray, counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each event time j, Σ ``values`` over the first ``counts[j]`` rows of ``order``."""
+    cumulative = np.empty((len(order) + 1, values.shape[1]))
+    cumulative[0] = 0.0
+    np.cumsum(values[order], axis=0, out=cumulative[1:])
+    return cumulative[counts]
 
 
 def risk_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
     """Sum ``values`` (n, k) over each event time's risk set: rows with first <= j < last.
 
-    Accumulated from the last event time backwards (only additions, as R does), so a late risk
-    set of small exp(x·beta) keeps its precision; rows not yet entered (delayed entry) are
-    subtracted the same way.
+    A cumulative sum over the rows by decreasing exit time: the latest risk set first (as R
+    accumulates from the last event time backwards), so a late risk set of small exp(x·beta)
+    keeps its precision; rows not yet entered (delayed entry) are subtracted the same way.
     """
-    m = len(data.times)
-
-    def from_end(index: np.ndarray) -> np.ndarray:  # Σ over rows with index > j, for each j
-        bins = _bin_sums(index, values, m + 1)
-        return np.cumsum(bins[::-1], axis=0)[::-1][1:]
-
-    total = from_end(data.last)
-    if np.any(data.first > 0):
-        total = total - from_end(data.first)
+    total = _sums_over_first(*data.exits, values)
+    if data.entries is not None:
+        total = total - _sums_over_first(*data.entries, values)
     return total
 
 
 def death_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
     """Sum ``values`` (n, k) over the deaths at each event time."""
-    return _bin_sums(data.death_index[data.event], values[data.event], len(data.times))
+    order, starts = data.deaths
+    if not len(starts):
+        return np.zeros((0, values.shape[1]))
+    return np.add.reduceat(values[order], starts, axis=0)
 
 
 @dataclass(frozen=True)
@@ -130,17 +157,20 @@ def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
     """Return the log partial likelihood, score and information at ``beta``."""
     n, p = data.x.shape
     eta = data.x @ beta
-    with np.errstate(over="ignore"):  # an overshooting step gives inf: the caller halves it
-        risk = data.weight * np.exp(eta)
-    rx = risk[:, None] * data.x
-    rxx = (rx[:, :, None] * data.x[:, None, :]).reshape(n, p * p)
-    s0, s1, s2 = (risk_sums(data, v) for v in (risk[:, None], rx, rxx))
-    d0, d1, d2 = (death_sums(data, v) for v in (risk[:, None], rx, rxx))
+    values = np.empty((n, 1 + p + p * p))  # risk, risk·x, risk·x·xᵀ: summed together
+    with np.errstate(over="ignore", invalid="ignore"):  # an overshooting step gives inf: the
+        np.exp(eta, out=values[:, 0])                   # caller halves it
+        values[:, 0] *= data.weight
+        np.multiply(values[:, :1], data.x, out=values[:, 1:1 + p])
+        values[:, 1 + p:] = (values[:, 1:1 + p, None] * data.x[:, None, :]).reshape(n, p * p)
+    sums = risk_sums(data, values)
+    s0, s1, s2 = sums[:, :1], sums[:, 1:1 + p], sums[:, 1 + p:]
     if not np.all(np.isfinite(s0)):
         return Evaluation(-np.inf, np.zeros(p), np.eye(p), [], data.n_deaths, eta,
                           np.zeros((len(data.times), p)), np.zeros((len(data.times), p, p)))
-    w_d = death_sums(data, data.weight[:, None])[:, 0]
-    wx_d = death_sums(data, data.weight[:, None] * data.x)
+    dead = death_sums(data, values)
+    d0, d1, d2 = dead[:, :1], dead[:, 1:1 + p], dead[:, 1 + p:]
+    w_d, wx_d = data.weighted_deaths
     m = data.n_deaths
     efron = ties == "efron"
     steps = int(m.max()) if efron and len(m) else 1
@@ -149,18 +179,21 @@ def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
     info_t = np.zeros((len(data.times), p, p))
     xbar_steps = []
     for k in range(steps):
-        active = m > k
-        fraction = (k / m[active])[:, None] if efron else 0.0
-        a0 = s0[active, 0] - (fraction[:, 0] if efron else 0.0) * d0[active, 0]
-        a1 = s1[active] - fraction * d1[active]
-        a2 = s2[active] - fraction * d2[active]
-        wbar = w_d[active] / m[active] if efron else w_d[active]
+        # the first sub-step involves every event time and subtracts nothing: no masks, no copies
+        rows = slice(None) if k == 0 else m > k
+        a0, a1, a2 = s0[rows, 0], s1[rows], s2[rows]
+        if k > 0:
+            fraction = (k / m[rows])[:, None] if efron else 0.0
+            a0 = a0 - (fraction[:, 0] if efron else 0.0) * d0[rows, 0]
+            a1 = a1 - fraction * d1[rows]
+            a2 = a2 - fraction * d2[rows]
+        wbar = w_d[rows] / m[rows] if efron else w_d[rows]
         xbar = a1 / a0[:, None]
         loglik -= float(np.sum(wbar * np.log(a0)))
-        score_t[active] -= wbar[:, None] * xbar
+        score_t[rows] -= wbar[:, None] * xbar
         cov = a2.reshape(-1, p, p) / a0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
-        info_t[active] += wbar[:, None, None] * cov
-        xbar_steps.append((active, xbar, wbar / a0))
+        info_t[rows] += wbar[:, None, None] * cov
+        xbar_steps.append((m > k, xbar, wbar / a0))
     return Evaluation(loglik, score_t.sum(axis=0), info_t.sum(axis=0), xbar_steps, m, eta,
                       score_t, info_t)
 
@@ -204,16 +237,17 @@ class NewtonFit:
     converged: bool
 
 
-def newton(data: CoxData, ties: str, eps: float = 1e-9, max_iter: int = 20) -> NewtonFit:
+def newton(data: CoxData, ties: str, eps: float = 1e-9, max_iter: int = 20,
+           null: Evaluation | None = None) -> NewtonFit:
     """Maximise the partial likelihood from beta = 0 with R's ``coxph.control`` rules.
 
     Converged when a full Newton step changes ℓ by a relative |1 − ℓ_old/ℓ_new| ≤ eps (checked
     first, as in R's ``coxfit6``); a step that lowers ℓ is halved back towards the last good
-    beta.
+    beta. ``null``: the evaluation at beta = 0 when the caller has it already.
     """
     p = data.x.shape[1]
     best_beta = np.zeros(p)
-    best = null = evaluate(data, best_beta, ties)
+    best = null = evaluate(data, best_beta, ties) if null is None else null
     beta = best_beta + np.linalg.solve(best.information, best.score)
     halving = False
     for iteration in range(1, max_iter + 1):
