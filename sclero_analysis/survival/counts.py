@@ -17,7 +17,7 @@ COUNT_COLUMNS = ("variable", "level", "reference", "n", "events")
 
 
 def _is_indicator(column: np.ndarray) -> bool:
-    return bool(np.isin(column, (0.0, 1.0)).all())
+    return bool(((column == 0.0) | (column == 1.0)).all())
 
 
 def _categorical_rows(design: Design, term: str, event: np.ndarray) -> list[dict] | None:
@@ -89,10 +89,15 @@ def term_counts(design: Design, event: np.ndarray) -> pd.DataFrame:
                                                 dtype=object))
 
 
+def count_columns(columns: list[str], counts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``n`` and ``events`` of each coefficient (by column name), NaN for one without counts."""
+    where = counts.index.get_indexer(columns)
+    if (where < 0).any():
+        return {c: counts[c].reindex(columns).to_numpy() for c in ("n", "events")}
+    return {c: counts[c].to_numpy()[where] for c in ("n", "events")}
+
+
 def with_counts(summary: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     """Append ``n`` and ``events`` of each coefficient's row to a regression summary."""
-    where = counts.index.get_indexer(summary.index)
-    if (where < 0).any():  # a coefficient without counts: NaN, as a reindex gives
-        return summary.assign(n=counts["n"].reindex(summary.index).to_numpy(),
-                              events=counts["events"].reindex(summary.index).to_numpy())
-    return summary.assign(n=counts["n"].to_numpy()[where], events=counts["events"].to_numpy()[where])
+    columns = {name: summary[name].to_numpy() for name in summary.columns}
+    return pd.DataFrame(columns | count_columns(list(summary.index), counts), index=summary.index)

@@ -26,8 +26,12 @@ def tests_frame(statistics: dict[str, float], dof: int) -> pd.DataFrame:
 
 
 def wald_summary(beta: np.ndarray, var: np.ndarray, columns: list[str], conf_level: float,
-                 naive: np.ndarray | None = None) -> pd.DataFrame:
-    """Regression table with Wald intervals: ``coef, se, (se_naive), hr, hr_lower, hr_upper, z, p``."""
+                 naive: np.ndarray | None = None,
+                 extra: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Regression table with Wald intervals: ``coef, se, (se_naive), hr, hr_lower, hr_upper, z, p``.
+
+    ``extra`` columns (e.g. ``n``, ``events``) are appended.
+    """
     z_crit = special.ndtri(1 - (1 - conf_level) / 2)  # stats.norm.ppf
     se = np.sqrt(np.diag(var))
     with np.errstate(over="ignore"):  # an infinite coefficient (already warned) gives inf limits
@@ -38,7 +42,7 @@ def wald_summary(beta: np.ndarray, var: np.ndarray, columns: list[str], conf_lev
         table |= {"hr": np.exp(beta), "hr_lower": np.exp(beta - z_crit * se),
                   "hr_upper": np.exp(beta + z_crit * se), "z": z,
                   "p": 2 * special.ndtr(-np.abs(z))}  # stats.norm.sf
-    return pd.DataFrame(table, index=pd.Index(columns, name="term"))
+    return pd.DataFrame(table | (extra or {}), index=pd.Index(columns, name="term"))
 
 
 @dataclass(frozen=True, eq=False)

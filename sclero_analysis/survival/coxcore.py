@@ -8,8 +8,8 @@ weight multiplies every sub-step).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -70,10 +70,58 @@ class CoxData:
         return order, np.searchsorted(self.death_index[order], np.arange(len(self.times)))
 
     @cached_property
+    def tied_deaths(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Event times with several deaths, their dying rows by time, where each time's start."""
+        tied = np.flatnonzero(self.n_deaths > 1)
+        order, _ = self.deaths
+        rows = order[np.isin(self.death_index[order], tied)]
+        return tied, rows, np.searchsorted(self.death_index[rows], tied)
+
+    @cached_property
     def weighted_deaths(self) -> tuple[np.ndarray, np.ndarray]:
         """Σ w and Σ w·x over the deaths at each event time (they do not depend on beta)."""
         sums = death_sums(self, self.weight[:, None] * np.column_stack([np.ones(len(self.x)), self.x]))
         return sums[:, 0], sums[:, 1:]
+
+
+    @cached_property
+    def by_exit(self) -> ExitOrder:
+        """The rows by decreasing exit time with the products of x that ``evaluate`` sums."""
+        order, counts = self.exits
+        (i, j), _ = _packing(self.x.shape[1])
+        x = self.x[order]
+        position = np.empty(len(order), dtype=np.intp)
+        position[order] = np.arange(len(order))
+        entries = None if self.entries is None else (position[self.entries[0]], self.entries[1])
+        return ExitOrder(order, counts, self.weight[order], np.hstack([x, x[:, i] * x[:, j]]),
+                         entries, position[self.tied_deaths[1]])
+
+
+@dataclass(frozen=True)
+class ExitOrder:
+    """A Cox problem's rows by decreasing exit time (``CoxData.exits``), for risk-set sums.
+
+    Attributes
+    ----------
+    order, counts : ndarray
+        Rows by decreasing ``last``; for each event time j the number of rows with last > j.
+    weight : ndarray (n,)
+        Weights in that order.
+    products : ndarray (n, p + p(p+1)/2)
+        x and the upper triangle of x·xᵀ of each row, in that order.
+    entries : (ndarray, ndarray) or None
+        Delayed entry: positions (in this order) of the rows by decreasing ``first``, and for
+        each event time the number with first > j.
+    tied : ndarray
+        Positions of the rows dying at event times with several deaths, by time.
+    """
+
+    order: np.ndarray
+    counts: np.ndarray
+    weight: np.ndarray
+    products: np.ndarray
+    entries: tuple[np.ndarray, np.ndarray] | None
+    tied: np.ndarray
 
 
 def _by_decreasing(index: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,12 +158,17 @@ def cox_data(x, weight, stop, event, stratum=None, start=None) -> CoxData:
                    np.concatenate(time_stratum), death_index, first, last)
 
 
+def _cumulative(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """For each event time j, Σ ``values`` over its first ``counts[j]`` rows."""
+    cumulative = np.empty((len(values) + 1, values.shape[1]))
+    cumulative[0] = 0.0
+    np.cumsum(values, axis=0, out=cumulative[1:])
+    return cumulative[counts]
+
+
 def _sums_over_first(order: np.ndarray, counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     """For each event time j, Σ ``values`` over the first ``counts[j]`` rows of ``order``."""
-    cumulative = np.empty((len(order) + 1, values.shape[1]))
-    cumulative[0] = 0.0
-    np.cumsum(values[order], axis=0, out=cumulative[1:])
-    return cumulative[counts]
+    return _cumulative(values[order], counts)
 
 
 def risk_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
@@ -150,52 +203,106 @@ class Evaluation:
     m: np.ndarray
     eta: np.ndarray
     score_by_time: np.ndarray  # (m, p): each event time's score contribution
-    information_by_time: np.ndarray  # (m, p, p)
+    # per sub-step: (event times, w̄, S0, S2 packed as its upper triangle) behind each time's
+    # information
+    information_steps: list = field(default_factory=list, repr=False)
+
+    @cached_property
+    def information_by_time(self) -> np.ndarray:
+        """Each event time's information contribution (m, p, p), e.g. for ``cox.zph``."""
+        p = len(self.score)
+        info_t = np.zeros((len(self.m), p, p))
+        full = _packing(p)[1]
+        for (_, xbar, _), (rows, wbar, a0, a2) in zip(self.xbar_steps, self.information_steps,
+                                                       strict=True):
+            cov = a2[:, full].reshape(-1, p, p) / a0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
+            info_t[rows] += wbar[:, None, None] * cov
+        return info_t
+
+
+@lru_cache(maxsize=64)
+def _packing(p: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Upper-triangle indices of a p × p matrix, and where each (i, j) sits among them."""
+    upper = np.triu_indices(p)
+    where = np.empty((p, p), dtype=np.intp)
+    where[upper] = where[upper[::-1]] = np.arange(len(upper[0]))
+    for array in (*upper, where):
+        array.flags.writeable = False  # shared by every call
+    return upper, where.ravel()
+
+
+def _risk_values(data: CoxData, eta: np.ndarray) -> np.ndarray:
+    """Risk w·exp(eta), risk·x and risk·(upper triangle of x·xᵀ) of each row, by exit order."""
+    exits = data.by_exit
+    values = np.empty((len(eta), 1 + exits.products.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overshooting step gives inf: the
+        np.exp(eta[exits.order], out=values[:, 0])      # caller halves it
+        values[:, 0] *= exits.weight
+        np.multiply(values[:, :1], exits.products, out=values[:, 1:])
+    return values
+
+
+def _exit_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
+    """:func:`risk_sums` of values already in exit order (``data.by_exit``)."""
+    exits = data.by_exit
+    total = _cumulative(values, exits.counts)
+    if exits.entries is not None:
+        total = total - _sums_over_first(*exits.entries, values)
+    return total
+
+
+def _tied_death_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
+    """Sum ``values`` (exit order) over the deaths of each time with several (``tied_deaths``)."""
+    starts = data.tied_deaths[2]
+    if not len(starts):
+        return np.zeros((0, values.shape[1]))
+    return np.add.reduceat(values[data.by_exit.tied], starts, axis=0)
 
 
 def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
-    """Return the log partial likelihood, score and information at ``beta``."""
-    n, p = data.x.shape
+    """Return the log partial likelihood, score and information at ``beta``.
+
+    Efron's sub-step k (k = 0, 1, … below the most deaths at one time) removes the fraction
+    k / m of the dying rows' risk from the risk set; the first sub-step removes nothing, so
+    death sums are needed only at times with tied deaths.
+    """
+    p = data.x.shape[1]
     eta = data.x @ beta
-    values = np.empty((n, 1 + p + p * p))  # risk, risk·x, risk·x·xᵀ: summed together
-    with np.errstate(over="ignore", invalid="ignore"):  # an overshooting step gives inf: the
-        np.exp(eta, out=values[:, 0])                   # caller halves it
-        values[:, 0] *= data.weight
-        np.multiply(values[:, :1], data.x, out=values[:, 1:1 + p])
-        values[:, 1 + p:] = (values[:, 1:1 + p, None] * data.x[:, None, :]).reshape(n, p * p)
-    sums = risk_sums(data, values)
-    s0, s1, s2 = sums[:, :1], sums[:, 1:1 + p], sums[:, 1 + p:]
-    if not np.all(np.isfinite(s0)):
-        return Evaluation(-np.inf, np.zeros(p), np.eye(p), [], data.n_deaths, eta,
-                          np.zeros((len(data.times), p)), np.zeros((len(data.times), p, p)))
-    dead = death_sums(data, values)
-    d0, d1, d2 = dead[:, :1], dead[:, 1:1 + p], dead[:, 1 + p:]
-    w_d, wx_d = data.weighted_deaths
+    values = _risk_values(data, eta)
+    sums = _exit_sums(data, values)
+    s0, s1, s2 = sums[:, 0], sums[:, 1:1 + p], sums[:, 1 + p:]
     m = data.n_deaths
+    if not np.all(np.isfinite(s0)):
+        return Evaluation(-np.inf, np.zeros(p), np.eye(p), [], m, eta, np.zeros((len(m), p)))
+    w_d, wx_d = data.weighted_deaths
+    full = _packing(p)[1].reshape(p, p)  # the packed S2 → its p × p matrix
     efron = ties == "efron"
-    steps = int(m.max()) if efron and len(m) else 1
+    tied = data.tied_deaths[0]
+    dead = _tied_death_sums(data, values) if efron and len(tied) else None
     loglik = float(np.sum(data.weight[data.event] * eta[data.event]))
     score_t = wx_d.copy()
-    info_t = np.zeros((len(data.times), p, p))
-    xbar_steps = []
-    for k in range(steps):
-        # the first sub-step involves every event time and subtracts nothing: no masks, no copies
-        rows = slice(None) if k == 0 else m > k
-        a0, a1, a2 = s0[rows, 0], s1[rows], s2[rows]
-        if k > 0:
-            fraction = (k / m[rows])[:, None] if efron else 0.0
-            a0 = a0 - (fraction[:, 0] if efron else 0.0) * d0[rows, 0]
-            a1 = a1 - fraction * d1[rows]
-            a2 = a2 - fraction * d2[rows]
+    information = np.zeros((p, p))
+    xbar_steps, information_steps = [], []
+    for k in range(int(m.max()) if efron and len(m) else 1):
+        if k == 0:
+            rows, a0, a1, a2 = slice(None), s0, s1, s2
+        else:
+            among = m[tied] > k
+            rows, d = tied[among], dead[among]
+            fraction = k / m[rows]
+            a0 = s0[rows] - fraction * d[:, 0]
+            a1 = s1[rows] - fraction[:, None] * d[:, 1:1 + p]
+            a2 = s2[rows] - fraction[:, None] * d[:, 1 + p:]
         wbar = w_d[rows] / m[rows] if efron else w_d[rows]
         xbar = a1 / a0[:, None]
+        h = wbar / a0
         loglik -= float(np.sum(wbar * np.log(a0)))
         score_t[rows] -= wbar[:, None] * xbar
-        cov = a2.reshape(-1, p, p) / a0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
-        info_t[rows] += wbar[:, None, None] * cov
-        xbar_steps.append((m > k, xbar, wbar / a0))
-    return Evaluation(loglik, score_t.sum(axis=0), info_t.sum(axis=0), xbar_steps, m, eta,
-                      score_t, info_t)
+        information += (h @ a2)[full] - (xbar * wbar[:, None]).T @ xbar
+        xbar_steps.append((m > k, xbar, h))
+        information_steps.append((rows, wbar, a0, a2))
+    return Evaluation(loglik, score_t.sum(axis=0), information, xbar_steps, m, eta, score_t,
+                      information_steps)
 
 
 def score_residuals(data: CoxData, ev: Evaluation, ties: str) -> np.ndarray:

@@ -93,7 +93,13 @@ def quote_names(df: pd.DataFrame, formula: str) -> str:
 
 def _checked(values: pd.Series, column: str, stacklevel: int) -> pd.Series:
     """Return the column with unused categories dropped (and announced); missing values raise."""
-    missing = values.isna().to_numpy()
+    numpy_kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "other"
+    if numpy_kind in "iub":  # numpy ints and booleans cannot be missing
+        missing = np.zeros(len(values), bool)
+    elif numpy_kind == "f":
+        missing = np.isnan(values.to_numpy())
+    else:
+        missing = values.isna().to_numpy()
     if missing.any():
         rows = ", ".join(map(str, values.index[missing][:5]))
         raise SurvivalInputError(
@@ -285,7 +291,8 @@ def plain_design(columns: dict[str, pd.Series]) -> Design:
     >>> d.columns, d.reference
     (['sex[M]', 'age'], {'sex': 'F'})
     """
-    categorical = [n for n, v in columns.items() if _plain_kind(v) == "categorical"]
+    categorical = [n for n, v in columns.items()
+                   if not (isinstance(v.dtype, np.dtype) and v.dtype.kind in "iuf")]
     numeric = [n for n in columns if n not in categorical]
     blocks, names, terms, reference = [], [], {}, {}
     for name in categorical:
