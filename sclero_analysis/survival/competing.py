@@ -431,18 +431,22 @@ def _gray_times(time: np.ndarray, code: np.ndarray, group: np.ndarray, ng: int) 
 
 
 def _gray_variance_parts(g: _GrayTimes, a: np.ndarray, c: np.ndarray):
-    """Per time and group: t1 (J, ng−1, ng) and t3, t4 (J, ng) of the cause and competing terms."""
+    """Per time and group k: t1 (J, ng, ng−1) and t3, t4 (J, ng) of the cause and competing terms.
+
+    cmprsk's t1 for group k is column k of a and c without the last row; a and c are symmetric
+    (exactly: w_k·w_l = w_l·w_k), so it is row k without the last column, contiguous here.
+    """
     nd1, tr, f = g.nd1[:, None], g.tr[:, None], g.f[:, None]
     own = (nd1 > 0) & g.live
     t4 = np.where(own, np.where(g.s_now > 0, 1 - (1 - f) / g.s_now, 1.0), 0.0)
     t5 = np.where(nd1 > 1, 1 - (nd1 - 1) / (tr * g.s_before - 1), 1.0)
     t3 = np.where(own, t5 * g.s_before * nd1 / (tr * g.n), 0.0)
-    t1 = a[:, :-1, :] - t4[:, None, :] * c[:, :-1, :]
+    t1 = a[:, :, :-1] - t4[:, :, None] * c[:, :, :-1]
     competing = (g.s_now > 0) & (g.d2 > 0) & g.live
     u4 = np.where(competing, (1 - f) / g.s_now, 0.0)
     u5 = np.where(g.d2 > 1, 1 - (g.d2 - 1) / (g.n - 1), 1.0)
     u3 = np.where(competing, u5 * g.s_before**2 * g.d2 / g.n**2, 0.0)
-    u1 = u4[:, None, :] * c[:, :-1, :]
+    u1 = u4[:, :, None] * c[:, :, :-1]
     return (t1, t3, t4), (u1, u3, -u4)
 
 
@@ -465,9 +469,9 @@ def _gray_stratum(time, code, group, ng, rho):
     v = np.zeros((ng - 1, ng - 1))
     v2, v3 = np.zeros((ng - 1, ng)), np.zeros(ng)
     for t1, t3, t4 in _gray_variance_parts(g, a, c):
-        rows = t1.transpose(0, 2, 1).reshape(-1, ng - 1)
+        rows = t1.reshape(-1, ng - 1)
         v += (rows * t3.reshape(-1, 1)).T @ rows
-        v2 += np.einsum("jrk,jk->rk", t1, t4 * t3)
+        v2 += (t1 * (t4 * t3)[:, :, None]).sum(axis=0).T
         v3 += np.sum(t4 * t4 * t3, axis=0)
     cc = c[-1, :-1]
     v += (cc * v3) @ cc.T + cc @ v2.T + v2 @ cc.T

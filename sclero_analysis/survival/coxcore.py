@@ -13,6 +13,11 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from sclero_analysis.survival.cox_levels import fit_levels
+
+__all__ = ["CoxData", "Evaluation", "NewtonFit", "cox_data", "death_sums", "evaluate", "fit_levels",
+           "newton", "risk_sums", "score_residuals"]
+
 
 @dataclass(frozen=True)
 class CoxData:
@@ -78,10 +83,17 @@ class CoxData:
         return tied, rows, np.searchsorted(self.death_index[rows], tied)
 
     @cached_property
-    def weighted_deaths(self) -> tuple[np.ndarray, np.ndarray]:
-        """Σ w and Σ w·x over the deaths at each event time (they do not depend on beta)."""
+    def weighted_deaths(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Σ w and Σ w·x over the deaths at each event time, and the dying rows' weights."""
         sums = death_sums(self, self.weight[:, None] * np.column_stack([np.ones(len(self.x)), self.x]))
-        return sums[:, 0], sums[:, 1:]
+        return sums[:, 0], sums[:, 1:], self.weight[self.event]
+
+    def sub_steps(self, ties: str) -> list[SubStep]:
+        """Efron's sub-steps k = 0, 1, … (one for Breslow): what they take from the data."""
+        key = f"_sub_steps_{ties}"
+        if key not in self.__dict__:  # cached as a cached_property would be
+            self.__dict__[key] = _sub_steps(self, ties == "efron")
+        return self.__dict__[key]
 
 
     @cached_property
@@ -122,6 +134,34 @@ class ExitOrder:
     products: np.ndarray
     entries: tuple[np.ndarray, np.ndarray] | None
     tied: np.ndarray
+
+
+@dataclass(frozen=True)
+class SubStep:
+    """What Efron's sub-step k takes from the data (it does not depend on beta).
+
+    ``rows``: its event times (all for k = 0, else the tied times with more than k deaths,
+    ``among`` their positions in ``CoxData.tied_deaths``); ``fraction``: the share k / m of
+    the deaths' risk it removes; ``wbar``: the deaths' mean weight (Breslow: their total);
+    ``mask``: event times with more than k deaths.
+    """
+
+    rows: slice | np.ndarray
+    among: np.ndarray | None
+    fraction: np.ndarray | None
+    wbar: np.ndarray
+    mask: np.ndarray
+
+
+def _sub_steps(data: CoxData, efron: bool) -> list[SubStep]:
+    m, w_d = data.n_deaths, data.weighted_deaths[0]
+    steps = [SubStep(slice(None), None, None, w_d / m if efron else w_d, m > 0)]
+    tied = data.tied_deaths[0]
+    for k in range(1, int(m.max()) if efron and len(m) else 1):
+        among = m[tied] > k
+        rows = tied[among]
+        steps.append(SubStep(rows, among, k / m[rows], w_d[rows] / m[rows], m > k))
+    return steps
 
 
 def _by_decreasing(index: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -274,33 +314,27 @@ def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
     m = data.n_deaths
     if not np.all(np.isfinite(s0)):
         return Evaluation(-np.inf, np.zeros(p), np.eye(p), [], m, eta, np.zeros((len(m), p)))
-    w_d, wx_d = data.weighted_deaths
+    dead = _tied_death_sums(data, values) if ties == "efron" and len(data.tied_deaths[0]) else None
     full = _packing(p)[1].reshape(p, p)  # the packed S2 → its p × p matrix
-    efron = ties == "efron"
-    tied = data.tied_deaths[0]
-    dead = _tied_death_sums(data, values) if efron and len(tied) else None
-    loglik = float(np.sum(data.weight[data.event] * eta[data.event]))
-    score_t = wx_d.copy()
+    loglik = float(data.weighted_deaths[2] @ eta[data.event])
+    score_t = data.weighted_deaths[1].copy()
     information = np.zeros((p, p))
     xbar_steps, information_steps = [], []
-    for k in range(int(m.max()) if efron and len(m) else 1):
-        if k == 0:
-            rows, a0, a1, a2 = slice(None), s0, s1, s2
+    for step in data.sub_steps(ties):
+        if step.among is None:
+            a0, a1, a2 = s0, s1, s2
         else:
-            among = m[tied] > k
-            rows, d = tied[among], dead[among]
-            fraction = k / m[rows]
-            a0 = s0[rows] - fraction * d[:, 0]
-            a1 = s1[rows] - fraction[:, None] * d[:, 1:1 + p]
-            a2 = s2[rows] - fraction[:, None] * d[:, 1 + p:]
-        wbar = w_d[rows] / m[rows] if efron else w_d[rows]
+            d = dead[step.among]
+            a0 = s0[step.rows] - step.fraction * d[:, 0]
+            a1 = s1[step.rows] - step.fraction[:, None] * d[:, 1:1 + p]
+            a2 = s2[step.rows] - step.fraction[:, None] * d[:, 1 + p:]
         xbar = a1 / a0[:, None]
-        h = wbar / a0
-        loglik -= float(np.sum(wbar * np.log(a0)))
-        score_t[rows] -= wbar[:, None] * xbar
-        information += (h @ a2)[full] - (xbar * wbar[:, None]).T @ xbar
-        xbar_steps.append((m > k, xbar, h))
-        information_steps.append((rows, wbar, a0, a2))
+        h = step.wbar / a0
+        loglik -= float(step.wbar @ np.log(a0))
+        score_t[step.rows] -= step.wbar[:, None] * xbar
+        information += (h @ a2)[full] - (xbar * step.wbar[:, None]).T @ xbar
+        xbar_steps.append((step.mask, xbar, h))
+        information_steps.append((step.rows, step.wbar, a0, a2))
     return Evaluation(loglik, score_t.sum(axis=0), information, xbar_steps, m, eta, score_t,
                       information_steps)
 
@@ -369,83 +403,3 @@ def newton(data: CoxData, ties: str, eps: float = 1e-9, max_iter: int = 20,
         best, best_beta, halving = current, beta, False
         beta = best_beta + np.linalg.solve(best.information, best.score)
     return NewtonFit(best_beta, best, null, max_iter, False)
-
-
-@dataclass(frozen=True)
-class _Counts:
-    """At-risk and death counts per distinct death time and level, with Efron's sub-steps."""
-
-    at_risk: np.ndarray  # (m, k)
-    deaths: np.ndarray  # (m, k)
-    step_time: np.ndarray  # (J,) death-time index of each Efron sub-step
-    step_frac: np.ndarray  # (J,) r / d of each sub-step
-
-
-def _level_counts(time: np.ndarray, event: np.ndarray, level: np.ndarray, k: int) -> _Counts:
-    times, inverse = np.unique(time, return_inverse=True)
-    cells = inverse * k + level
-    rows = np.bincount(cells, minlength=len(times) * k).reshape(-1, k)
-    deaths = np.bincount(cells[event], minlength=len(times) * k).reshape(-1, k).astype(float)
-    at_risk = np.cumsum(rows[::-1], axis=0)[::-1].astype(float)  # rows with time >= t_j
-    keep = deaths.sum(axis=1) > 0
-    at_risk, deaths = at_risk[keep], deaths[keep]
-    d = deaths.sum(axis=1).astype(int)
-    step_time = np.repeat(np.arange(len(d)), d)
-    rank = np.arange(len(step_time)) - np.repeat(np.cumsum(d) - d, d)
-    return _Counts(at_risk, deaths, step_time, rank / d[step_time])
-
-
-def _evaluate_levels(counts: _Counts, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    eta = np.concatenate([[0.0], beta])
-    s1, e1 = counts.at_risk * np.exp(eta), counts.deaths * np.exp(eta)
-    frac = counts.step_frac[:, None]
-    numerator = s1[counts.step_time] - frac * e1[counts.step_time]
-    denominator = numerator.sum(axis=1)
-    a = numerator / denominator[:, None]
-    loglik = float(np.sum(counts.deaths @ eta) - np.sum(np.log(denominator)))
-    score = counts.deaths.sum(axis=0)[1:] - a.sum(axis=0)[1:]
-    information = np.diag(a.sum(axis=0)[1:]) - a[:, 1:].T @ a[:, 1:]
-    return loglik, score, information
-
-
-def fit_levels(time: np.ndarray, event: np.ndarray, level: np.ndarray, k: int, tol: float = 1e-11,
-               max_iter: int = 50) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Cox model of one categorical covariate (Efron ties, unit weights), from counts per level.
-
-    The same partial likelihood as :func:`newton` on the dummies of levels 1..k−1 (level 0 the
-    reference) for right-censored data, evaluated from the numbers at risk and dying per
-    distinct death time and level instead of row by row, so a fit of millions of rows costs
-    little more than its sort. Newton–Raphson from 0, a step that lowers ℓ halved; converged
-    when the step is below ``tol`` × (1 + max |beta|).
-
-    Returns
-    -------
-    beta : ndarray (k − 1,)
-    information : ndarray (k − 1, k − 1)
-        At ``beta``.
-    converged : bool
-        False when ``max_iter`` steps did not converge (e.g. a level without deaths, whose
-        coefficient runs to −inf); ``beta`` is then the last iterate.
-
-    Examples
-    --------
-    >>> t = np.array([1., 2, 3, 4, 5, 6]); e = np.array([1, 1, 0, 1, 1, 0], bool)
-    >>> beta, _, _ = fit_levels(t, e, np.array([0, 1, 0, 1, 1, 0]), 2)
-    >>> round(float(beta[0]), 6)   # R: coxph 0.845527764296
-    0.845528
-    """
-    counts = _level_counts(np.asarray(time, float), np.asarray(event, bool), np.asarray(level, np.int64), k)
-    beta = np.zeros(k - 1)
-    loglik, score, information = _evaluate_levels(counts, beta)
-    for _ in range(max_iter):
-        step = np.linalg.solve(information, score)
-        for _half in range(30):
-            trial = _evaluate_levels(counts, beta + step)
-            if np.isfinite(trial[0]) and trial[0] >= loglik - 1e-13 * abs(loglik):
-                break
-            step = step / 2
-        beta = beta + step
-        loglik, score, information = trial
-        if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(beta))):
-            return beta, information, True
-    return beta, information, False
