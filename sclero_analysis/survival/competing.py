@@ -56,7 +56,17 @@ def _steps(data: SurvivalData) -> _Steps:
 
 def cif_steps(time: np.ndarray, status: np.ndarray, weight: np.ndarray, cause: int) -> _Steps:
     """Weighted Aalen–Johansen steps of one group: ``.time`` (distinct times) and ``.cif``."""
-    times, inverse = np.unique(time, return_inverse=True)
+    return _cif_steps(*np.unique(time, return_inverse=True), status, weight, cause)
+
+
+def _local_ranks(times: np.ndarray, inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct times of some rows and their indices, from the whole data's (no sort)."""
+    present = np.bincount(inverse, minlength=len(times)) > 0
+    return times[present], (np.cumsum(present) - 1)[inverse]
+
+
+def _cif_steps(times: np.ndarray, inverse: np.ndarray, status: np.ndarray, weight: np.ndarray,
+               cause: int) -> _Steps:
     k = len(times)
     is_cause = status == cause
     other = (status != 0) & ~is_cause
@@ -321,13 +331,14 @@ def cumulative_incidence(
     present, lengths = [], []
     for index, rows in _group_rows(data.group):
         part = data.subset(rows)
-        s = _steps(part)
+        ranks = _local_ranks(data.ranks[0], data.ranks[1][rows])
+        s = _cif_steps(*ranks, part.status, part.weight, cause)
         var = _gray_variance(s) if variance == "gray" else cif_variance(
             part, s.time, s.d1, s.d2, s.n_risk, s.survival_before)
         se = np.sqrt(var)
         lower, upper = _limits(s.cif, se, conf_type, conf_level)
-        counts = s if weights is None else _steps(SurvivalData(  # patients, not weights, as survfit
-            part.time, part.status, np.ones(len(part.time)), part.group, part.cause))
+        counts = s if weights is None else _cif_steps(  # patients, not weights, as R's survfit
+            *ranks, part.status, np.ones(len(rows)), cause)
         for name, values in zip(columns, (s.time, counts.n_risk, counts.d1, s.cif, se, lower, upper),
                                 strict=True):
             columns[name].append(values)
@@ -408,8 +419,9 @@ def _shifted(values: np.ndarray, first: float) -> np.ndarray:
     return np.concatenate([np.full((1,) + values.shape[1:], first), values[:-1]])
 
 
-def _gray_times(time: np.ndarray, code: np.ndarray, group: np.ndarray, ng: int) -> _GrayTimes:
-    times, inverse = np.unique(time, return_inverse=True)
+def _gray_times(time: np.ndarray, code: np.ndarray, group: np.ndarray, ng: int,
+                ranks: tuple[np.ndarray, np.ndarray] | None = None) -> _GrayTimes:
+    times, inverse = np.unique(time, return_inverse=True) if ranks is None else ranks
     cells = inverse * ng + group
     size = len(times) * ng
     rows = np.bincount(cells, minlength=size).reshape(-1, ng)
@@ -450,13 +462,15 @@ def _gray_variance_parts(g: _GrayTimes, a: np.ndarray, c: np.ndarray):
     return (t1, t3, t4), (u1, u3, -u4)
 
 
-def _gray_stratum(time, code, group, ng, rho):
+def _gray_stratum(time, code, group, ng, rho, ranks=None):
     """Score and variance of Gray's test in one stratum (cmprsk ``crstm``), over all times at once.
 
     cmprsk loops over the distinct times; every quantity here is a cumulative sum or product
     over the event times instead (censoring-only times just lower the numbers at risk).
+    ``ranks``: distinct times (of these rows or more) and each row's index among them, when
+    known.
     """
-    g = _gray_times(time, code, group, ng)
+    g = _gray_times(time, code, group, ng, ranks)
     fb = (1 - g.f_before) ** rho
     a = -(g.w[:, :, None] * g.w[:, None, :]) / g.tr[:, None, None]
     diagonal = np.arange(ng)
@@ -493,7 +507,8 @@ def _gray_test(data: SurvivalData, rho: float, strata: np.ndarray | None) -> Hyp
     keys = None if strata is None else pd.factorize(np.asarray(strata))[0]
     for rows in [slice(None)] if keys is None else [keys == key for key in np.unique(keys)]:
         with np.errstate(divide="ignore", invalid="ignore"):  # exhausted groups are masked out
-            part_score, part_v = _gray_stratum(data.time[rows], code[rows], group[rows], ng, rho)
+            part_score, part_v = _gray_stratum(data.time[rows], code[rows], group[rows], ng, rho,
+                                               (data.ranks[0], data.ranks[1][rows]))
         score, v = score + part_score, v + part_v
     statistic = float(score @ linalg.solve(v, score, assume_a="sym"))
     table = pd.DataFrame({"score": np.append(score, np.nan)}, index=pd.Index(levels, name="group"))

@@ -8,6 +8,7 @@ gives the same clear error everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -92,6 +93,11 @@ class SurvivalData:
         return SurvivalData(self.time[mask], self.status[mask], self.weight[mask],
                             self.group[mask], self.cause,
                             None if self.cluster is None else self.cluster[mask])
+
+    @cached_property
+    def ranks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct times (increasing) and each row's index among them (one sort, kept)."""
+        return np.unique(self.time, return_inverse=True)
 
     @property
     def integer_weights(self) -> bool:
