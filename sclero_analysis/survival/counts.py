@@ -24,19 +24,42 @@ def _categorical_rows(design: Design, term: str, event: np.ndarray) -> list[dict
     """One row per level of a treatment-coded term (reference first), or None if not one."""
     positions = design.terms[term]
     block = design.matrix[:, positions]
-    if not _is_indicator(block) or (block.sum(axis=1) > 1).any():
+    levels_in = block.sum(axis=1)
+    if not _is_indicator(block) or (levels_in > 1).any():
         return None
-    reference = block.sum(axis=1) == 0
+    reference = levels_in == 0
+    n, events = block.sum(axis=0), event.astype(float) @ block
     rows = [{"key": f"{term}[{design.reference[term]}]", "variable": term,
              "level": design.reference[term], "reference": True,
              "n": int(reference.sum()), "events": int(event[reference].sum())}]
     for k, position in enumerate(positions):
         name = design.columns[position]
-        inside = block[:, k] == 1
         level = name[len(term) + 1:-1] if name.startswith(f"{term}[") else name
         rows.append({"key": name, "variable": term, "level": level, "reference": False,
-                     "n": int(inside.sum()), "events": int(event[inside].sum())})
+                     "n": int(n[k]), "events": int(events[k])})
     return rows
+
+
+def count_rows(design: Design, event: np.ndarray) -> list[dict]:
+    """Return the rows of :func:`term_counts` as dicts (``key`` and its columns), in its order."""
+    event = np.asarray(event, dtype=float) > 0
+    rows = []
+    for term, positions in design.terms.items():
+        categorical = _categorical_rows(design, term, event) if term in design.reference else None
+        if categorical is not None:
+            rows += categorical
+            continue
+        for position in positions:
+            rows.append({"key": design.columns[position], "variable": term, "level": None,
+                         "reference": False, "n": len(event), "events": int(event.sum())})
+    return rows
+
+
+def counts_frame(rows: list[dict]) -> pd.DataFrame:
+    """Return :func:`term_counts`'s frame from its :func:`count_rows`."""
+    columns = {name: [row[name] for row in rows] for name in COUNT_COLUMNS}
+    return pd.DataFrame(columns, index=pd.Index([row["key"] for row in rows], name="term",
+                                                dtype=object))
 
 
 def term_counts(design: Design, event: np.ndarray) -> pd.DataFrame:
@@ -74,19 +97,7 @@ def term_counts(design: Design, event: np.ndarray) -> pd.DataFrame:
     >>> counts[["n", "events"]].values.tolist()
     [[2, 1], [3, 2], [5, 3]]
     """
-    event = np.asarray(event, dtype=float) > 0
-    rows = []
-    for term, positions in design.terms.items():
-        categorical = _categorical_rows(design, term, event) if term in design.reference else None
-        if categorical is not None:
-            rows += categorical
-            continue
-        for position in positions:
-            rows.append({"key": design.columns[position], "variable": term, "level": None,
-                         "reference": False, "n": len(event), "events": int(event.sum())})
-    columns = {name: [row[name] for row in rows] for name in COUNT_COLUMNS}
-    return pd.DataFrame(columns, index=pd.Index([row["key"] for row in rows], name="term",
-                                                dtype=object))
+    return counts_frame(count_rows(design, event))
 
 
 def count_columns(columns: list[str], counts: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sclero_analysis.exceptions import NotEstimableWarning, SeparationWarning
 from sclero_analysis.survival.clusters import Cluster, cluster_codes
-from sclero_analysis.survival.counts import count_columns, term_counts
+from sclero_analysis.survival.counts import count_rows, counts_frame
 from sclero_analysis.survival.cox_result import CoxResult, tests_frame, wald_summary
 from sclero_analysis.survival.coxcore import CoxData, cox_data, evaluate, newton
 from sclero_analysis.survival.design import design_matrix
@@ -236,11 +236,13 @@ def fit_cox(
     naive = np.linalg.inv(fit.evaluation.information)
     var = robust_variance(data, fit.evaluation, ties, clusters) if use_robust else naive
     rscore = robust_score(data, ties, clusters, fit.null)[0] if use_robust else None
-    counts = term_counts(design, data_in.is_event)
+    rows = count_rows(design, data_in.is_event)
+    counts, by_key = counts_frame(rows), {row["key"]: row for row in rows}
     return CoxResult(
         summary=wald_summary(_expand(fit.beta, keep), _expand(var, keep), design.columns, conf_level,
                              _expand(naive, keep) if use_robust else None,
-                             count_columns(design.columns, counts)),
+                             {c: np.array([by_key[k][c] for k in design.columns])
+                              for c in ("n", "events")}),
         loglik=fit.evaluation.loglik, loglik_null=fit.null.loglik, n=len(df),
         n_events=int(data.event.sum()), tests=_tests(fit, var, rscore), var=_expand(var, keep),
         design=design, ties=ties, robust=use_robust, conf_level=conf_level, _data=data,

@@ -107,7 +107,7 @@ def _checked(values: pd.Series, column: str, stacklevel: int) -> pd.Series:
             f"{' …' if missing.sum() > 5 else ''}); impute it or drop those rows explicitly"
         )
     if isinstance(values.dtype, pd.CategoricalDtype):
-        used = np.bincount(values.cat.codes.to_numpy(), minlength=len(values.cat.categories)) > 0
+        used = np.bincount(values.array.codes, minlength=len(values.dtype.categories)) > 0
         if not used.all():
             unused = list(values.cat.categories[~used])
             warnings.warn(f"'{column}' levels {unused} have no rows and are left out of the model",
@@ -234,7 +234,7 @@ def _plain_kind(values: pd.Series) -> str | None:
     if isinstance(kind, pd.CategoricalDtype):
         if kind.categories.inferred_type != "string":
             return None
-        codes = values.cat.codes.to_numpy()
+        codes = values.array.codes
         present = np.bincount(codes[codes >= 0], minlength=len(kind.categories)) > 0
         return "categorical" if present.sum() >= 2 else None
     if not isinstance(kind, np.dtype):  # nullable and other extension types: leave to patsy
@@ -261,14 +261,14 @@ def plain_terms(df: pd.DataFrame, formula: str) -> list[str] | None:
     if not all(_PLAIN_NAME.fullmatch(name) and name in df.columns for name in names):
         return None
     names = list(dict.fromkeys(names))
-    if len(set(df.columns)) < len(df.columns) or any(_plain_kind(df[n]) is None for n in names):
+    if not df.columns.is_unique or any(_plain_kind(df[n]) is None for n in names):
         return None
     return names
 
 
 def _levels_and_codes(values: pd.Series) -> tuple[list, np.ndarray]:
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return list(values.cat.categories), values.cat.codes.to_numpy()
+        return list(values.dtype.categories), values.array.codes
     levels = level_order(values)
     return levels, pd.Categorical(values, categories=levels).codes
 
