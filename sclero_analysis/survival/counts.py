@@ -57,9 +57,13 @@ def count_rows(design: Design, event: np.ndarray) -> list[dict]:
 
 def counts_frame(rows: list[dict]) -> pd.DataFrame:
     """Return :func:`term_counts`'s frame from its :func:`count_rows`."""
-    columns = {name: [row[name] for row in rows] for name in COUNT_COLUMNS}
-    return pd.DataFrame(columns, index=pd.Index([row["key"] for row in rows], name="term",
-                                                dtype=object))
+    def column(name: str, dtype) -> np.ndarray:  # typed here: pandas need not infer
+        return np.array([row[name] for row in rows], dtype=dtype)
+
+    columns = {"variable": column("variable", object), "level": column("level", object),
+               "reference": column("reference", bool), "n": column("n", np.int64),
+               "events": column("events", np.int64)}
+    return pd.DataFrame(columns, index=pd.Index(column("key", object), name="term"), copy=False)
 
 
 def term_counts(design: Design, event: np.ndarray) -> pd.DataFrame:

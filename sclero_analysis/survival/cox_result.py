@@ -22,7 +22,8 @@ def tests_frame(statistics: dict[str, float], dof: int) -> pd.DataFrame:
     # special.chdtrc is what stats.chi2.sf evaluates, without its argument handling (and NaN
     # for no degrees of freedom, as stats.chi2.sf)
     p = special.chdtrc(dof, values) if dof > 0 else np.full(len(values), np.nan)
-    return pd.DataFrame({"statistic": values, "dof": dof, "p": p}, index=list(statistics))
+    return pd.DataFrame({"statistic": values, "dof": np.full(len(values), dof), "p": p},
+                        index=pd.Index(np.array(list(statistics), dtype=object)), copy=False)
 
 
 def wald_summary(beta: np.ndarray, var: np.ndarray, columns: list[str], conf_level: float,
@@ -42,7 +43,8 @@ def wald_summary(beta: np.ndarray, var: np.ndarray, columns: list[str], conf_lev
         table |= {"hr": np.exp(beta), "hr_lower": np.exp(beta - z_crit * se),
                   "hr_upper": np.exp(beta + z_crit * se), "z": z,
                   "p": 2 * special.ndtr(-np.abs(z))}  # stats.norm.sf
-    return pd.DataFrame(table | (extra or {}), index=pd.Index(columns, name="term"))
+    return pd.DataFrame(table | (extra or {}), copy=False,
+                        index=pd.Index(np.array(columns, dtype=object), name="term"))
 
 
 @dataclass(frozen=True, eq=False)
