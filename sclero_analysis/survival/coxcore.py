@@ -79,7 +79,7 @@ class CoxData:
         """Event times with several deaths, their dying rows by time, where each time's start."""
         tied = np.flatnonzero(self.n_deaths > 1)
         order, _ = self.deaths
-        rows = order[np.isin(self.death_index[order], tied)]
+        rows = order[self.n_deaths[self.death_index[order]] > 1]
         return tied, rows, np.searchsorted(self.death_index[rows], tied)
 
     @cached_property
@@ -94,7 +94,6 @@ class CoxData:
         if key not in self.__dict__:  # cached as a cached_property would be
             self.__dict__[key] = _sub_steps(self, ties == "efron")
         return self.__dict__[key]
-
 
     @cached_property
     def by_exit(self) -> ExitOrder:
@@ -173,13 +172,16 @@ def _by_decreasing(index: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
 def cox_data(x, weight, stop, event, stratum=None, start=None) -> CoxData:
     """Build the event-time structure (risk-set index ranges) once per data set."""
     n = len(stop)
-    stratum = np.zeros(n, dtype=int) if stratum is None else np.asarray(stratum)
+    if stratum is None:
+        stratum, strata = np.zeros(n, dtype=int), [(0, np.arange(n))]
+    else:
+        stratum = np.asarray(stratum)
+        strata = [(s, np.flatnonzero(stratum == s)) for s in np.unique(stratum)]
     start = np.full(n, -np.inf) if start is None else np.asarray(start, dtype=float)
     times, time_stratum = [], []
     first, last, death_index = np.zeros(n, int), np.zeros(n, int), np.full(n, -1)
     offset = 0
-    for s in np.unique(stratum):
-        rows = np.flatnonzero(stratum == s)
+    for s, rows in strata:
         t = np.unique(stop[rows][event[rows]])
         first[rows] = offset + np.searchsorted(t, start[rows], side="right")
         last[rows] = offset + np.searchsorted(t, stop[rows], side="right")

@@ -190,7 +190,7 @@ def design_matrix(df: pd.DataFrame, formula: str) -> Design:
     plain = plain_terms(df, formula)
     if plain is None:
         return _patsy_design(df, formula)
-    checked = {name: _checked(df[name], name, stacklevel=3)  # in the data's order, as patsy's path
+    checked = {name: _checked(plain[name], name, stacklevel=3)  # in the data's order, as patsy's
                for name in sorted(plain, key=df.columns.get_loc)}
     return plain_design({name: checked[name] for name in plain})
 
@@ -246,13 +246,13 @@ def _plain_kind(values: pd.Series) -> str | None:
     return None
 
 
-def plain_terms(df: pd.DataFrame, formula: str) -> list[str] | None:
+def plain_terms(df: pd.DataFrame, formula: str) -> dict[str, pd.Series] | None:
     """Columns of a formula that is a plain sum of column names, else None (patsy's job).
 
     Examples
     --------
     >>> df = pd.DataFrame({"age": [50.0, 60.0], "sex": ["F", "M"]})
-    >>> plain_terms(df, "age + sex + age")
+    >>> list(plain_terms(df, "age + sex + age"))
     ['age', 'sex']
     >>> plain_terms(df, "age * sex") is None
     True
@@ -260,10 +260,10 @@ def plain_terms(df: pd.DataFrame, formula: str) -> list[str] | None:
     names = [part.strip() for part in formula.split("+")]
     if not all(_PLAIN_NAME.fullmatch(name) and name in df.columns for name in names):
         return None
-    names = list(dict.fromkeys(names))
-    if not df.columns.is_unique or any(_plain_kind(df[n]) is None for n in names):
+    if not df.columns.is_unique:
         return None
-    return names
+    columns = {name: df[name] for name in dict.fromkeys(names)}  # each read once (attrs copied)
+    return None if any(_plain_kind(v) is None for v in columns.values()) else columns
 
 
 def _levels_and_codes(values: pd.Series) -> tuple[list, np.ndarray]:
