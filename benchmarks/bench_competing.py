@@ -1,6 +1,6 @@
 """Benchmark: cumulative incidence plus Gray's test against ``cmprsk::cuminc``, timed in one run.
 
-Run: .venv/bin/python benchmarks/bench_competing.py [--calls 7]
+Run: .venv/bin/python benchmarks/bench_competing.py [--calls 30]
 
 Data: simulated registries of 10,000 and 100,000 lines in four tiers (exponential relapse and
 death, uniform censoring over 10 years, times in whole days expressed in months, so many ties).
@@ -10,7 +10,8 @@ death, uniform censoring over 10 years, times in whole days expressed in months,
 
 Each side is timed per call inside its own language (R: ``bench::mark`` in
 ``bench_competing.R``, start-up and package loading excluded; Python: ``time.perf_counter``),
-the median of ``--calls`` calls after a warm-up, and the CPU time per call over a loop of as
+the median of ``--calls`` calls after a warm-up (fewer for larger data, see
+:func:`calls_for`), and the CPU time per call over a loop of as
 many calls (immune to waiting for a shared core); the Python calls run before and after R's
 and are pooled over both rounds. Target: median ratio Python / R at most 1 (min and CPU ratios
 printed beside). Gray's statistics of the
@@ -59,6 +60,11 @@ def analyse(df: pd.DataFrame) -> list[float]:
     return statistics
 
 
+def calls_for(n: int, calls: int) -> int:
+    """Return the timed calls at ``n`` rows: ``calls`` at 10,000 rows, fewer above (at least 5)."""
+    return max(5, calls * 10_000 // max(n, 10_000))
+
+
 def python_times(frames: dict[int, pd.DataFrame], calls: int) -> dict[int, tuple[list[float], float]]:
     """Per size: each :func:`analyse` call's wall seconds and CPU seconds per call (after a warm-up)."""
     out = {}
@@ -66,11 +72,11 @@ def python_times(frames: dict[int, pd.DataFrame], calls: int) -> dict[int, tuple
         analyse(df)
         times = []
         cpu = time.process_time()
-        for _ in range(calls):
+        for _ in range(calls_for(n, calls)):
             start = time.perf_counter()
             analyse(df)
             times.append(time.perf_counter() - start)
-        out[n] = times, (time.process_time() - cpu) / calls
+        out[n] = times, (time.process_time() - cpu) / calls_for(n, calls)
     return out
 
 
@@ -94,33 +100,35 @@ def r_results(frames: dict[int, pd.DataFrame], calls: int) -> dict | None:
     if shutil.which("Rscript") is None:
         print("R side skipped: Rscript is not installed")
         return None
+    out = {}
     with tempfile.TemporaryDirectory() as folder:
-        paths = []
         for n, df in frames.items():
-            paths.append(Path(folder) / f"rows{n}.csv")
-            df.to_csv(paths[-1], index=False)
-        result = Path(folder) / "r.json"
-        run = subprocess.run(["Rscript", str(R_SCRIPT), str(result), str(calls), *map(str, paths)],
-                             capture_output=True, text=True, check=False)
-        if run.returncode != 0:
-            print(f"R side skipped: {run.stderr.strip()[-300:]}")
-            return None
-        raw = json.loads(result.read_text())
-        return {n: raw[f"rows{n}.csv"] for n in frames} | {"versions": raw["versions"]}
+            path, result = Path(folder) / f"rows{n}.csv", Path(folder) / f"r{n}.json"
+            df.to_csv(path, index=False)
+            run = subprocess.run(["Rscript", str(R_SCRIPT), str(result), str(calls_for(n, calls)),
+                                  str(path)], capture_output=True, text=True, check=False)
+            if run.returncode != 0:
+                print(f"R side skipped: {run.stderr.strip()[-300:]}")
+                return None
+            raw = json.loads(result.read_text())
+            out[n], out["versions"] = raw[path.name], raw["versions"]
+    return out
 
 
 def main() -> None:
     """Time both sides and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=7, help="timed calls per size and side")
+    parser.add_argument("--calls", type=int, default=30,
+                        help="timed calls per side at 10,000 rows (fewer at larger sizes)")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     args = parser.parse_args()
     frames = {n: registry(n) for n in args.sizes}
     first = python_times(frames, args.calls)
     r = r_results(frames, args.calls)
     second = python_times(frames, args.calls)
-    print(f"cumulative incidence + Gray's test, causes 1 and 2: wall time per call (median and min "
-          f"of {2 * args.calls} Python and {args.calls} R calls) and CPU time per call, ms")
+    print("cumulative incidence + Gray's test, causes 1 and 2: wall time per call (median and min "
+          "of 2 x calls in Python, calls in R; calls = "
+          + ", ".join(f"{calls_for(n, args.calls)} at {n}" for n in frames) + ") and CPU time per call, ms")
     print(f"{'rows':>8}{'median: python':>17}{'R':>6}{'ratio':>8} |{'min: python':>12}{'R':>6}"
           f"{'ratio':>7} |{'CPU: python':>12}{'R':>6}{'ratio':>7} | target median ratio <= 1")
     for n in frames:

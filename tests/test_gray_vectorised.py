@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sclero_analysis.survival import gray_test
-from sclero_analysis.survival.competing import _gray_stratum
+from sclero_analysis.survival.gray import _gray_stratum
 
 from .gray_reference import gray_stratum_loop
 
