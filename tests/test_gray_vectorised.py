@@ -77,3 +77,20 @@ def test_strata_sum_the_loop_over_strata():
         score, v = score + s, v + w
     assert result.statistic == pytest.approx(float(score @ np.linalg.solve(v, score)), rel=RTOL)
     assert result.dof == 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_all_groups_cif_equals_each_group_on_its_own(seed):
+    # the grid (distinct time x group) gives each group's steps and cmprsk variance exactly
+    from sclero_analysis.survival.competing import _gray_variance, cif_steps, cumulative_incidence
+
+    time, code, group, ng = _random_stratum(seed)
+    df = pd.DataFrame({"time_months": time, "event": code,
+                       "tier": pd.Categorical.from_codes(group, categories=list("abcd")[:ng])})
+    summary = cumulative_incidence(df, cluster=False).summary
+    for level, rows in summary.groupby("group", observed=True):
+        part = df[df["tier"] == level]
+        s = cif_steps(part["time_months"].to_numpy(), part["event"].to_numpy(), np.ones(len(part)), 1)
+        np.testing.assert_array_equal(rows["time"], s.time)
+        np.testing.assert_array_equal(rows["cif"], s.cif)
+        np.testing.assert_array_equal(rows["se"], np.sqrt(_gray_variance(s)))

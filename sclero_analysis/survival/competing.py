@@ -80,7 +80,11 @@ def _cif_steps(times: np.ndarray, inverse: np.ndarray, status: np.ndarray, weigh
 
 
 def _gray_variance(s: _Steps) -> np.ndarray:
-    """Variance of cmprsk's cuminc: Σ_j (t4_j − F·t3_j)² t6_j accumulated as A − 2F·B + F²·C."""
+    """Variance of cmprsk's cuminc: Σ_j (t4_j − F·t3_j)² t6_j accumulated as A − 2F·B + F²·C.
+
+    Steps of one group (1-D), or of every group at once on a common time grid (2-D, a column
+    per group, zero events where a group has no rows at a time).
+    """
     def tie_factor(d):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(d > 1, 1 - (d - 1) / (s.n_risk - 1), 1.0)
@@ -91,9 +95,9 @@ def _gray_variance(s: _Steps) -> np.ndarray:
     competing = np.where((s.d2 > 0) & (s.survival > 0), base * tie_factor(s.d2) * s.d2, 0.0)
     own = np.where(s.d1 > 0, base * tie_factor(s.d1) * s.d1, 0.0)
     t4_competing, t4_own = s.cif * inv_s, 1 + s.cif * inv_s
-    a = np.cumsum(t4_competing**2 * competing + t4_own**2 * own)
-    b = np.cumsum(inv_s * t4_competing * competing + inv_s * t4_own * own)
-    c = np.cumsum(inv_s**2 * (competing + own))
+    a = np.cumsum(t4_competing**2 * competing + t4_own**2 * own, axis=0)
+    b = np.cumsum(inv_s * t4_competing * competing + inv_s * t4_own * own, axis=0)
+    c = np.cumsum(inv_s**2 * (competing + own), axis=0)
     return np.maximum(a - 2 * s.cif * b + s.cif**2 * c, 0.0)
 
 
@@ -328,30 +332,70 @@ def cumulative_incidence(
     _limits(np.array([0.5]), np.array([0.1]), conf_type, conf_level)  # validates conf_type
     data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights,
                          cluster=codes)
+    summary = (_gray_table(data, conf_type, conf_level) if variance == "gray"
+               else _group_tables(data, weights is not None, conf_type, conf_level))
+    return CumulativeIncidence(summary, cause, variance, conf_type, data,
+                               _repeating(df, cluster), Endpoint.of(df, cause))
+
+
+def _summary(columns: dict[str, np.ndarray], group_codes: np.ndarray, levels) -> pd.DataFrame:
+    group_column = pd.Categorical.from_codes(group_codes, categories=levels)
+    return pd.DataFrame({"group": group_column} | columns)
+
+
+def _gray_table(data: SurvivalData, conf_type: str, conf_level: float) -> pd.DataFrame:
+    """Every group's curve and cmprsk variance at once, on the grid (distinct time, group).
+
+    A group's cells at times where it has no rows carry no events and a factor 1, so its
+    products and sums are the same numbers as over its own times; those cells are dropped.
+    """
+    times, inverse = data.ranks
+    ng = len(data.group.categories)
+    cells = inverse * ng + data.group.codes
+    size = len(times) * ng
+    rows = np.bincount(cells, minlength=size).reshape(-1, ng)
+    is_cause = data.status == data.cause
+    other = (data.status != 0) & ~is_cause
+    d1 = np.bincount(cells, weights=data.weight * is_cause, minlength=size).reshape(-1, ng)
+    d2 = np.bincount(cells, weights=data.weight * other, minlength=size).reshape(-1, ng)
+    weight = np.bincount(cells, weights=data.weight, minlength=size).reshape(-1, ng)
+    n_risk = np.cumsum(weight[::-1], axis=0)[::-1]
+    present = rows > 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # cells past a group's last time
+        survival = np.cumprod(np.where(present, 1 - (d1 + d2) / n_risk, 1.0), axis=0)
+        before = np.concatenate([np.ones((1, ng)), survival[:-1]])
+        cif = np.cumsum(np.where(present, before * d1 / n_risk, 0.0), axis=0)
+        var = _gray_variance(_Steps(times, n_risk, d1, d2, before, survival, cif))
+    keep = present.T  # group by group, each in time order
+    se = np.sqrt(var.T[keep])
+    lower, upper = _limits(cif.T[keep], se, conf_type, conf_level)
+    columns = {"time": np.broadcast_to(times, (ng, len(times)))[keep], "n_risk": n_risk.T[keep],
+               "n_event": d1.T[keep], "cif": cif.T[keep], "se": se, "lower": lower, "upper": upper}
+    with_rows = keep.any(axis=1)
+    codes = np.repeat(np.arange(with_rows.sum()), keep.sum(axis=1)[with_rows])
+    return _summary(columns, codes, data.group.categories[with_rows])
+
+
+def _group_tables(data: SurvivalData, weighted: bool, conf_type: str, conf_level: float) -> pd.DataFrame:
+    """Each group's curve in turn (weights, clusters: the infinitesimal-jackknife variance)."""
+    cause = data.cause
     columns = {name: [] for name in CIF_COLUMNS[1:]}
     present, lengths = [], []
     for index, rows in _group_rows(data.group):
         part = data.subset(rows)
         ranks = _local_ranks(data.ranks[0], data.ranks[1][rows])
         s = _cif_steps(*ranks, part.status, part.weight, cause)
-        var = _gray_variance(s) if variance == "gray" else cif_variance(
-            part, s.time, s.d1, s.d2, s.n_risk, s.survival_before)
-        se = np.sqrt(var)
+        se = np.sqrt(cif_variance(part, s.time, s.d1, s.d2, s.n_risk, s.survival_before))
         lower, upper = _limits(s.cif, se, conf_type, conf_level)
-        counts = s if weights is None else _cif_steps(  # patients, not weights, as R's survfit
-            *ranks, part.status, np.ones(len(rows)), cause)
+        counts = _cif_steps(*ranks, part.status, np.ones(len(rows)), cause) if weighted else s
+        # (counts: patients, not weights, as R's survfit)
         for name, values in zip(columns, (s.time, counts.n_risk, counts.d1, s.cif, se, lower, upper),
                                 strict=True):
             columns[name].append(values)
         present.append(index)
         lengths.append(len(s.time))
-    levels = data.group.categories[present]
-    group_column = pd.Categorical.from_codes(np.repeat(np.arange(len(present)), lengths),
-                                             categories=levels)
-    summary = pd.DataFrame({"group": group_column}
-                           | {name: np.concatenate(values) for name, values in columns.items()})
-    return CumulativeIncidence(summary, cause, variance, conf_type, data,
-                               _repeating(df, cluster), Endpoint.of(df, cause))
+    return _summary({name: np.concatenate(values) for name, values in columns.items()},
+                    np.repeat(np.arange(len(present)), lengths), data.group.categories[present])
 
 
 def _group_rows(group: pd.Categorical):
