@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import special
 
 from sclero_analysis.survival.inputs import SurvivalData, SurvivalInputError
 from sclero_analysis.survival.results import HypothesisTest
@@ -102,7 +102,8 @@ def _gray_stratum(time, code, group, ng, rho, ranks=None):
     a = -(g.w[:, :, None] * g.w[:, None, :]) / g.tr[:, None, None]
     diagonal = np.arange(ng)
     a[:, diagonal, diagonal] += g.w
-    a *= fb[:, None, None]
+    if rho != 0:  # else fb = 1
+        a *= fb[:, None, None]
     c = np.cumsum(a * (g.nd1 / (g.tr * (1 - g.f_before)))[:, None, None], axis=0)
     tq = np.where(g.live, g.n * (1 - g.f1_before) / g.s_before, 0.0).sum(axis=1)
     expected = g.nd1[:, None] * g.n * (1 - g.f1_before) / (g.s_before * tq[:, None])
@@ -125,7 +126,7 @@ def gray_statistic(data: SurvivalData, rho: float, strata: np.ndarray | None) ->
     ``strata``: a label per row (scores and variances summed over strata), None for one.
     """
     present = np.bincount(data.group.codes, minlength=len(data.group.categories)) > 0
-    levels = list(data.group.categories[present])
+    levels = data.group.categories[present]
     if len(levels) < 2:
         raise SurvivalInputError("Gray's test needs at least two groups with rows")
     is_event = data.is_event
@@ -141,7 +142,7 @@ def gray_statistic(data: SurvivalData, rho: float, strata: np.ndarray | None) ->
             part_score, part_v = _gray_stratum(data.time[rows], code[rows], group[rows], ng, rho,
                                                (data.ranks[0], data.ranks[1][rows]))
         score, v = score + part_score, v + part_v
-    statistic = float(score @ linalg.solve(v, score, assume_a="sym"))
-    table = pd.DataFrame({"score": np.append(score, np.nan)}, index=pd.Index(levels, name="group"))
+    statistic = float(score @ np.linalg.solve(v, score))
+    table = pd.DataFrame({"score": np.append(score, np.nan)}, index=levels.rename("group"), copy=False)
     return HypothesisTest(f"Gray's test (cause {data.cause}, rho={rho:g})", statistic, ng - 1,
-                          float(stats.chi2.sf(statistic, ng - 1)), table)
+                          float(special.chdtrc(ng - 1, statistic)), table)  # stats.chi2.sf
