@@ -88,7 +88,7 @@ class CoxData:
         sums = death_sums(self, self.weight[:, None] * np.column_stack([np.ones(len(self.x)), self.x]))
         return sums[:, 0], sums[:, 1:], self.weight[self.event]
 
-    def sub_steps(self, ties: str) -> list[SubStep]:
+    def sub_steps(self, ties: str) -> SubSteps:
         """Efron's sub-steps k = 0, 1, … (one for Breslow): what they take from the data."""
         key = f"_sub_steps_{ties}"
         if key not in self.__dict__:  # cached as a cached_property would be
@@ -136,31 +136,41 @@ class ExitOrder:
 
 
 @dataclass(frozen=True)
-class SubStep:
-    """What Efron's sub-step k takes from the data (it does not depend on beta).
+class SubSteps:
+    """What Efron's sub-steps k = 0, 1, … take from the data (they do not depend on beta).
 
-    ``rows``: its event times (all for k = 0, else the tied times with more than k deaths,
-    ``among`` their positions in ``CoxData.tied_deaths``); ``fraction``: the share k / m of
-    the deaths' risk it removes; ``wbar``: the deaths' mean weight (Breslow: their total);
-    ``mask``: event times with more than k deaths.
+    Sub-step 0 involves every event time: ``wbar`` is the deaths' mean weight there (Breslow,
+    the only sub-step: their total), ``mask`` all True. The later ones, at tied times with
+    more than k deaths, are laid end to end (k = 1 first) so that ``evaluate`` does their
+    arithmetic at once: ``rows`` their event times, ``among`` the positions of those among
+    ``CoxData.tied_deaths``, ``fraction`` the share k / m of the deaths' risk each removes,
+    ``later_wbar`` the deaths' mean weight, ``parts`` each sub-step's slice and mask of event
+    times with more than k deaths.
     """
 
-    rows: slice | np.ndarray
-    among: np.ndarray | None
-    fraction: np.ndarray | None
     wbar: np.ndarray
     mask: np.ndarray
+    rows: np.ndarray
+    among: np.ndarray
+    fraction: np.ndarray
+    later_wbar: np.ndarray
+    parts: list[tuple[slice, np.ndarray]]
 
 
-def _sub_steps(data: CoxData, efron: bool) -> list[SubStep]:
+def _sub_steps(data: CoxData, efron: bool) -> SubSteps:
     m, w_d = data.n_deaths, data.weighted_deaths[0]
-    steps = [SubStep(slice(None), None, None, w_d / m if efron else w_d, m > 0)]
     tied = data.tied_deaths[0]
+    among, k_of, parts = [np.zeros(0, dtype=np.intp)], [np.zeros(0)], []
     for k in range(1, int(m.max()) if efron and len(m) else 1):
-        among = m[tied] > k
-        rows = tied[among]
-        steps.append(SubStep(rows, among, k / m[rows], w_d[rows] / m[rows], m > k))
-    return steps
+        here = np.flatnonzero(m[tied] > k)
+        start = sum(map(len, among))
+        parts.append((slice(start, start + len(here)), m > k))
+        among.append(here)
+        k_of.append(np.full(len(here), float(k)))
+    among = np.concatenate(among)
+    rows = tied[among]
+    return SubSteps(w_d / m if efron else w_d, m > 0, rows, among, np.concatenate(k_of) / m[rows],
+                    w_d[rows] / m[rows], parts)
 
 
 def _by_decreasing(index: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -320,23 +330,28 @@ def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
     full = _packing(p)[1].reshape(p, p)  # the packed S2 → its p × p matrix
     loglik = float(data.weighted_deaths[2] @ eta[data.event])
     score_t = data.weighted_deaths[1].copy()
-    information = np.zeros((p, p))
-    xbar_steps, information_steps = [], []
-    for step in data.sub_steps(ties):
-        if step.among is None:
-            a0, a1, a2 = s0, s1, s2
-        else:
-            d = dead[step.among]
-            a0 = s0[step.rows] - step.fraction * d[:, 0]
-            a1 = s1[step.rows] - step.fraction[:, None] * d[:, 1:1 + p]
-            a2 = s2[step.rows] - step.fraction[:, None] * d[:, 1 + p:]
+    steps = data.sub_steps(ties)
+    xbar = s1 / s0[:, None]
+    h = steps.wbar / s0
+    loglik -= float(steps.wbar @ np.log(s0))
+    score_t -= steps.wbar[:, None] * xbar
+    information = (h @ s2)[full] - (xbar * steps.wbar[:, None]).T @ xbar
+    xbar_steps, information_steps = [(steps.mask, xbar, h)], [(slice(None), steps.wbar, s0, s2)]
+    if steps.parts:  # Efron's later sub-steps, all at once
+        d, fraction, wbar = dead[steps.among], steps.fraction, steps.later_wbar
+        a0 = s0[steps.rows] - fraction * d[:, 0]
+        a1 = s1[steps.rows] - fraction[:, None] * d[:, 1:1 + p]
+        a2 = s2[steps.rows] - fraction[:, None] * d[:, 1 + p:]
         xbar = a1 / a0[:, None]
-        h = step.wbar / a0
-        loglik -= float(step.wbar @ np.log(a0))
-        score_t[step.rows] -= step.wbar[:, None] * xbar
-        information += (h @ a2)[full] - (xbar * step.wbar[:, None]).T @ xbar
-        xbar_steps.append((step.mask, xbar, h))
-        information_steps.append((step.rows, step.wbar, a0, a2))
+        h = wbar / a0
+        loglik -= float(wbar @ np.log(a0))
+        information += (h @ a2)[full] - (xbar * wbar[:, None]).T @ xbar
+        change = wbar[:, None] * xbar
+        for part, mask in steps.parts:
+            rows = steps.rows[part]
+            score_t[rows] -= change[part]
+            xbar_steps.append((mask, xbar[part], h[part]))
+            information_steps.append((rows, wbar[part], a0[part], a2[part]))
     return Evaluation(loglik, score_t.sum(axis=0), information, xbar_steps, m, eta, score_t,
                       information_steps)
 
