@@ -100,7 +100,7 @@ class CoxData:
         position[order] = np.arange(len(order))
         entries = None if self.entries is None else (position[self.entries[0]], self.entries[1])
         return ExitOrder(order, counts, self.weight[order], np.hstack([x, x[:, i] * x[:, j]]),
-                         entries, position[self.tied_deaths[1]])
+                         entries, position[self.tied_deaths[1]], self.last[order])
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,8 @@ class ExitOrder:
         each event time the number with first > j.
     tied : ndarray
         Positions of the rows dying at event times with several deaths, by time.
+    last : ndarray
+        ``CoxData.last`` in this order.
     """
 
     order: np.ndarray
@@ -128,6 +130,7 @@ class ExitOrder:
     products: np.ndarray
     entries: tuple[np.ndarray, np.ndarray] | None
     tied: np.ndarray
+    last: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -250,14 +253,39 @@ def packing(p: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
     return upper, where.ravel()
 
 
-def risk_values(data: CoxData, eta: np.ndarray) -> np.ndarray:
-    """Risk w·exp(eta), risk·x and risk·(upper triangle of x·xᵀ) of each row, by exit order."""
+def risk_values(data: CoxData, eta: np.ndarray, columns: int | None = None) -> np.ndarray:
+    """Risk w·exp(eta), risk·x and risk·(upper triangle of x·xᵀ) of each row, by exit order.
+
+    ``columns``: only the first ``columns`` products (e.g. p: risk and risk·x).
+    """
     exits = data.by_exit
-    values = np.empty((len(eta), 1 + exits.products.shape[1]))
+    products = exits.products if columns is None else exits.products[:, :columns]
+    values = np.empty((len(eta), 1 + products.shape[1]))
     with np.errstate(over="ignore", invalid="ignore"):  # an overshooting step gives inf: the
         np.exp(eta[exits.order], out=values[:, 0])      # caller halves it
         values[:, 0] *= exits.weight
-        np.multiply(values[:, :1], exits.products, out=values[:, 1:])
+        np.multiply(values[:, :1], products, out=values[:, 1:])
+    return values
+
+
+def risk_gram(data: CoxData, risk: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Σ_j h_j Σ_{i at risk at j} risk_i x_i x_iᵀ as Σ_i risk_i H_i x_i x_iᵀ, H_i = Σ_{j < last_i} h_j.
+
+    Without delayed entry or strata (every ``first`` is 0) only: ``risk`` in exit order.
+    """
+    exits = data.by_exit
+    p = data.x.shape[1]
+    cumulative_h = np.concatenate([[0.0], np.cumsum(h)])
+    x = exits.products[:, :p]
+    return (x * (risk * cumulative_h[exits.last])[:, None]).T @ x
+
+
+def tied_death_values(data: CoxData, risk: np.ndarray) -> np.ndarray:
+    """Return :func:`risk_values` (all columns) of the rows dying at tied times."""
+    exits = data.by_exit
+    values = np.empty((len(exits.tied), 1 + exits.products.shape[1]))
+    values[:, 0] = risk[exits.tied]
+    np.multiply(values[:, :1], exits.products[exits.tied], out=values[:, 1:])
     return values
 
 
@@ -272,7 +300,12 @@ def exit_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
 
 def tied_death_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
     """Sum ``values`` (exit order) over the deaths of each time with several (``tied_deaths``)."""
+    return reduce_tied(data, values[data.by_exit.tied])
+
+
+def reduce_tied(data: CoxData, tied_values: np.ndarray) -> np.ndarray:
+    """Sum the rows dying at tied times (``ExitOrder.tied`` order) within each such time."""
     starts = data.tied_deaths[2]
     if not len(starts):
-        return np.zeros((0, values.shape[1]))
-    return np.add.reduceat(values[data.by_exit.tied], starts, axis=0)
+        return np.zeros((0, tied_values.shape[1]))
+    return np.add.reduceat(tied_values, starts, axis=0)

@@ -20,9 +20,12 @@ from sclero_analysis.survival.cox_risksets import (
     death_sums,
     exit_sums,
     packing,
+    reduce_tied,
+    risk_gram,
     risk_sums,
     risk_values,
     tied_death_sums,
+    tied_death_values,
 )
 
 __all__ = ["CoxData", "Evaluation", "NewtonFit", "cox_data", "death_sums", "evaluate", "fit_levels",
@@ -43,10 +46,14 @@ class Evaluation:
     # per sub-step: (event times, w̄, S0, S2 packed as its upper triangle) behind each time's
     # information
     information_steps: list = field(default_factory=list, repr=False)
+    # (data, beta, ties) when S2 was not formed: information_by_time evaluates again with it
+    again: tuple | None = field(default=None, repr=False)
 
     @cached_property
     def information_by_time(self) -> np.ndarray:
         """Each event time's information contribution (m, p, p), e.g. for ``cox.zph``."""
+        if self.again is not None:
+            return evaluate(*self.again, per_time=True).information_by_time
         p = len(self.score)
         info_t = np.zeros((len(self.m), p, p))
         full = packing(p)[1]
@@ -57,22 +64,29 @@ class Evaluation:
         return info_t
 
 
-def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
+def evaluate(data: CoxData, beta: np.ndarray, ties: str, per_time: bool = False) -> Evaluation:
     """Return the log partial likelihood, score and information at ``beta``.
 
     Efron's sub-step k (k = 0, 1, … below the most deaths at one time) removes the fraction
     k / m of the dying rows' risk from the risk set; the first sub-step removes nothing, so
-    death sums are needed only at times with tied deaths.
+    death sums are needed only at times with tied deaths. Without delayed entry or strata,
+    the information's Σ_j h_j S2_j is summed by rows (:func:`risk_gram`) instead of from the
+    risk-set sums S2_j, which are then computed only if ``information_by_time`` is asked for
+    (or ``per_time``).
     """
     p = data.x.shape[1]
     eta = data.x @ beta
-    values = risk_values(data, eta)
+    by_rows = not per_time and data.entries is None
+    values = risk_values(data, eta, p if by_rows else None)
     sums = exit_sums(data, values)
-    s0, s1, s2 = sums[:, 0], sums[:, 1:1 + p], sums[:, 1 + p:]
+    s0, s1, s2 = sums[:, 0], sums[:, 1:1 + p], None if by_rows else sums[:, 1 + p:]
     m = data.n_deaths
     if not np.all(np.isfinite(s0)):
         return Evaluation(-np.inf, np.zeros(p), np.eye(p), [], m, eta, np.zeros((len(m), p)))
-    dead = tied_death_sums(data, values) if ties == "efron" and len(data.tied_deaths[0]) else None
+    dead = None
+    if ties == "efron" and len(data.tied_deaths[0]):
+        dead = (reduce_tied(data, tied_death_values(data, values[:, 0])) if by_rows
+                else tied_death_sums(data, values))
     full = packing(p)[1].reshape(p, p)  # the packed S2 → its p × p matrix
     loglik = float(data.weighted_deaths[2] @ eta[data.event])
     score_t = data.weighted_deaths[1].copy()
@@ -81,25 +95,36 @@ def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
     h = steps.wbar / s0
     loglik -= float(steps.wbar @ np.log(s0))
     score_t -= steps.wbar[:, None] * xbar
-    information = (h @ s2)[full] - (xbar * steps.wbar[:, None]).T @ xbar
+    information = -(xbar * steps.wbar[:, None]).T @ xbar
+    h_by_time = h.copy() if by_rows else None
+    if not by_rows:
+        information += (h @ s2)[full]
     xbar_steps, information_steps = [(steps.mask, xbar, h)], [(slice(None), steps.wbar, s0, s2)]
     if steps.parts:  # Efron's later sub-steps, all at once
         d, fraction, wbar = dead[steps.among], steps.fraction, steps.later_wbar
         a0 = s0[steps.rows] - fraction * d[:, 0]
         a1 = s1[steps.rows] - fraction[:, None] * d[:, 1:1 + p]
-        a2 = s2[steps.rows] - fraction[:, None] * d[:, 1 + p:]
         xbar = a1 / a0[:, None]
         h = wbar / a0
         loglik -= float(wbar @ np.log(a0))
-        information += (h @ a2)[full] - (xbar * wbar[:, None]).T @ xbar
+        information -= (xbar * wbar[:, None]).T @ xbar
+        if by_rows:  # Σ h·a2 = Σ h·S2 (by rows, below) − Σ h·fraction·d2
+            information -= ((h * fraction) @ d[:, 1 + p:])[full]
+            h_by_time += np.bincount(steps.rows, weights=h, minlength=len(m))
+            a2 = None
+        else:
+            a2 = s2[steps.rows] - fraction[:, None] * d[:, 1 + p:]
+            information += (h @ a2)[full]
         change = wbar[:, None] * xbar
         for part, mask in steps.parts:
             rows = steps.rows[part]
             score_t[rows] -= change[part]
             xbar_steps.append((mask, xbar[part], h[part]))
-            information_steps.append((rows, wbar[part], a0[part], a2[part]))
+            information_steps.append((rows, wbar[part], a0[part], None if a2 is None else a2[part]))
+    if by_rows:
+        information += risk_gram(data, values[:, 0], h_by_time)
     return Evaluation(loglik, score_t.sum(axis=0), information, xbar_steps, m, eta, score_t,
-                      information_steps)
+                      information_steps, None if not by_rows else (data, beta, ties))
 
 
 def score_residuals(data: CoxData, ev: Evaluation, ties: str) -> np.ndarray:
