@@ -15,13 +15,19 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from scipy import linalg, stats
 
 from sclero_analysis.exceptions import RepeatedIdsWarning
 from sclero_analysis.figures.curves import curve_tables, plot_curves
 from sclero_analysis.labels import Endpoint, Labels
+from sclero_analysis.survival.cif_steps import (
+    cif_steps,  # noqa: F401  (causal.adjusted uses it)
+    gray_table,
+    group_tables,
+    limits,
+    steps_of,
+)
 from sclero_analysis.survival.clusters import Cluster, cluster_codes, marked_cluster, repeated_ids
-from sclero_analysis.survival.influence import cif_variance
+from sclero_analysis.survival.gray import gray_statistic
 from sclero_analysis.survival.inputs import (
     CAUSE,
     EVENT,
@@ -34,70 +40,6 @@ from sclero_analysis.survival.inputs import (
 )
 from sclero_analysis.survival.results import HypothesisTest
 from sclero_analysis.survival.steps import estimates_at, step_lookup
-
-CIF_COLUMNS = ("group", "time", "n_risk", "n_event", "cif", "se", "lower", "upper")
-
-
-@dataclass(frozen=True)
-class _Steps:
-    time: np.ndarray
-    n_risk: np.ndarray
-    d1: np.ndarray  # events of the cause (weighted)
-    d2: np.ndarray  # competing events (weighted)
-    survival_before: np.ndarray  # all-cause KM just before each time
-    survival: np.ndarray
-    cif: np.ndarray
-
-
-def _steps(data: SurvivalData) -> _Steps:
-    return cif_steps(data.time, data.status, data.weight, data.cause)
-
-
-def cif_steps(time: np.ndarray, status: np.ndarray, weight: np.ndarray, cause: int) -> _Steps:
-    """Weighted Aalen–Johansen steps of one group: ``.time`` (distinct times) and ``.cif``."""
-    times, inverse = np.unique(time, return_inverse=True)
-    k = len(times)
-    is_cause = status == cause
-    other = (status != 0) & ~is_cause
-    d1 = np.bincount(inverse, weights=weight * is_cause, minlength=k)
-    d2 = np.bincount(inverse, weights=weight * other, minlength=k)
-    n_risk = np.cumsum(np.bincount(inverse, weights=weight, minlength=k)[::-1])[::-1]
-    survival = np.cumprod(1 - (d1 + d2) / n_risk)
-    before = np.concatenate([[1.0], survival[:-1]])
-    return _Steps(times, n_risk, d1, d2, before, survival, np.cumsum(before * d1 / n_risk))
-
-
-def _gray_variance(s: _Steps) -> np.ndarray:
-    """Variance of cmprsk's cuminc: Σ_j (t4_j − F·t3_j)² t6_j accumulated as A − 2F·B + F²·C."""
-    def tie_factor(d):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(d > 1, 1 - (d - 1) / (s.n_risk - 1), 1.0)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_s = np.where(s.survival > 0, 1 / s.survival, 0.0)
-    base = s.survival_before**2 / s.n_risk**2
-    competing = np.where((s.d2 > 0) & (s.survival > 0), base * tie_factor(s.d2) * s.d2, 0.0)
-    own = np.where(s.d1 > 0, base * tie_factor(s.d1) * s.d1, 0.0)
-    t4_competing, t4_own = s.cif * inv_s, 1 + s.cif * inv_s
-    a = np.cumsum(t4_competing**2 * competing + t4_own**2 * own)
-    b = np.cumsum(inv_s * t4_competing * competing + inv_s * t4_own * own)
-    c = np.cumsum(inv_s**2 * (competing + own))
-    return np.maximum(a - 2 * s.cif * b + s.cif**2 * c, 0.0)
-
-
-def _limits(cif: np.ndarray, se: np.ndarray, conf_type: str, level: float):
-    z = stats.norm.ppf(1 - (1 - level) / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if conf_type == "log-log":
-            f = np.where((cif > 0) & (cif < 1), cif, np.nan)
-            g, se_g = np.log(-np.log(f)), se / (f * np.abs(np.log(f)))
-            return np.exp(-np.exp(g + z * se_g)), np.exp(-np.exp(g - z * se_g))
-        if conf_type == "log":
-            f = np.where(cif > 0, cif, np.nan)
-            return f * np.exp(-z * se / f), np.minimum(f * np.exp(z * se / f), 1.0)
-        if conf_type == "plain":
-            return np.maximum(cif - z * se, 0.0), np.minimum(cif + z * se, 1.0)
-    raise ValueError(f"conf_type must be 'log-log', 'log' or 'plain', not {conf_type!r}")
 
 
 @dataclass(frozen=True)
@@ -171,7 +113,7 @@ class CumulativeIncidence:
         """
         tables = []
         for level in self.summary["group"].cat.categories:
-            s = _steps(self._data.subset(np.asarray(self._data.group == level)))
+            s = steps_of(self._data.subset(np.asarray(self._data.group == level)))
             competing = np.cumsum(s.survival_before * s.d2 / s.n_risk)
             tables.append(pd.DataFrame({"group": level, "time": s.time, "cif": competing}))
         out = pd.concat(tables, ignore_index=True)
@@ -240,7 +182,7 @@ class CumulativeIncidence:
         repeat an identifier (Gray's test has no standard clustered form).
         """
         _warn_gray(self._repeated)
-        return _gray_test(self._data, rho, strata)
+        return gray_statistic(self._data, rho, strata)
 
 
 def cumulative_incidence(
@@ -308,25 +250,11 @@ def cumulative_incidence(
     """
     codes = cluster_codes(df, cluster, "cumulative_incidence")
     variance = _variance_kind(variance, weights, codes)
-    _limits(np.array([0.5]), np.array([0.1]), conf_type, conf_level)  # validates conf_type
+    limits(np.array([0.5]), np.array([0.1]), conf_type, conf_level)  # validates conf_type
     data = survival_data(df, time=time, event=event, group=group, cause=cause, weights=weights,
                          cluster=codes)
-    tables = []
-    for level in [lv for lv in data.group.categories if (data.group == lv).any()]:
-        part = data.subset(np.asarray(data.group == level))
-        s = _steps(part)
-        var = _gray_variance(s) if variance == "gray" else cif_variance(
-            part, s.time, s.d1, s.d2, s.n_risk, s.survival_before)
-        se = np.sqrt(var)
-        lower, upper = _limits(s.cif, se, conf_type, conf_level)
-        counts = _steps(SurvivalData(part.time, part.status, np.ones(len(part.time)), part.group,
-                                     part.cause))  # patients, not weights, as R's survfit
-        tables.append(pd.DataFrame({"group": level, "time": s.time, "n_risk": counts.n_risk,
-                                    "n_event": counts.d1, "cif": s.cif, "se": se, "lower": lower,
-                                    "upper": upper}))
-    summary = pd.concat(tables, ignore_index=True)[list(CIF_COLUMNS)]
-    levels = list(dict.fromkeys(summary["group"]))
-    summary["group"] = pd.Categorical(summary["group"], categories=levels)
+    summary = (gray_table(data, conf_type, conf_level) if variance == "gray"
+               else group_tables(data, weights is not None, conf_type, conf_level))
     return CumulativeIncidence(summary, cause, variance, conf_type, data,
                                _repeating(df, cluster), Endpoint.of(df, cause))
 
@@ -357,77 +285,6 @@ def _warn_gray(repeated: str | None) -> None:
             "standard clustered form, so its p-value is too small when a patient's lines are "
             "correlated (compare the clustered intervals of the curves instead)",
             RepeatedIdsWarning, stacklevel=3)
-
-
-def _gray_stratum(time, code, group, ng, rho):
-    """Score and variance of Gray's test in one stratum (cmprsk ``crst``)."""
-    at_risk = np.bincount(group, minlength=ng).astype(float)
-    f1_before, s_before = np.zeros(ng), np.ones(ng)
-    f_before = 0.0
-    score, v = np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
-    c, v2, v3 = np.zeros((ng, ng)), np.zeros((ng - 1, ng)), np.zeros(ng)
-    for t in np.unique(time):
-        here = time == t
-        d = np.array([np.bincount(group[here & (code == k)], minlength=ng) for k in (0, 1, 2)], float)
-        nd1, nd2 = d[1].sum(), d[2].sum()
-        if nd1 + nd2 > 0:
-            live = at_risk > 0
-            s_now, f1_now = s_before.copy(), f1_before.copy()
-            s_now[live] = s_before[live] * (at_risk[live] - d[1, live] - d[2, live]) / at_risk[live]
-            f1_now[live] = f1_before[live] + s_before[live] * d[1, live] / at_risk[live]
-            weight_n = np.where(live, at_risk / s_before, 0.0)
-            tr = weight_n.sum()
-            tq = np.sum(np.where(live, at_risk * (1 - f1_before) / s_before, 0.0))
-            f = f_before + nd1 / tr
-            fb = (1 - f_before) ** rho
-            a = fb * (np.diag(weight_n) - np.outer(weight_n, weight_n) / tr)
-            a[~live, :], a[:, ~live] = 0.0, 0.0
-            c += a * nd1 / (tr * (1 - f_before))
-            score += np.where(live, fb * (d[1] - nd1 * at_risk * (1 - f1_before) / (s_before * tq)), 0.0)[:-1]
-            if nd1 > 0:
-                for k in np.flatnonzero(live):
-                    t4 = 1 - (1 - f) / s_now[k] if s_now[k] > 0 else 1.0
-                    t5 = 1 - (nd1 - 1) / (tr * s_before[k] - 1) if nd1 > 1 else 1.0
-                    t3 = t5 * s_before[k] * nd1 / (tr * at_risk[k])
-                    t1 = a[:-1, k] - t4 * c[:-1, k]
-                    v3[k] += t4 * t4 * t3
-                    v2[:, k] += t1 * t4 * t3
-                    v += np.outer(t1, t1) * t3
-            for k in np.flatnonzero((s_now > 0) & (d[2] > 0) & live):
-                t4 = (1 - f) / s_now[k]
-                t5 = 1 - (d[2, k] - 1) / (at_risk[k] - 1) if d[2, k] > 1 else 1.0
-                t3 = t5 * s_before[k] ** 2 * d[2, k] / at_risk[k] ** 2
-                t1 = t4 * c[:-1, k]
-                v3[k] += t4 * t4 * t3
-                v2[:, k] -= t1 * t4 * t3
-                v += np.outer(t1, t1) * t3
-            f_before, f1_before, s_before = f, f1_now, s_now
-        at_risk -= np.bincount(group[here], minlength=ng)
-    cc = c[:-1]
-    v += (cc * v3) @ cc.T + cc @ v2.T + v2 @ cc.T
-    return score, v
-
-
-def _gray_test(data: SurvivalData, rho: float, strata: np.ndarray | None) -> HypothesisTest:
-    levels = [lv for lv in data.group.categories if (data.group == lv).any()]
-    if len(levels) < 2:
-        raise SurvivalInputError("Gray's test needs at least two groups with rows")
-    if not data.is_event.any():  # the score and its variance are all zero: nothing to test
-        raise SurvivalInputError(f"no events with code {data.cause}: nothing to compare")
-    group = pd.Categorical(data.group, categories=levels).codes
-    code = np.where(data.is_event, 1, np.where(data.status != 0, 2, 0))
-    ng = len(levels)
-    score, v = np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
-    keys = np.zeros(len(code), int) if strata is None else pd.factorize(np.asarray(strata))[0]
-    for key in np.unique(keys):
-        rows = keys == key
-        with np.errstate(divide="ignore", invalid="ignore"):  # exhausted groups are masked out
-            part_score, part_v = _gray_stratum(data.time[rows], code[rows], group[rows], ng, rho)
-        score, v = score + part_score, v + part_v
-    statistic = float(score @ linalg.solve(v, score, assume_a="sym"))
-    table = pd.DataFrame({"score": np.append(score, np.nan)}, index=pd.Index(levels, name="group"))
-    return HypothesisTest(f"Gray's test (cause {data.cause}, rho={rho:g})", statistic, ng - 1,
-                          float(stats.chi2.sf(statistic, ng - 1)), table)
 
 
 def gray_test(
@@ -475,4 +332,4 @@ def gray_test(
         cluster_codes(df, cluster, "gray_test")  # checks the column
     data = survival_data(df, time=time, event=event, group=group, cause=cause)
     _warn_gray(_repeating(df, cluster))
-    return _gray_test(data, rho, strata_codes(df, strata))
+    return gray_statistic(data, rho, strata_codes(df, strata))

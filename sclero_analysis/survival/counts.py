@@ -17,26 +17,53 @@ COUNT_COLUMNS = ("variable", "level", "reference", "n", "events")
 
 
 def _is_indicator(column: np.ndarray) -> bool:
-    return bool(np.isin(column, (0.0, 1.0)).all())
+    return bool(((column == 0.0) | (column == 1.0)).all())
 
 
 def _categorical_rows(design: Design, term: str, event: np.ndarray) -> list[dict] | None:
     """One row per level of a treatment-coded term (reference first), or None if not one."""
     positions = design.terms[term]
     block = design.matrix[:, positions]
-    if not _is_indicator(block) or (block.sum(axis=1) > 1).any():
+    levels_in = block.sum(axis=1)
+    if not _is_indicator(block) or (levels_in > 1).any():
         return None
-    reference = block.sum(axis=1) == 0
+    reference = levels_in == 0
+    n, events = block.sum(axis=0), event.astype(float) @ block
     rows = [{"key": f"{term}[{design.reference[term]}]", "variable": term,
              "level": design.reference[term], "reference": True,
              "n": int(reference.sum()), "events": int(event[reference].sum())}]
     for k, position in enumerate(positions):
         name = design.columns[position]
-        inside = block[:, k] == 1
         level = name[len(term) + 1:-1] if name.startswith(f"{term}[") else name
         rows.append({"key": name, "variable": term, "level": level, "reference": False,
-                     "n": int(inside.sum()), "events": int(event[inside].sum())})
+                     "n": int(n[k]), "events": int(events[k])})
     return rows
+
+
+def count_rows(design: Design, event: np.ndarray) -> list[dict]:
+    """Return the rows of :func:`term_counts` as dicts (``key`` and its columns), in its order."""
+    event = np.asarray(event, dtype=float) > 0
+    rows = []
+    for term, positions in design.terms.items():
+        categorical = _categorical_rows(design, term, event) if term in design.reference else None
+        if categorical is not None:
+            rows += categorical
+            continue
+        for position in positions:
+            rows.append({"key": design.columns[position], "variable": term, "level": None,
+                         "reference": False, "n": len(event), "events": int(event.sum())})
+    return rows
+
+
+def counts_frame(rows: list[dict]) -> pd.DataFrame:
+    """Return :func:`term_counts`'s frame from its :func:`count_rows`."""
+    def column(name: str, dtype) -> np.ndarray:  # typed here: pandas need not infer
+        return np.array([row[name] for row in rows], dtype=dtype)
+
+    columns = {"variable": column("variable", object), "level": column("level", object),
+               "reference": column("reference", bool), "n": column("n", np.int64),
+               "events": column("events", np.int64)}
+    return pd.DataFrame(columns, index=pd.Index(column("key", object), name="term"), copy=False)
 
 
 def term_counts(design: Design, event: np.ndarray) -> pd.DataFrame:
@@ -74,24 +101,18 @@ def term_counts(design: Design, event: np.ndarray) -> pd.DataFrame:
     >>> counts[["n", "events"]].values.tolist()
     [[2, 1], [3, 2], [5, 3]]
     """
-    event = np.asarray(event, dtype=float) > 0
-    rows = []
-    for term, positions in design.terms.items():
-        categorical = _categorical_rows(design, term, event) if term in design.reference else None
-        if categorical is not None:
-            rows += categorical
-            continue
-        for position in positions:
-            rows.append({"key": design.columns[position], "variable": term, "level": None,
-                         "reference": False, "n": len(event), "events": int(event.sum())})
-    frame = pd.DataFrame(rows, columns=["key", *COUNT_COLUMNS]).set_index("key")
-    frame.index.name = "term"
-    return frame
+    return counts_frame(count_rows(design, event))
+
+
+def count_columns(columns: list[str], counts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``n`` and ``events`` of each coefficient (by column name), NaN for one without counts."""
+    where = counts.index.get_indexer(columns)
+    if (where < 0).any():
+        return {c: counts[c].reindex(columns).to_numpy() for c in ("n", "events")}
+    return {c: counts[c].to_numpy()[where] for c in ("n", "events")}
 
 
 def with_counts(summary: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     """Append ``n`` and ``events`` of each coefficient's row to a regression summary."""
-    out = summary.copy()
-    out["n"] = counts["n"].reindex(summary.index).to_numpy()
-    out["events"] = counts["events"].reindex(summary.index).to_numpy()
-    return out
+    columns = {name: summary[name].to_numpy() for name in summary.columns}
+    return pd.DataFrame(columns | count_columns(list(summary.index), counts), index=summary.index)

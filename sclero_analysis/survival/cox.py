@@ -16,7 +16,7 @@ import pandas as pd
 
 from sclero_analysis.exceptions import NotEstimableWarning, SeparationWarning
 from sclero_analysis.survival.clusters import Cluster, cluster_codes
-from sclero_analysis.survival.counts import term_counts, with_counts
+from sclero_analysis.survival.counts import count_rows, counts_frame
 from sclero_analysis.survival.cox_result import CoxResult, tests_frame, wald_summary
 from sclero_analysis.survival.coxcore import CoxData, cox_data, evaluate, newton
 from sclero_analysis.survival.design import design_matrix
@@ -69,6 +69,22 @@ def not_estimable(data: CoxData, ties: str) -> np.ndarray:
     within every risk set) carries no information: R's coxph reports NA for it.
     """
     return singular_columns(evaluate(data, np.zeros(data.x.shape[1]), ties).information)
+
+
+def _estimable_fit(full: CoxData, ties: str, formula: str, columns: list[str]):
+    """Fit the columns that carry information (warning about the others).
+
+    Returns the data of those columns, the Newton fit and the mask of kept columns.
+    """
+    null = evaluate(full, np.zeros(full.x.shape[1]), ties)
+    keep = ~singular_columns(null.information)  # as not_estimable, reusing beta = 0
+    if not keep.any():
+        raise SurvivalInputError(f"no column of '{formula}' can be estimated from these data")
+    if keep.all():  # the usual case: the evaluation at 0 is the fit's null
+        return full, newton(full, ties, null=null), keep
+    _warn_not_estimable([c for c, k in zip(columns, keep, strict=True) if not k])
+    data = replace(full, x=full.x[:, keep])
+    return data, newton(data, ties), keep
 
 
 def _warn_not_estimable(columns: list[str]) -> None:
@@ -215,22 +231,18 @@ def fit_cox(
     design = design_matrix(df, formula)
     full = cox_data(design.matrix, data_in.weight, data_in.time, data_in.is_event,
                     strata_codes(df, strata), start)
-    keep = ~not_estimable(full, ties)
-    if not keep.any():
-        raise SurvivalInputError(f"no column of '{formula}' can be estimated from these data")
-    if not keep.all():
-        _warn_not_estimable([c for c, k in zip(design.columns, keep, strict=True) if not k])
-    data = replace(full, x=full.x[:, keep])
-    fit = newton(data, ties)
+    data, fit, keep = _estimable_fit(full, ties, formula, design.columns)
     _check_separation(fit, [c for c, k in zip(design.columns, keep, strict=True) if k])
     naive = np.linalg.inv(fit.evaluation.information)
     var = robust_variance(data, fit.evaluation, ties, clusters) if use_robust else naive
     rscore = robust_score(data, ties, clusters, fit.null)[0] if use_robust else None
-    counts = term_counts(design, data_in.is_event)
+    rows = count_rows(design, data_in.is_event)
+    counts, by_key = counts_frame(rows), {row["key"]: row for row in rows}
     return CoxResult(
-        summary=with_counts(wald_summary(_expand(fit.beta, keep), _expand(var, keep), design.columns,
-                                         conf_level, _expand(naive, keep) if use_robust else None),
-                            counts),
+        summary=wald_summary(_expand(fit.beta, keep), _expand(var, keep), design.columns, conf_level,
+                             _expand(naive, keep) if use_robust else None,
+                             {c: np.array([by_key[k][c] for k in design.columns])
+                              for c in ("n", "events")}),
         loglik=fit.evaluation.loglik, loglik_null=fit.null.loglik, n=len(df),
         n_events=int(data.event.sum()), tests=_tests(fit, var, rscore), var=_expand(var, keep),
         design=design, ties=ties, robust=use_robust, conf_level=conf_level, _data=data,

@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from sclero_analysis.survival.concordance import concordance
 from sclero_analysis.survival.coxcore import CoxData, Evaluation
@@ -18,25 +18,33 @@ from sclero_analysis.survival.zph import ph_test
 
 def tests_frame(statistics: dict[str, float], dof: int) -> pd.DataFrame:
     """Global tests as a frame indexed by test name: ``statistic, dof, p`` (chi-square)."""
-    frame = pd.DataFrame({"statistic": statistics, "dof": dof})
-    frame["p"] = stats.chi2.sf(frame["statistic"], dof)
-    return frame
+    values = np.array(list(statistics.values()), dtype=float)
+    # special.chdtrc is what stats.chi2.sf evaluates, without its argument handling (and NaN
+    # for no degrees of freedom, as stats.chi2.sf)
+    p = special.chdtrc(dof, values) if dof > 0 else np.full(len(values), np.nan)
+    return pd.DataFrame({"statistic": values, "dof": np.full(len(values), dof), "p": p},
+                        index=pd.Index(np.array(list(statistics), dtype=object)), copy=False)
 
 
 def wald_summary(beta: np.ndarray, var: np.ndarray, columns: list[str], conf_level: float,
-                 naive: np.ndarray | None = None) -> pd.DataFrame:
-    """Regression table with Wald intervals: ``coef, se, (se_naive), hr, hr_lower, hr_upper, z, p``."""
-    z_crit = stats.norm.ppf(1 - (1 - conf_level) / 2)
+                 naive: np.ndarray | None = None,
+                 extra: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Regression table with Wald intervals: ``coef, se, (se_naive), hr, hr_lower, hr_upper, z, p``.
+
+    ``extra`` columns (e.g. ``n``, ``events``) are appended.
+    """
+    z_crit = special.ndtri(1 - (1 - conf_level) / 2)  # stats.norm.ppf
     se = np.sqrt(np.diag(var))
     with np.errstate(over="ignore"):  # an infinite coefficient (already warned) gives inf limits
-        frame = pd.DataFrame({
-            "coef": beta, "se": se, "hr": np.exp(beta), "hr_lower": np.exp(beta - z_crit * se),
-            "hr_upper": np.exp(beta + z_crit * se), "z": beta / se,
-            "p": 2 * stats.norm.sf(np.abs(beta / se)),
-        }, index=pd.Index(columns, name="term"))
-    if naive is not None:
-        frame.insert(2, "se_naive", np.sqrt(np.diag(naive)))
-    return frame
+        z = beta / se
+        table = {"coef": beta, "se": se}
+        if naive is not None:
+            table["se_naive"] = np.sqrt(np.diag(naive))
+        table |= {"hr": np.exp(beta), "hr_lower": np.exp(beta - z_crit * se),
+                  "hr_upper": np.exp(beta + z_crit * se), "z": z,
+                  "p": 2 * special.ndtr(-np.abs(z))}  # stats.norm.sf
+    return pd.DataFrame(table | (extra or {}), copy=False,
+                        index=pd.Index(np.array(columns, dtype=object), name="term"))
 
 
 @dataclass(frozen=True, eq=False)

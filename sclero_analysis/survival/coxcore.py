@@ -8,108 +8,28 @@ weight multiplies every sub-step).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
+from sclero_analysis.survival.cox_levels import fit_levels
+from sclero_analysis.survival.cox_risksets import (
+    CoxData,
+    cox_data,
+    death_sums,
+    exit_sums,
+    packing,
+    reduce_tied,
+    risk_gram,
+    risk_sums,
+    risk_values,
+    tied_death_sums,
+    tied_death_values,
+)
 
-@dataclass(frozen=True)
-class CoxData:
-    """Covariates, weights and the event-time structure of one Cox problem.
-
-    Attributes
-    ----------
-    x : ndarray (n, p)
-    weight : ndarray (n,)
-    start, stop : ndarray (n,)
-        Entry (−inf for right-censored data) and exit times.
-    event : ndarray (n,) of bool
-    stratum : ndarray (n,) of int
-    times : ndarray (m,)
-        Distinct event times, grouped by stratum, increasing within each.
-    time_stratum : ndarray (m,)
-    death_index : ndarray (n,)
-        Index into ``times`` of each death, −1 for the others.
-    first, last : ndarray (n,)
-        Each row is at risk at event-time indices ``first <= j < last``.
-    """
-
-    x: np.ndarray
-    weight: np.ndarray
-    start: np.ndarray
-    stop: np.ndarray
-    event: np.ndarray
-    stratum: np.ndarray
-    times: np.ndarray
-    time_stratum: np.ndarray
-    death_index: np.ndarray
-    first: np.ndarray
-    last: np.ndarray
-
-    @property
-    def n_deaths(self) -> np.ndarray:
-        """Unweighted number of deaths at each event time."""
-        return np.bincount(self.death_index[self.event], minlength=len(self.times)).astype(float)
-
-
-def cox_data(x, weight, stop, event, stratum=None, start=None) -> CoxData:
-    """Build the event-time structure (risk-set index ranges) once per data set."""
-    n = len(stop)
-    stratum = np.zeros(n, dtype=int) if stratum is None else np.asarray(stratum)
-    start = np.full(n, -np.inf) if start is None else np.asarray(start, dtype=float)
-    times, time_stratum = [], []
-    first, last, death_index = np.zeros(n, int), np.zeros(n, int), np.full(n, -1)
-    offset = 0
-    for s in np.unique(stratum):
-        rows = np.flatnonzero(stratum == s)
-        t = np.unique(stop[rows][event[rows]])
-        first[rows] = offset + np.searchsorted(t, start[rows], side="right")
-        last[rows] = offset + np.searchsorted(t, stop[rows], side="right")
-        dying = rows[event[rows]]
-        death_index[dying] = offset + np.searchsorted(t, stop[dying])
-        times.append(t)
-        time_stratum.append(np.full(len(t), s))
-        offset += len(t)
-    x = np.asarray(x, float)
-    weight = np.asarray(weight, float)
-    # centre as R does: the partial likelihood and every statistic here are shift-invariant,
-    # and centring keeps exp(x·beta) finite far from beta = 0
-    x = x - (weight @ x) / weight.sum()
-    return CoxData(x, weight, start, np.asarray(stop, float),
-                   np.asarray(event, bool), stratum, np.concatenate(times),
-                   np.concatenate(time_stratum), death_index, first, last)
-
-
-def _bin_sums(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Column-wise sums of ``values`` (n, k) per bin ``index`` (rows added in order, as np.add.at)."""
-    out = np.empty((size, values.shape[1]))
-    for column in range(values.shape[1]):
-        out[:, column] = np.bincount(index, weights=values[:, column], minlength=size)
-    return out
-
-
-def risk_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
-    """Sum ``values`` (n, k) over each event time's risk set: rows with first <= j < last.
-
-    Accumulated from the last event time backwards (only additions, as R does), so a late risk
-    set of small exp(x·beta) keeps its precision; rows not yet entered (delayed entry) are
-    subtracted the same way.
-    """
-    m = len(data.times)
-
-    def from_end(index: np.ndarray) -> np.ndarray:  # Σ over rows with index > j, for each j
-        bins = _bin_sums(index, values, m + 1)
-        return np.cumsum(bins[::-1], axis=0)[::-1][1:]
-
-    total = from_end(data.last)
-    if np.any(data.first > 0):
-        total = total - from_end(data.first)
-    return total
-
-
-def death_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
-    """Sum ``values`` (n, k) over the deaths at each event time."""
-    return _bin_sums(data.death_index[data.event], values[data.event], len(data.times))
+__all__ = ["CoxData", "Evaluation", "NewtonFit", "cox_data", "death_sums", "evaluate", "fit_levels",
+           "newton", "risk_sums", "score_residuals"]
 
 
 @dataclass(frozen=True)
@@ -123,46 +43,88 @@ class Evaluation:
     m: np.ndarray
     eta: np.ndarray
     score_by_time: np.ndarray  # (m, p): each event time's score contribution
-    information_by_time: np.ndarray  # (m, p, p)
+    # per sub-step: (event times, w̄, S0, S2 packed as its upper triangle) behind each time's
+    # information
+    information_steps: list = field(default_factory=list, repr=False)
+    # (data, beta, ties) when S2 was not formed: information_by_time evaluates again with it
+    again: tuple | None = field(default=None, repr=False)
+
+    @cached_property
+    def information_by_time(self) -> np.ndarray:
+        """Each event time's information contribution (m, p, p), e.g. for ``cox.zph``."""
+        if self.again is not None:
+            return evaluate(*self.again, per_time=True).information_by_time
+        p = len(self.score)
+        info_t = np.zeros((len(self.m), p, p))
+        full = packing(p)[1]
+        for (_, xbar, _), (rows, wbar, a0, a2) in zip(self.xbar_steps, self.information_steps,
+                                                       strict=True):
+            cov = a2[:, full].reshape(-1, p, p) / a0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
+            info_t[rows] += wbar[:, None, None] * cov
+        return info_t
 
 
-def evaluate(data: CoxData, beta: np.ndarray, ties: str) -> Evaluation:
-    """Return the log partial likelihood, score and information at ``beta``."""
-    n, p = data.x.shape
+def evaluate(data: CoxData, beta: np.ndarray, ties: str, per_time: bool = False) -> Evaluation:
+    """Return the log partial likelihood, score and information at ``beta``.
+
+    Efron's sub-step k (k = 0, 1, … below the most deaths at one time) removes the fraction
+    k / m of the dying rows' risk from the risk set; the first sub-step removes nothing, so
+    death sums are needed only at times with tied deaths. Without delayed entry or strata,
+    the information's Σ_j h_j S2_j is summed by rows (:func:`risk_gram`) instead of from the
+    risk-set sums S2_j, which are then computed only if ``information_by_time`` is asked for
+    (or ``per_time``).
+    """
+    p = data.x.shape[1]
     eta = data.x @ beta
-    with np.errstate(over="ignore"):  # an overshooting step gives inf: the caller halves it
-        risk = data.weight * np.exp(eta)
-    rx = risk[:, None] * data.x
-    rxx = (rx[:, :, None] * data.x[:, None, :]).reshape(n, p * p)
-    s0, s1, s2 = (risk_sums(data, v) for v in (risk[:, None], rx, rxx))
-    d0, d1, d2 = (death_sums(data, v) for v in (risk[:, None], rx, rxx))
-    if not np.all(np.isfinite(s0)):
-        return Evaluation(-np.inf, np.zeros(p), np.eye(p), [], data.n_deaths, eta,
-                          np.zeros((len(data.times), p)), np.zeros((len(data.times), p, p)))
-    w_d = death_sums(data, data.weight[:, None])[:, 0]
-    wx_d = death_sums(data, data.weight[:, None] * data.x)
+    by_rows = not per_time and data.entries is None
+    values = risk_values(data, eta, p if by_rows else None)
+    sums = exit_sums(data, values)
+    s0, s1, s2 = sums[:, 0], sums[:, 1:1 + p], None if by_rows else sums[:, 1 + p:]
     m = data.n_deaths
-    efron = ties == "efron"
-    steps = int(m.max()) if efron and len(m) else 1
-    loglik = float(np.sum(data.weight[data.event] * eta[data.event]))
-    score_t = wx_d.copy()
-    info_t = np.zeros((len(data.times), p, p))
-    xbar_steps = []
-    for k in range(steps):
-        active = m > k
-        fraction = (k / m[active])[:, None] if efron else 0.0
-        a0 = s0[active, 0] - (fraction[:, 0] if efron else 0.0) * d0[active, 0]
-        a1 = s1[active] - fraction * d1[active]
-        a2 = s2[active] - fraction * d2[active]
-        wbar = w_d[active] / m[active] if efron else w_d[active]
+    if not np.all(np.isfinite(s0)):
+        return Evaluation(-np.inf, np.zeros(p), np.eye(p), [], m, eta, np.zeros((len(m), p)))
+    dead = None
+    if ties == "efron" and len(data.tied_deaths[0]):
+        dead = (reduce_tied(data, tied_death_values(data, values[:, 0])) if by_rows
+                else tied_death_sums(data, values))
+    full = packing(p)[1].reshape(p, p)  # the packed S2 → its p × p matrix
+    loglik = float(data.weighted_deaths[2] @ eta[data.event])
+    score_t = data.weighted_deaths[1].copy()
+    steps = data.sub_steps(ties)
+    xbar = s1 / s0[:, None]
+    h = steps.wbar / s0
+    loglik -= float(steps.wbar @ np.log(s0))
+    score_t -= steps.wbar[:, None] * xbar
+    information = -(xbar * steps.wbar[:, None]).T @ xbar
+    h_by_time = h.copy() if by_rows else None
+    if not by_rows:
+        information += (h @ s2)[full]
+    xbar_steps, information_steps = [(steps.mask, xbar, h)], [(slice(None), steps.wbar, s0, s2)]
+    if steps.parts:  # Efron's later sub-steps, all at once
+        d, fraction, wbar = dead[steps.among], steps.fraction, steps.later_wbar
+        a0 = s0[steps.rows] - fraction * d[:, 0]
+        a1 = s1[steps.rows] - fraction[:, None] * d[:, 1:1 + p]
         xbar = a1 / a0[:, None]
-        loglik -= float(np.sum(wbar * np.log(a0)))
-        score_t[active] -= wbar[:, None] * xbar
-        cov = a2.reshape(-1, p, p) / a0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
-        info_t[active] += wbar[:, None, None] * cov
-        xbar_steps.append((active, xbar, wbar / a0))
-    return Evaluation(loglik, score_t.sum(axis=0), info_t.sum(axis=0), xbar_steps, m, eta,
-                      score_t, info_t)
+        h = wbar / a0
+        loglik -= float(wbar @ np.log(a0))
+        information -= (xbar * wbar[:, None]).T @ xbar
+        if by_rows:  # Σ h·a2 = Σ h·S2 (by rows, below) − Σ h·fraction·d2
+            information -= ((h * fraction) @ d[:, 1 + p:])[full]
+            h_by_time += np.bincount(steps.rows, weights=h, minlength=len(m))
+            a2 = None
+        else:
+            a2 = s2[steps.rows] - fraction[:, None] * d[:, 1 + p:]
+            information += (h @ a2)[full]
+        change = wbar[:, None] * xbar
+        for part, mask in steps.parts:
+            rows = steps.rows[part]
+            score_t[rows] -= change[part]
+            xbar_steps.append((mask, xbar[part], h[part]))
+            information_steps.append((rows, wbar[part], a0[part], None if a2 is None else a2[part]))
+    if by_rows:
+        information += risk_gram(data, values[:, 0], h_by_time)
+    return Evaluation(loglik, score_t.sum(axis=0), information, xbar_steps, m, eta, score_t,
+                      information_steps, None if not by_rows else (data, beta, ties))
 
 
 def score_residuals(data: CoxData, ev: Evaluation, ties: str) -> np.ndarray:
@@ -204,16 +166,17 @@ class NewtonFit:
     converged: bool
 
 
-def newton(data: CoxData, ties: str, eps: float = 1e-9, max_iter: int = 20) -> NewtonFit:
+def newton(data: CoxData, ties: str, eps: float = 1e-9, max_iter: int = 20,
+           null: Evaluation | None = None) -> NewtonFit:
     """Maximise the partial likelihood from beta = 0 with R's ``coxph.control`` rules.
 
     Converged when a full Newton step changes ℓ by a relative |1 − ℓ_old/ℓ_new| ≤ eps (checked
     first, as in R's ``coxfit6``); a step that lowers ℓ is halved back towards the last good
-    beta.
+    beta. ``null``: the evaluation at beta = 0 when the caller has it already.
     """
     p = data.x.shape[1]
     best_beta = np.zeros(p)
-    best = null = evaluate(data, best_beta, ties)
+    best = null = evaluate(data, best_beta, ties) if null is None else null
     beta = best_beta + np.linalg.solve(best.information, best.score)
     halving = False
     for iteration in range(1, max_iter + 1):
@@ -228,83 +191,3 @@ def newton(data: CoxData, ties: str, eps: float = 1e-9, max_iter: int = 20) -> N
         best, best_beta, halving = current, beta, False
         beta = best_beta + np.linalg.solve(best.information, best.score)
     return NewtonFit(best_beta, best, null, max_iter, False)
-
-
-@dataclass(frozen=True)
-class _Counts:
-    """At-risk and death counts per distinct death time and level, with Efron's sub-steps."""
-
-    at_risk: np.ndarray  # (m, k)
-    deaths: np.ndarray  # (m, k)
-    step_time: np.ndarray  # (J,) death-time index of each Efron sub-step
-    step_frac: np.ndarray  # (J,) r / d of each sub-step
-
-
-def _level_counts(time: np.ndarray, event: np.ndarray, level: np.ndarray, k: int) -> _Counts:
-    times, inverse = np.unique(time, return_inverse=True)
-    cells = inverse * k + level
-    rows = np.bincount(cells, minlength=len(times) * k).reshape(-1, k)
-    deaths = np.bincount(cells[event], minlength=len(times) * k).reshape(-1, k).astype(float)
-    at_risk = np.cumsum(rows[::-1], axis=0)[::-1].astype(float)  # rows with time >= t_j
-    keep = deaths.sum(axis=1) > 0
-    at_risk, deaths = at_risk[keep], deaths[keep]
-    d = deaths.sum(axis=1).astype(int)
-    step_time = np.repeat(np.arange(len(d)), d)
-    rank = np.arange(len(step_time)) - np.repeat(np.cumsum(d) - d, d)
-    return _Counts(at_risk, deaths, step_time, rank / d[step_time])
-
-
-def _evaluate_levels(counts: _Counts, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    eta = np.concatenate([[0.0], beta])
-    s1, e1 = counts.at_risk * np.exp(eta), counts.deaths * np.exp(eta)
-    frac = counts.step_frac[:, None]
-    numerator = s1[counts.step_time] - frac * e1[counts.step_time]
-    denominator = numerator.sum(axis=1)
-    a = numerator / denominator[:, None]
-    loglik = float(np.sum(counts.deaths @ eta) - np.sum(np.log(denominator)))
-    score = counts.deaths.sum(axis=0)[1:] - a.sum(axis=0)[1:]
-    information = np.diag(a.sum(axis=0)[1:]) - a[:, 1:].T @ a[:, 1:]
-    return loglik, score, information
-
-
-def fit_levels(time: np.ndarray, event: np.ndarray, level: np.ndarray, k: int, tol: float = 1e-11,
-               max_iter: int = 50) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Cox model of one categorical covariate (Efron ties, unit weights), from counts per level.
-
-    The same partial likelihood as :func:`newton` on the dummies of levels 1..k−1 (level 0 the
-    reference) for right-censored data, evaluated from the numbers at risk and dying per
-    distinct death time and level instead of row by row, so a fit of millions of rows costs
-    little more than its sort. Newton–Raphson from 0, a step that lowers ℓ halved; converged
-    when the step is below ``tol`` × (1 + max |beta|).
-
-    Returns
-    -------
-    beta : ndarray (k − 1,)
-    information : ndarray (k − 1, k − 1)
-        At ``beta``.
-    converged : bool
-        False when ``max_iter`` steps did not converge (e.g. a level without deaths, whose
-        coefficient runs to −inf); ``beta`` is then the last iterate.
-
-    Examples
-    --------
-    >>> t = np.array([1., 2, 3, 4, 5, 6]); e = np.array([1, 1, 0, 1, 1, 0], bool)
-    >>> beta, _, _ = fit_levels(t, e, np.array([0, 1, 0, 1, 1, 0]), 2)
-    >>> round(float(beta[0]), 6)   # R: coxph 0.845527764296
-    0.845528
-    """
-    counts = _level_counts(np.asarray(time, float), np.asarray(event, bool), np.asarray(level, np.int64), k)
-    beta = np.zeros(k - 1)
-    loglik, score, information = _evaluate_levels(counts, beta)
-    for _ in range(max_iter):
-        step = np.linalg.solve(information, score)
-        for _half in range(30):
-            trial = _evaluate_levels(counts, beta + step)
-            if np.isfinite(trial[0]) and trial[0] >= loglik - 1e-13 * abs(loglik):
-                break
-            step = step / 2
-        beta = beta + step
-        loglik, score, information = trial
-        if np.max(np.abs(step)) <= tol * (1 + np.max(np.abs(beta))):
-            return beta, information, True
-    return beta, information, False

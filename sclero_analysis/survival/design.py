@@ -91,23 +91,38 @@ def quote_names(df: pd.DataFrame, formula: str) -> str:
     return re.sub(pattern, lambda m: f'Q("{m.group(0)}")', formula)
 
 
+def _checked(values: pd.Series, column: str, stacklevel: int) -> pd.Series:
+    """Return the column with unused categories dropped (and announced); missing values raise."""
+    numpy_kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "other"
+    if numpy_kind in "iub":  # numpy ints and booleans cannot be missing
+        missing = np.zeros(len(values), bool)
+    elif numpy_kind == "f":
+        missing = np.isnan(values.to_numpy())
+    else:
+        missing = values.isna().to_numpy()
+    if missing.any():
+        rows = ", ".join(map(str, values.index[missing][:5]))
+        raise SurvivalInputError(
+            f"covariate '{column}' is missing in {int(missing.sum())} rows ({rows}"
+            f"{' …' if missing.sum() > 5 else ''}); impute it or drop those rows explicitly"
+        )
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        used = np.bincount(values.array.codes, minlength=len(values.dtype.categories)) > 0
+        if not used.all():
+            unused = list(values.cat.categories[~used])
+            warnings.warn(f"'{column}' levels {unused} have no rows and are left out of the model",
+                          SmallSampleWarning, stacklevel=stacklevel + 1)
+            return values.cat.remove_unused_categories()
+    return values
+
+
 def _prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Copy of the used columns with unused categories dropped (and announced)."""
     data = df[columns].copy()
     for column in columns:
-        missing = data[column].isna()
-        if missing.any():
-            rows = ", ".join(map(str, data.index[missing][:5]))
-            raise SurvivalInputError(
-                f"covariate '{column}' is missing in {int(missing.sum())} rows ({rows}"
-                f"{' …' if missing.sum() > 5 else ''}); impute it or drop those rows explicitly"
-            )
-        if isinstance(data[column].dtype, pd.CategoricalDtype):
-            unused = [c for c in data[column].cat.categories if not (data[column] == c).any()]
-            if unused:
-                warnings.warn(f"'{column}' levels {unused} have no rows and are left out of the model",
-                              SmallSampleWarning, stacklevel=4)
-                data[column] = data[column].cat.remove_unused_categories()
+        checked = _checked(data[column], column, stacklevel=5)
+        if checked is not data[column]:
+            data[column] = checked
     return data
 
 
@@ -150,6 +165,13 @@ def design_matrix(df: pd.DataFrame, formula: str) -> Design:
     -------
     Design
 
+    Notes
+    -----
+    A formula that is a plain sum of column names (numbers, yes/no, text or categorical
+    columns with at least two levels present) is built directly (:func:`plain_design`), with
+    patsy's columns, names and order; any other formula (interactions, ``C()``, functions) goes
+    through patsy.
+
     Raises
     ------
     SurvivalInputError
@@ -165,6 +187,16 @@ def design_matrix(df: pd.DataFrame, formula: str) -> Design:
     """
     if "~" in formula:
         formula = formula.split("~", 1)[1]
+    plain = plain_terms(df, formula)
+    if plain is None:
+        return _patsy_design(df, formula)
+    checked = {name: _checked(plain[name], name, stacklevel=3)  # in the data's order, as patsy's
+               for name in sorted(plain, key=df.columns.get_loc)}
+    return plain_design({name: checked[name] for name in plain})
+
+
+def _patsy_design(df: pd.DataFrame, formula: str) -> Design:
+    """Build the design of any formula with patsy."""
     _check_names(df, formula)
     data = _prepared(df, _used_columns(df, formula))
     try:
@@ -188,3 +220,91 @@ def design_matrix(df: pd.DataFrame, formula: str) -> Design:
     columns = columns[1:]
     _check_rank(x, columns)
     return Design(x, columns, terms, reference)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][\w. ]*")
+
+
+def _plain_kind(values: pd.Series) -> str | None:
+    """``numeric`` or ``categorical`` for a column patsy codes plainly, None otherwise.
+
+    None also for a categorical with fewer than two levels present (patsy decides).
+    """
+    kind = values.dtype
+    if isinstance(kind, pd.CategoricalDtype):
+        if kind.categories.inferred_type != "string":
+            return None
+        codes = values.array.codes
+        present = np.bincount(codes[codes >= 0], minlength=len(kind.categories)) > 0
+        return "categorical" if present.sum() >= 2 else None
+    if not isinstance(kind, np.dtype):  # nullable and other extension types: leave to patsy
+        return None
+    if kind.kind in "iuf":
+        return "numeric"
+    if kind.kind == "b" or (kind.kind == "O" and pd.api.types.infer_dtype(values) == "string"):
+        return "categorical" if values.nunique() >= 2 else None
+    return None
+
+
+def plain_terms(df: pd.DataFrame, formula: str) -> dict[str, pd.Series] | None:
+    """Columns of a formula that is a plain sum of column names, else None (patsy's job).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"age": [50.0, 60.0], "sex": ["F", "M"]})
+    >>> list(plain_terms(df, "age + sex + age"))
+    ['age', 'sex']
+    >>> plain_terms(df, "age * sex") is None
+    True
+    """
+    names = [part.strip() for part in formula.split("+")]
+    if not all(_PLAIN_NAME.fullmatch(name) and name in df.columns for name in names):
+        return None
+    if not df.columns.is_unique:
+        return None
+    columns = {name: df[name] for name in dict.fromkeys(names)}  # each read once (attrs copied)
+    return None if any(_plain_kind(v) is None for v in columns.values()) else columns
+
+
+def _levels_and_codes(values: pd.Series) -> tuple[list, np.ndarray]:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return list(values.dtype.categories), values.array.codes
+    levels = level_order(values)
+    return levels, pd.Categorical(values, categories=levels).codes
+
+
+def plain_design(columns: dict[str, pd.Series]) -> Design:
+    """Build the design of a sum of columns as patsy does (with an intercept, then dropped).
+
+    Categorical columns (text, yes/no or categorical; their unused categories already
+    dropped) come first in formula order, each treatment-coded against its first level
+    (``level_order``); numeric columns follow in formula order, as patsy orders terms.
+
+    Raises
+    ------
+    SurvivalInputError
+        Columns are constant or collinear.
+
+    Examples
+    --------
+    >>> d = plain_design({"age": pd.Series([50.0, 60, 70]), "sex": pd.Series(["F", "M", "M"])})
+    >>> d.columns, d.reference
+    (['sex[M]', 'age'], {'sex': 'F'})
+    """
+    categorical = [n for n, v in columns.items()
+                   if not (isinstance(v.dtype, np.dtype) and v.dtype.kind in "iuf")]
+    numeric = [n for n in columns if n not in categorical]
+    blocks, names, terms, reference = [], [], {}, {}
+    for name in categorical:
+        levels, codes = _levels_and_codes(columns[name])
+        terms[name] = list(range(len(names), len(names) + len(levels) - 1))
+        names += [f"{name}[{level}]" for level in levels[1:]]
+        reference[name] = str(levels[0])
+        blocks.append(codes[:, None] == np.arange(1, len(levels)))
+    for name in numeric:
+        terms[name] = [len(names)]
+        names.append(name)
+        blocks.append(columns[name].to_numpy(dtype=float)[:, None])
+    x = np.hstack(blocks).astype(float)
+    _check_rank(x, names)
+    return Design(x, names, terms, reference)

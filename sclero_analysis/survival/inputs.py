@@ -8,6 +8,7 @@ gives the same clear error everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,10 @@ from sclero_analysis.exceptions import ScleroError
 TIME, EVENT, GROUP, CAUSE = "time_months", "event", "tier", 1
 #: R's tolerance for merging floating-point near-ties (``aeqSurv``).
 TIE_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+
+#: The one group of every row when no group column is used (built once: cheaper per call).
+_ONE_GROUP = pd.CategoricalDtype(["all"])
 
 
 class SurvivalInputError(ScleroError, ValueError):
@@ -93,6 +98,11 @@ class SurvivalData:
                             self.group[mask], self.cause,
                             None if self.cluster is None else self.cluster[mask])
 
+    @cached_property
+    def ranks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct times (increasing) and each row's index among them (one sort, kept)."""
+        return np.unique(self.time, return_inverse=True)
+
     @property
     def integer_weights(self) -> bool:
         """True when every weight is a whole number (frequency weights, as R's test)."""
@@ -112,38 +122,56 @@ def _rows(mask: pd.Series) -> str:
     return ", ".join(map(str, labels[:5])) + (" …" if len(labels) > 5 else "")
 
 
+def _numbers(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
+    """Return the column as floats, NaN where an entry is missing or not a number.
+
+    A column of numpy ints or floats (the analysis frames') is read without conversion; any
+    other (text, nullable, object) goes through ``pandas.to_numeric``.
+    """
+    column = _column(df, name, role)
+    if column.dtype.kind in "iuf":
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _bad_rows(df: pd.DataFrame, bad: np.ndarray) -> str:
+    return _rows(pd.Series(bad, index=df.index))
+
+
 def _times(df: pd.DataFrame, time: str) -> np.ndarray:
-    values = pd.to_numeric(_column(df, time, "time"), errors="coerce")
-    bad = values.isna() | ~np.isfinite(values.astype(float)) | (values < 0)
+    values = _numbers(df, time, "time")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         raise SurvivalInputError(
-            f"time column '{time}' has missing, non-finite or negative values at rows {_rows(bad)}; "
-            "fix or drop those rows explicitly"
+            f"time column '{time}' has missing, non-finite or negative values at rows "
+            f"{_bad_rows(df, bad)}; fix or drop those rows explicitly"
         )
-    return merge_near_ties(values.to_numpy(dtype=float))
+    return merge_near_ties(values)
 
 
 def _status(df: pd.DataFrame, event: str, cause: int) -> np.ndarray:
-    values = pd.to_numeric(_column(df, event, "event"), errors="coerce")
-    bad = values.isna() | (values < 0) | (values != values.round())
+    values = _numbers(df, event, "event")
+    with np.errstate(invalid="ignore"):
+        bad = np.isnan(values) | (values < 0) | (values != np.round(values))
     if bad.any():
-        raise SurvivalInputError(
-            f"event column '{event}' must hold whole codes >= 0 (0 = censored); rows {_rows(bad)} do not"
-        )
+        raise SurvivalInputError(f"event column '{event}' must hold whole codes >= 0 "
+                                 f"(0 = censored); rows {_bad_rows(df, bad)} do not")
     if cause == 0:
         raise SurvivalInputError("cause must be a non-zero event code (0 means censored)")
-    return values.to_numpy(dtype="int64")
+    return values.astype("int64")
 
 
 def _weights(df: pd.DataFrame, weights: str | None) -> np.ndarray:
     if weights is None:
         return np.ones(len(df))
-    values = pd.to_numeric(_column(df, weights, "weights"), errors="coerce")
-    bad = values.isna() | ~np.isfinite(values.astype(float)) | (values < 0)
+    values = _numbers(df, weights, "weights")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         raise SurvivalInputError(f"weights column '{weights}' has missing, infinite or negative "
-                                 f"values at rows {_rows(bad)}")
-    return values.to_numpy(dtype=float)
+                                 f"values at rows {_bad_rows(df, bad)}")
+    return values
 
 
 def level_order(values: pd.Series) -> list:
@@ -171,15 +199,17 @@ def level_order(values: pd.Series) -> list:
 
 def _groups(df: pd.DataFrame, group: str | None) -> pd.Categorical:
     if group is None:
-        return pd.Categorical(np.repeat("all", len(df)))
+        return pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), dtype=_ONE_GROUP,
+                                         validate=False)
     values = _column(df, group, "group")
     if values.isna().any():
         raise SurvivalInputError(
             f"group column '{group}' is missing at rows {_rows(values.isna())}; drop them or give "
             "them a level explicitly"
         )
-    return pd.Categorical(values, categories=level_order(values),
-                          ordered=isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # its categories are the order already
+        return values.array.copy()
+    return pd.Categorical(values, categories=level_order(values))
 
 
 def survival_data(
