@@ -1,0 +1,171 @@
+"""Inverse-probability-of-censoring weights of the clones, from pooled logistic models.
+
+A clone is censored when its patient deviates; the weights make the clones still following
+stand in for those censored, given what a registry records. Three decisions are modelled,
+each by a logistic regression of deviation on the baseline covariates (standardised; a
+missing value is the mean with a missing indicator) and the patient's state:
+
+* **time zero**: deviating at once (a first line the strategy does not allow), clones without
+  a decision window at time zero;
+* **a decision window** (a, e] (the grace period after the response check, or the severe
+  patients' first months): not doing in time what the strategy requires, fitted on the clones
+  following at a that either deviate in the window or are still followed after it, with the
+  response so far;
+* **every other month** (m, m+1]: deviating in it, a pooled model over clone-months with an
+  intercept per period (months 0-5 each, then 6-8, 9-11, 12-17, 18-23, 24 on) and the response
+  and escalation so far.
+
+A clone's weight in month (m, m+1] is the inverse of its probability of having followed through
+month m−1 (a deviation at a month's end is exact; one within a month counts from the next),
+stabilised by the same models without covariates, and optionally truncated at a quantile. The
+models have a small ridge penalty (1e-3) so that decisions nobody takes in some period (e.g. a
+responder escalated) give probabilities near 0 instead of diverging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sclero_analysis.strategies.cloning import Clones
+
+#: Lower edges (months) of the periods with their own intercept in the monthly model.
+PERIOD_EDGES = (0, 1, 2, 3, 4, 5, 6, 9, 12, 18, 24)
+RIDGE = 1e-3
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, iterations: int = 50) -> np.ndarray:
+    """Ridge-penalised logistic regression by Newton's method; returns the coefficients.
+
+    Examples
+    --------
+    >>> x = np.column_stack([np.ones(4), [0.0, 0.0, 1.0, 1.0]])
+    >>> beta = fit_logistic(x, np.array([0.0, 1.0, 1.0, 1.0]), ridge=0.0)
+    >>> np.round(1 / (1 + np.exp(-(beta[0] + beta[1]))), 6)  # saturated: the observed share
+    np.float64(1.0)
+    """
+    beta = np.zeros(x.shape[1])
+    penalty = ridge * np.eye(x.shape[1])
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-(x @ beta)))
+        gradient = x.T @ (y - p) - ridge * beta
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + penalty
+        step = np.linalg.solve(hessian, gradient)
+        beta += step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return beta
+
+
+def _probability(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Fitted probabilities of deviation (0 rows: nothing to fit)."""
+    if len(y) == 0:
+        return np.zeros(0)
+    return 1 / (1 + np.exp(-(x @ fit_logistic(x, y))))
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Clone-months (m, m+1] up to the horizon, with each one's weights."""
+
+    clone: np.ndarray
+    month: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    status: np.ndarray  # outcome code at ``stop`` (0: none in this piece)
+    weight: np.ndarray  # stabilised IPC weight
+    unstabilised: np.ndarray
+
+
+def _pieces(clones: Clones, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Clone index and month of every clone-month with follow-up in it."""
+    end = np.minimum(clones.time, horizon)
+    months = np.where(end > 0, np.ceil(end).astype(int), 0)
+    clone = np.repeat(np.arange(len(end)), months)
+    offsets = np.cumsum(months) - months
+    month = np.arange(len(clone)) - np.repeat(offsets, months)
+    return clone, month
+
+
+def _periods(month: np.ndarray) -> np.ndarray:
+    """One-hot period of each month (``PERIOD_EDGES``)."""
+    period = np.searchsorted(PERIOD_EDGES, month, side="right") - 1
+    return (period[:, None] == np.arange(len(PERIOD_EDGES))[None, :]).astype(float)
+
+
+def _log_follow(x_base: np.ndarray, x_window: np.ndarray, x_month: np.ndarray, rows: dict) -> dict:
+    """log P(following) of each decision: time zero, the window and each monthly row."""
+    out = {}
+    for key, x in (("zero", x_base), ("window", x_window), ("month", x_month)):
+        selected, deviated = rows[key]
+        p = _probability(x[selected], deviated)
+        out[key] = np.log(np.clip(1 - p, 1e-12, 1.0))
+    return out
+
+
+def censoring_weights(clones: Clones, covariates: np.ndarray, responded_by: np.ndarray,
+                      escalated_by: np.ndarray, horizon: float, truncate: float | None = None) -> Pieces:
+    """The clone-months of one strategy with their censoring weights (see the module docstring).
+
+    Parameters
+    ----------
+    clones : Clones
+    covariates : numpy.ndarray
+        (n, q) standardised baseline covariates.
+    responded_by, escalated_by : numpy.ndarray
+        First month of a response, and of any line above IVIG (inf: none).
+    horizon : float
+        Months of follow-up analysed.
+    truncate : float, optional
+        Quantile (e.g. 0.99) above which stabilised weights are set to it (and below 1 − it,
+        raised to it).
+    """
+    n = len(clones.time)
+    deviated = clones.deviated
+    in_window = ~np.isnan(clones.window_start)
+    a, e = np.nan_to_num(clones.window_start, nan=-1.0), np.nan_to_num(clones.window_end, nan=-1.0)
+    zero_rows = ~(in_window & (a == 0))
+    zero_dev = deviated & (clones.deviation == 0)
+    window_dev = in_window & deviated & (clones.deviation <= e)
+    at_start = in_window & ((a == 0) | ((clones.time > a) & (clones.deviation >= a)))
+    window_rows = at_start & (window_dev | (clones.time > e))
+    clone, month = _pieces(clones, horizon)
+    window_month = in_window[clone] & (month >= a[clone]) & (month < e[clone])
+    month_rows = ~window_month
+    month_dev = deviated[clone] & (clones.deviation[clone] > month) & (clones.deviation[clone] <= month + 1)
+    ones = np.ones((n, 1))
+    x_base = np.column_stack([ones, covariates])
+    x_window = np.column_stack([x_base, responded_by <= np.maximum(a, 0)])
+    x_month = np.column_stack([_periods(month), covariates[clone], responded_by[clone] <= month,
+                               escalated_by[clone] <= month])
+    rows = {"zero": (zero_rows, zero_dev[zero_rows].astype(float)),
+            "window": (window_rows, window_dev[window_rows].astype(float)),
+            "month": (month_rows, month_dev[month_rows].astype(float))}
+    denominator = _log_follow(x_base, x_window, x_month, rows)
+    numerator = _log_follow(ones, ones, _periods(month), rows)
+    logs = []
+    for follow in (denominator, numerator):
+        log_w = np.zeros(len(clone))
+        zero = np.zeros(n)
+        zero[zero_rows] = follow["zero"]
+        log_w += zero[clone]
+        window = np.zeros(n)
+        window[window_rows] = follow["window"]
+        log_w += np.where(in_window[clone] & (month >= e[clone]), window[clone], 0.0)
+        monthly = np.zeros(len(clone))
+        monthly[month_rows] = follow["month"]
+        total = np.cumsum(monthly)
+        first = np.searchsorted(clone, clone, side="left")
+        log_w += total - monthly - (total[first] - monthly[first])  # months before this one, same clone
+        logs.append(log_w)
+    unstabilised = np.exp(-logs[0])
+    weight = np.exp(logs[1] - logs[0])
+    if truncate is not None and len(weight):
+        low, high = np.quantile(weight, [1 - truncate, truncate])
+        weight = np.clip(weight, low, high)
+    start = month.astype(float)
+    stop = np.minimum(np.minimum(month + 1.0, clones.time[clone]), horizon)
+    ends = (stop == clones.time[clone]) & (clones.time[clone] <= horizon)
+    status = np.where(ends, clones.status[clone], 0)
+    return Pieces(clone, month, start, stop, status, weight, unstabilised)
