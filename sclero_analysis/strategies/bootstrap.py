@@ -38,13 +38,16 @@ def bootstrap(analysis, n: int, n_boot: int, seed, n_jobs: int = 1, progress: bo
         seed = int(seed.integers(2**63))
     children = np.random.SeedSequence(seed).spawn(n_boot)
     if n_jobs == 1:
-        rows = [_replicates(analysis, n, [child]) for child in tqdm(children, disable=not progress,
-                                                                    desc="bootstrap", leave=False)]
+        rows = [
+            _replicates(analysis, n, [child])
+            for child in tqdm(children, disable=not progress, desc="bootstrap", leave=False)
+        ]
         return np.vstack(rows)
     from joblib import Parallel, delayed, effective_n_jobs
 
     chunks = np.array_split(np.arange(n_boot), min(n_boot, 4 * effective_n_jobs(n_jobs)))
     jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_replicates)(analysis, n, [children[i] for i in chunk]) for chunk in chunks)
+        delayed(_replicates)(analysis, n, [children[i] for i in chunk]) for chunk in chunks
+    )
     rows = list(tqdm(jobs, total=len(chunks), disable=not progress, desc="bootstrap", leave=False))
     return np.vstack(rows)

@@ -31,7 +31,7 @@ class Clones:
 
 def _beyond(first: dict[str, np.ndarray], tier: str) -> np.ndarray:
     """First start of a tier above ``tier`` (``other`` is above every ladder tier)."""
-    above = [first[t] for t in (*LADDER[LADDER.index(tier) + 1:], "other") if t != "ivig"]
+    above = [first[t] for t in (*LADDER[LADDER.index(tier) + 1 :], "other") if t != "ivig"]
     return np.minimum.reduce(above)
 
 
@@ -44,16 +44,26 @@ def _escalation_rule(strategy: Strategy, first: dict[str, np.ndarray], responded
     start, end = strategy.window
     premature = any_escalation < start
     responded = responded_by <= start
-    complied = ((any_escalation >= start) & (any_escalation <= end)
-                & (first[strategy.escalate_to] == any_escalation))
-    deviation = np.where(premature | responded, any_escalation,
-                         np.where(complied, _beyond(first, strategy.escalate_to), np.minimum(any_escalation, end)))
+    complied = (
+        (any_escalation >= start) & (any_escalation <= end) & (first[strategy.escalate_to] == any_escalation)
+    )
+    deviation = np.where(
+        premature | responded,
+        any_escalation,
+        np.where(complied, _beyond(first, strategy.escalate_to), np.minimum(any_escalation, end)),
+    )
     windowed = ~premature & ~responded
     return (deviation, np.where(windowed, start, np.nan), np.where(windowed, end, np.nan))
 
 
-def clone(strategy: Strategy, time: np.ndarray, status: np.ndarray, first: dict[str, np.ndarray],
-          responded_by: np.ndarray, severe: np.ndarray) -> Clones:
+def clone(
+    strategy: Strategy,
+    time: np.ndarray,
+    status: np.ndarray,
+    first: dict[str, np.ndarray],
+    responded_by: np.ndarray,
+    severe: np.ndarray,
+) -> Clones:
     """Clone every patient into ``strategy`` and censor at deviation (see the module docstring).
 
     Parameters
@@ -86,5 +96,11 @@ def clone(strategy: Strategy, time: np.ndarray, status: np.ndarray, first: dict[
         window_start = np.where(severe, 0.0, window_start)
         window_end = np.where(severe, w, window_end)
     follows = time <= deviation
-    return Clones(deviation, window_start, window_end, np.minimum(time, deviation), np.where(follows, status, 0),
-                  ~follows)
+    return Clones(
+        deviation,
+        window_start,
+        window_end,
+        np.minimum(time, deviation),
+        np.where(follows, status, 0),
+        ~follows,
+    )

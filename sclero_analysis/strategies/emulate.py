@@ -34,26 +34,48 @@ def _severe(line: Timelines, strategy: Strategy) -> np.ndarray:
 def _check_followed(name: str, strategy: Strategy, clones) -> None:
     """Raise when nobody follows the strategy past time zero, or nobody keeps its window's rule."""
     if not np.any(clones.time > 0):
-        raise StrategyError(f"nobody follows strategy {name!r} ({strategy.label}): every clone deviates "
-                            "at time zero")
+        raise StrategyError(
+            f"nobody follows strategy {name!r} ({strategy.label}): every clone deviates at time zero"
+        )
     windowed = ~np.isnan(clones.window_start)
-    entering = windowed & (clones.time > np.nan_to_num(clones.window_start))
+    start = np.nan_to_num(clones.window_start)
+    entering = windowed & ((start == 0) | (clones.time > start))
     kept = entering & (clones.time > np.nan_to_num(clones.window_end))
-    if entering.any() and not kept.any() and not np.any(entering & ~clones.deviated):
+    if entering.any() and not kept.any():
         start, end = np.nanmin(clones.window_start), np.nanmax(clones.window_end)
         raise StrategyError(
-            f"nobody follows the rule of strategy {name!r} ({strategy.label}): of {int(entering.sum())} clones "
-            f"in its decision window ({start:g} to {end:g} months), none did what it requires in time")
+            f"nobody follows the rule of strategy {name!r} ({strategy.label}): "
+            f"of {int(entering.sum())} clones "
+            f"in its decision window ({start:g} to {end:g} months), none did what it requires in time"
+        )
 
 
 class _Analysis:
     """What one run (the data or a bootstrap sample) needs: the timelines and per-strategy arrays."""
 
     def __init__(self, line: Timelines, strategies: Mapping[str, Strategy], horizon: float, times, truncate):
-        self.line, self.strategies, self.horizon, self.times, self.truncate = line, strategies, horizon, times, truncate
+        self.line, self.strategies, self.horizon, self.times, self.truncate = (
+            line,
+            strategies,
+            horizon,
+            times,
+            truncate,
+        )
         self.responded = {n: line.response_month(s.response) for n, s in strategies.items()}
         self.severe = {n: _severe(line, s) for n, s in strategies.items()}
         self.escalated = np.minimum.reduce([line.first_start[t] for t in ESCALATION_TIERS])
+        rules = sorted({s.severe for s in strategies.values() if s.severe is not None})
+        severe = (
+            np.column_stack([_severe(line, Strategy("", severe=r)) for r in rules]).astype(float)
+            if rules
+            else np.empty((len(line), 0))
+        )
+        x = line.covariates
+        self.covariates = np.column_stack([x, severe])
+        # time zero: the first line's tier may follow other rules for severe patients (interactions)
+        self.zero_covariates = np.column_stack(
+            [x, severe, *[severe[:, [j]] * x for j in range(severe.shape[1])]]
+        )
 
     def run(self, rows: np.ndarray, check: bool = False, keep: bool = False) -> dict:
         """Estimates of every strategy on ``rows`` (weighted and naive); pieces too with ``keep``."""
@@ -62,14 +84,26 @@ class _Analysis:
         out = {}
         for name, strategy in self.strategies.items():
             responded = self.responded[name][rows]
-            clones = clone(strategy, taken["time"], taken["status"], first, responded, self.severe[name][rows])
+            clones = clone(
+                strategy, taken["time"], taken["status"], first, responded, self.severe[name][rows]
+            )
             if check:
                 _check_followed(name, strategy, clones)
-            pieces = censoring_weights(clones, taken["covariates"], responded, self.escalated[rows],
-                                       self.horizon, self.truncate)
-            out[name] = {"weighted": weighted_curve(pieces.start, pieces.stop, pieces.status, pieces.weight),
-                         "naive": weighted_curve(pieces.start, pieces.stop, pieces.status,
-                                                 np.ones_like(pieces.weight))}
+            pieces = censoring_weights(
+                clones,
+                self.covariates[rows],
+                responded,
+                self.escalated[rows],
+                self.horizon,
+                self.truncate,
+                self.zero_covariates[rows],
+            )
+            out[name] = {
+                "weighted": weighted_curve(pieces.start, pieces.stop, pieces.status, pieces.weight),
+                "naive": weighted_curve(
+                    pieces.start, pieces.stop, pieces.status, np.ones_like(pieces.weight)
+                ),
+            }
             if keep:
                 out[name]["pieces"], out[name]["clones"] = pieces, clones
         return out
@@ -196,11 +230,15 @@ def emulate_strategies(
 def _warn_missing(estimate: np.ndarray, analysis: _Analysis) -> None:
     width = 2 * len(analysis.times) + 1
     for i, name in enumerate(analysis.strategies):
-        block = estimate[2 * width * i: 2 * width * i + width]
+        block = estimate[2 * width * i : 2 * width * i + width]
         if np.isnan(block).any():
-            warnings.warn(f"strategy {name!r}: every clone is censored before some reported times "
-                          f"(estimates NaN at {[t for t, v in zip(analysis.times, block, strict=False) if np.isnan(v)]} "
-                          "months)", NotEstimableWarning, stacklevel=3)
+            missing = sorted({float(t) for t, v in zip(analysis.times, block, strict=False) if np.isnan(v)})
+            warnings.warn(
+                f"strategy {name!r}: every clone is censored before some reported times "
+                f"(estimates NaN at {missing} months)",
+                NotEstimableWarning,
+                stacklevel=3,
+            )
 
 
 def estimates_frame(values: np.ndarray, analysis: _Analysis, kind: str) -> pd.DataFrame:
@@ -209,9 +247,10 @@ def estimates_frame(values: np.ndarray, analysis: _Analysis, kind: str) -> pd.Da
     offset = 0 if kind == "weighted" else width
     rows = []
     for i, name in enumerate(analysis.strategies):
-        block = values[..., 2 * width * i + offset: 2 * width * i + offset + width]
+        block = values[..., 2 * width * i + offset : 2 * width * i + offset + width]
         for j, t in enumerate(analysis.times):
             rows.append((name, "relapse_free_survival", t, block[..., j]))
             rows.append((name, "relapse_cif", t, block[..., len(analysis.times) + j]))
         rows.append((name, "rmst", analysis.horizon, block[..., -1]))
-    return pd.DataFrame(rows, columns=["strategy", "measure", "time_months", "estimate"])
+    frame = pd.DataFrame(rows, columns=["strategy", "measure", "time_months", "estimate"])
+    return frame.astype({"estimate": float}) if np.ndim(values) == 1 else frame

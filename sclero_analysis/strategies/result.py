@@ -37,8 +37,14 @@ def _weights_summary(fitted: dict) -> pd.DataFrame:
         pieces = parts["pieces"]
         frame = pd.DataFrame({"month": pieces.month, "w": pieces.weight})
         grouped = frame.groupby("month")["w"]
-        summary = pd.DataFrame({"n_clones": grouped.size(), "mean": grouped.mean(), "max": grouped.max(),
-                                "ess": grouped.sum() ** 2 / frame.assign(w2=frame["w"] ** 2).groupby("month")["w2"].sum()})
+        summary = pd.DataFrame(
+            {
+                "n_clones": grouped.size(),
+                "mean": grouped.mean(),
+                "max": grouped.max(),
+                "ess": grouped.sum() ** 2 / frame.assign(w2=frame["w"] ** 2).groupby("month")["w2"].sum(),
+            }
+        )
         frames.append(summary.reset_index().assign(strategy=name))
     columns = ["strategy", "month", "n_clones", "mean", "max", "ess"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
@@ -48,10 +54,14 @@ def _followers(fitted: dict, times: np.ndarray) -> pd.DataFrame:
     rows = []
     for name, parts in fitted.items():
         clones = parts["clones"]
-        row = {"strategy": name, "clones": len(clones.time),
-               "deviated_at_zero": int(np.sum(clones.deviated & (clones.time == 0))),
-               "deviated_later": int(np.sum(clones.deviated & (clones.time > 0))),
-               "relapses": int(np.sum(clones.status == 1)), "deaths": int(np.sum(clones.status == 2))}
+        row = {
+            "strategy": name,
+            "clones": len(clones.time),
+            "deviated_at_zero": int(np.sum(clones.deviated & (clones.time == 0))),
+            "deviated_later": int(np.sum(clones.deviated & (clones.time > 0))),
+            "relapses": int(np.sum(clones.status == 1)),
+            "deaths": int(np.sum(clones.status == 2)),
+        }
         for t in times:
             row[f"following_at_{t:g}"] = int(np.sum(clones.time >= t))
         rows.append(row)
@@ -100,23 +110,39 @@ class StrategyEmulation:
     seed: int | None
 
     @classmethod
-    def build(cls, analysis, fitted: dict, estimate: np.ndarray, replicates: np.ndarray,
-              seed: int | None) -> StrategyEmulation:
+    def build(
+        cls, analysis, fitted: dict, estimate: np.ndarray, replicates: np.ndarray, seed: int | None
+    ) -> StrategyEmulation:
         """Assemble the tables from the estimate vector and its bootstrap replicates."""
         from sclero_analysis.strategies.emulate import estimates_frame
 
         boot = replicates if replicates.size else None
         weighted = estimates_frame(estimate, analysis, "weighted")
         naive = estimates_frame(estimate, analysis, "naive")
-        summary = _with_limits(weighted, None if boot is None else _to_frame_order(boot, analysis, "weighted"))
+        summary = _with_limits(
+            weighted, None if boot is None else _to_frame_order(boot, analysis, "weighted")
+        )
         naive = _with_limits(naive, None if boot is None else _to_frame_order(boot, analysis, "naive"))
-        contrasts = _contrasts(weighted, None if boot is None else _to_frame_order(boot, analysis, "weighted"),
-                               list(analysis.strategies))
+        contrasts = _contrasts(
+            weighted,
+            None if boot is None else _to_frame_order(boot, analysis, "weighted"),
+            list(analysis.strategies),
+        )
         failed = int(np.isnan(replicates).any(axis=1).sum()) if replicates.size else 0
-        return cls(summary, contrasts, naive, _weights_summary(fitted), _followers(fitted, analysis.times),
-                   {name: parts["weighted"] for name, parts in fitted.items()},
-                   {name: s.label for name, s in analysis.strategies.items()}, analysis.horizon,
-                   len(analysis.line), len(replicates), failed, seed)
+        return cls(
+            summary,
+            contrasts,
+            naive,
+            _weights_summary(fitted),
+            _followers(fitted, analysis.times),
+            {name: parts["weighted"] for name, parts in fitted.items()},
+            {name: s.label for name, s in analysis.strategies.items()},
+            analysis.horizon,
+            len(analysis.line),
+            len(replicates),
+            failed,
+            seed,
+        )
 
     def plot(self, ax=None):
         """Weighted relapse-free survival per strategy (step curves); returns the Axes."""
@@ -137,15 +163,17 @@ class StrategyEmulation:
         return ax
 
     def __repr__(self) -> str:
-        return (f"StrategyEmulation({len(self.labels)} strategies, {self.n_patients} patients, "
-                f"horizon {self.horizon_months:g} months, {self.n_boot} bootstrap replicates)")
+        return (
+            f"StrategyEmulation({len(self.labels)} strategies, {self.n_patients} patients, "
+            f"horizon {self.horizon_months:g} months, {self.n_boot} bootstrap replicates)"
+        )
 
 
 def _to_frame_order(boot: np.ndarray, analysis, kind: str) -> np.ndarray:
     """Bootstrap replicates as columns in the order of ``estimates_frame`` rows."""
     from sclero_analysis.strategies.emulate import estimates_frame
 
-    frame = estimates_frame(boot.T, analysis, kind)  # each estimate cell holds its replicates
+    frame = estimates_frame(boot, analysis, kind)  # each estimate cell holds its replicates
     return np.vstack(frame["estimate"].to_numpy()).T
 
 
@@ -156,9 +184,18 @@ def _contrasts(weighted: pd.DataFrame, boot: np.ndarray | None, names: list[str]
     for name in names[1:]:
         mine = (weighted["strategy"] == name).to_numpy()
         for i, j in zip(np.flatnonzero(mine), np.flatnonzero(ref.to_numpy()), strict=True):
-            rows.append((name, reference, weighted["measure"].iloc[i], weighted["time_months"].iloc[i],
-                         weighted["estimate"].iloc[i] - weighted["estimate"].iloc[j]))
+            rows.append(
+                (
+                    name,
+                    reference,
+                    weighted["measure"].iloc[i],
+                    weighted["time_months"].iloc[i],
+                    weighted["estimate"].iloc[i] - weighted["estimate"].iloc[j],
+                )
+            )
             diffs.append(None if boot is None else boot[:, i] - boot[:, j])
     frame = pd.DataFrame(rows, columns=["strategy", "reference", "measure", "time_months", "difference"])
-    lower, upper = _limits(np.column_stack(diffs) if boot is not None and diffs else np.empty((0, len(frame))))
+    lower, upper = _limits(
+        np.column_stack(diffs) if boot is not None and diffs else np.empty((0, len(frame)))
+    )
     return frame.assign(lower=lower, upper=upper)

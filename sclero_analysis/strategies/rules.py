@@ -72,9 +72,13 @@ class Strategy:
             if getattr(self, name) not in LADDER[1:]:
                 raise ValueError(f"{name} must be one of {LADDER[1:]}, not {getattr(self, name)!r}")
         object.__setattr__(self, "grace_months", _whole(self.grace_months, "grace_months"))
-        object.__setattr__(self, "severe_within_months", _whole(self.severe_within_months, "severe_within_months"))
+        object.__setattr__(
+            self, "severe_within_months", _whole(self.severe_within_months, "severe_within_months")
+        )
         if self.no_response_months is not None:
-            object.__setattr__(self, "no_response_months", _whole(self.no_response_months, "no_response_months"))
+            object.__setattr__(
+                self, "no_response_months", _whole(self.no_response_months, "no_response_months")
+            )
         object.__setattr__(self, "response", tuple(self.response))
 
     @classmethod
@@ -85,11 +89,16 @@ class Strategy:
     @classmethod
     def escalate_if_no_response(cls, by_months: float = 3, grace_months: float = 1) -> Strategy:
         """Add immunosuppression within ``grace_months`` if no PR or better by ``by_months``."""
-        return cls(f"escalate if no response by {by_months:g} months", no_response_months=by_months,
-                   grace_months=grace_months)
+        return cls(
+            f"escalate if no response by {by_months:g} months",
+            no_response_months=by_months,
+            grace_months=grace_months,
+        )
 
     @classmethod
-    def early_cytoreduction(cls, if_severe: str = "mrss >= 30 or cardiac", within_months: float = 1) -> Strategy:
+    def early_cytoreduction(
+        cls, if_severe: str = "mrss >= 30 or cardiac", within_months: float = 1
+    ) -> Strategy:
         """Cytoreduction within ``within_months`` if severe (``if_severe``); otherwise never escalate."""
         return cls("early cytoreduction if severe", severe=if_severe, severe_within_months=within_months)
 
@@ -102,13 +111,15 @@ class Strategy:
 
 
 def default_strategies() -> dict[str, Strategy]:
-    """The three default strategies, keyed as the generator's truth keys them.
+    """Return the three default strategies, keyed as the generator's truth keys them.
 
     Examples
     --------
     >>> list(default_strategies())
     ['never_escalate', 'escalate_if_no_response', 'early_cytoreduction']
     """
-    return {"never_escalate": Strategy.never_escalate(),
-            "escalate_if_no_response": Strategy.escalate_if_no_response(),
-            "early_cytoreduction": Strategy.early_cytoreduction()}
+    return {
+        "never_escalate": Strategy.never_escalate(),
+        "escalate_if_no_response": Strategy.escalate_if_no_response(),
+        "early_cytoreduction": Strategy.early_cytoreduction(),
+    }

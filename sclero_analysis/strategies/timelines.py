@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from sclero_analysis.caseseries import CaseSeries
-from sclero_analysis.conventions import CENSORED, DEATH, RELAPSE
 from sclero_analysis.cohort import months_between
+from sclero_analysis.conventions import CENSORED, DEATH, RELAPSE
 
 #: Tiers whose first start each timeline records (``other`` is outside the ladder).
 ESCALATION_TIERS = ("immunosuppression", "cytoreduction", "other")
@@ -46,9 +46,13 @@ class Timelines:
         return first
 
     def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """The arrays of ``rows`` (a bootstrap sample, with repeats)."""
-        return {"time": self.time[rows], "status": self.status[rows], "covariates": self.covariates[rows],
-                **{f"first_{tier}": self.first_start[tier][rows] for tier in ESCALATION_TIERS}}
+        """Return the arrays of ``rows`` (a bootstrap sample, with repeats)."""
+        return {
+            "time": self.time[rows],
+            "status": self.status[rows],
+            "covariates": self.covariates[rows],
+            **{f"first_{tier}": self.first_start[tier][rows] for tier in ESCALATION_TIERS},
+        }
 
 
 def _outcome(patients: pd.DataFrame, zero: pd.Series, events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +64,7 @@ def _outcome(patients: pd.DataFrame, zero: pd.Series, events: pd.DataFrame) -> t
     last = months_between(zero, patients["last_followup_date"]).to_numpy()
     relapse, death = np.nan_to_num(relapse, nan=np.inf), np.nan_to_num(death, nan=np.inf)
     time = np.minimum(np.minimum(relapse, death), last)
-    status = np.where(relapse <= np.minimum(death, last), RELAPSE,
-                      np.where(death <= last, DEATH, CENSORED))
+    status = np.where(relapse <= np.minimum(death, last), RELAPSE, np.where(death <= last, DEATH, CENSORED))
     return np.maximum(time, 0.0), status
 
 
@@ -94,17 +97,24 @@ def timelines(cs: CaseSeries, covariates: Sequence[str]) -> Timelines:
     time, status = _outcome(patients, zero, cs.events)
     row = pd.Series(np.arange(len(zero)), index=zero.index)
     line_rows = row.loc[lines["patient_id"]].to_numpy()
-    start = months_between(zero.loc[lines["patient_id"]].reset_index(drop=True),
-                           lines["start_date"].reset_index(drop=True)).to_numpy()
+    start = months_between(
+        zero.loc[lines["patient_id"]].reset_index(drop=True), lines["start_date"].reset_index(drop=True)
+    ).to_numpy()
     tier = lines["tier"].astype(str).to_numpy()
     first_start = {}
     for name in ESCALATION_TIERS:
         first = np.full(len(zero), np.inf)
         np.minimum.at(first, line_rows[tier == name], start[tier == name])
         first_start[name] = first
-    response = months_between(zero.loc[lines["patient_id"]].reset_index(drop=True),
-                              lines["response_date"].reset_index(drop=True)).to_numpy()
-    table = pd.DataFrame({"row": line_rows, "best_response": lines["best_response"].astype(str).to_numpy(),
-                          "response_month": response})
+    response = months_between(
+        zero.loc[lines["patient_id"]].reset_index(drop=True), lines["response_date"].reset_index(drop=True)
+    ).to_numpy()
+    table = pd.DataFrame(
+        {
+            "row": line_rows,
+            "best_response": lines["best_response"].astype(str).to_numpy(),
+            "response_month": response,
+        }
+    )
     x, names = _covariates(patients, covariates)
     return Timelines(patients.reset_index(), time, status, first_start, table, x, names)

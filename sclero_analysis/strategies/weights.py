@@ -95,7 +95,7 @@ def _periods(month: np.ndarray) -> np.ndarray:
 
 
 def _log_follow(x_base: np.ndarray, x_window: np.ndarray, x_month: np.ndarray, rows: dict) -> dict:
-    """log P(following) of each decision: time zero, the window and each monthly row."""
+    """Log P(following) of each decision: time zero, the window and each monthly row."""
     out = {}
     for key, x in (("zero", x_base), ("window", x_window), ("month", x_month)):
         selected, deviated = rows[key]
@@ -104,9 +104,16 @@ def _log_follow(x_base: np.ndarray, x_window: np.ndarray, x_month: np.ndarray, r
     return out
 
 
-def censoring_weights(clones: Clones, covariates: np.ndarray, responded_by: np.ndarray,
-                      escalated_by: np.ndarray, horizon: float, truncate: float | None = None) -> Pieces:
-    """The clone-months of one strategy with their censoring weights (see the module docstring).
+def censoring_weights(
+    clones: Clones,
+    covariates: np.ndarray,
+    responded_by: np.ndarray,
+    escalated_by: np.ndarray,
+    horizon: float,
+    truncate: float | None = None,
+    zero_covariates: np.ndarray | None = None,
+) -> Pieces:
+    """Return the clone-months of one strategy with their censoring weights (see the module docstring).
 
     Parameters
     ----------
@@ -120,6 +127,8 @@ def censoring_weights(clones: Clones, covariates: np.ndarray, responded_by: np.n
     truncate : float, optional
         Quantile (e.g. 0.99) above which stabilised weights are set to it (and below 1 − it,
         raised to it).
+    zero_covariates : numpy.ndarray, optional
+        Covariates of the time-zero model (default ``covariates``), e.g. with interactions.
     """
     n = len(clones.time)
     deviated = clones.deviated
@@ -136,13 +145,17 @@ def censoring_weights(clones: Clones, covariates: np.ndarray, responded_by: np.n
     month_dev = deviated[clone] & (clones.deviation[clone] > month) & (clones.deviation[clone] <= month + 1)
     ones = np.ones((n, 1))
     x_base = np.column_stack([ones, covariates])
+    x_zero = x_base if zero_covariates is None else np.column_stack([ones, zero_covariates])
     x_window = np.column_stack([x_base, responded_by <= np.maximum(a, 0)])
-    x_month = np.column_stack([_periods(month), covariates[clone], responded_by[clone] <= month,
-                               escalated_by[clone] <= month])
-    rows = {"zero": (zero_rows, zero_dev[zero_rows].astype(float)),
-            "window": (window_rows, window_dev[window_rows].astype(float)),
-            "month": (month_rows, month_dev[month_rows].astype(float))}
-    denominator = _log_follow(x_base, x_window, x_month, rows)
+    x_month = np.column_stack(
+        [_periods(month), covariates[clone], responded_by[clone] <= month, escalated_by[clone] <= month]
+    )
+    rows = {
+        "zero": (zero_rows, zero_dev[zero_rows].astype(float)),
+        "window": (window_rows, window_dev[window_rows].astype(float)),
+        "month": (month_rows, month_dev[month_rows].astype(float)),
+    }
+    denominator = _log_follow(x_zero, x_window, x_month, rows)
     numerator = _log_follow(ones, ones, _periods(month), rows)
     logs = []
     for follow in (denominator, numerator):

@@ -54,12 +54,13 @@ class PathwayParams(NamedTuple):
 #: IVIG and never escalated before a relapse; escalated at the review of ``forced_month`` when
 #: without PR or better by then; cytoreduction first when severe (else never escalated).
 FORCED_NONE, FORCED_NEVER, FORCED_ESCALATE, FORCED_CYTOREDUCTION = 0, 1, 2, 3
-#: Monthly reviews of a relapse-free patient on IVIG: months 2 to 5 after the first line's start,
-#: each at a random day of that month (the line's review offset).
+#: Monthly reviews of a relapse-free patient on IVIG: months 2 to 5 after the first line's start
+#: (an escalation decided at month m starts before m + 1 months).
 REVIEW_MONTHS = (2, 3, 4, 5)
 
 
-def pathway_params(design, regimen_weights, forced: int = FORCED_NONE, forced_month: int = 3) -> PathwayParams:
+def pathway_params(design, regimen_weights, forced: int = FORCED_NONE,
+                   forced_month: int = 3) -> PathwayParams:
     """Collect the kernel's parameters from a ``RegistryDesign`` and the regimens' weights.
 
     ``forced`` (one of the ``FORCED_*`` codes) replaces the clinical decisions of the first
@@ -187,11 +188,15 @@ def relapse_months_kernel(relapse, lp, frailty, is_ivig, stop_months, uniform):
 
 @helper
 def _first_tier(params, u, recorded, severe):
-    """Tier of the first line: cytoreduction for some severe patients, else IVIG (steroids added
-    for some), from the recorded severity only; or the forced strategy's."""
+    """Return the first line's tier: the forced strategy's, or from the recorded severity only.
+
+    Cytoreduction for some severe patients, else IVIG (glucocorticoids added for some).
+    """
     if params.forced != FORCED_NONE:
         return 2 if params.forced == FORCED_CYTOREDUCTION and severe else 0
-    p_cyto = _expit(params.early_cytoreduction_logit + params.severity_on_early_escalation * recorded) if severe else 0.0
+    p_cyto = 0.0
+    if severe:
+        p_cyto = _expit(params.early_cytoreduction_logit + params.severity_on_early_escalation * recorded)
     p_immuno = _expit(params.first_line_immuno_logit + params.severity_on_escalation * recorded)
     if u < p_cyto:
         return 2
@@ -251,13 +256,14 @@ def _regimens(params, tier, u, regimen):
 
 @helper
 def _review_escalation(params, draws, i, start, time0, exit_after, response_day, recorded):
-    """Days from the line's start to an early escalation at a monthly review (inf: none).
+    """Days from the line's start to an early escalation decided at a monthly review (inf: none).
 
-    At the review of month m (2-5 months after the first line's start, on the line's random day of
-    that month), a patient without PR or better by m months gets immunosuppression added with
-    probability expit(logit + b·recorded severity) (``draws[8 + m]`` decides); a forced
-    escalation strategy escalates at the review of its month whoever has no response by then.
-    Reviews stop at the line's first other exit, or once the patient has responded.
+    At the review of month m (2-5 months after the first line's start), a patient without PR or
+    better by m months gets immunosuppression added with probability expit(logit + b·recorded
+    severity) (``draws[7 + m]`` decides), started on the last whole day of that month (before
+    m + 1 months, so within a 1-month grace period); a forced escalation strategy escalates
+    whoever has no response at the review of its month. Reviews stop at the line's first other
+    exit, or once the patient has responded.
     """
     if params.forced == FORCED_NEVER or params.forced == FORCED_CYTOREDUCTION:
         return np.inf
@@ -265,7 +271,7 @@ def _review_escalation(params, draws, i, start, time0, exit_after, response_day,
         return np.inf
     p = _expit(params.early_escalation_logit + params.severity_on_early_escalation * recorded)
     for m in REVIEW_MONTHS:
-        review = time0 + whole_days(m + draws[9, i]) - start
+        review = time0 + np.floor((m + 1) * DAYS_PER_MONTH) - start
         if review >= exit_after:
             return np.inf
         if response_day >= 0 and response_day <= time0 + m * DAYS_PER_MONTH:
@@ -275,14 +281,15 @@ def _review_escalation(params, draws, i, start, time0, exit_after, response_day,
         if params.forced == FORCED_ESCALATE:
             if m == params.forced_month:
                 return review
-        elif draws[8 + m, i] < p:
+        elif draws[7 + m, i] < p:
             return review
     return np.inf
 
 
 #: The type of :class:`PathwayParams` as the line kernel reads it.
 PARAMS_TYPE = typeof(PathwayParams(False, np.zeros(4), 0.0, 0.0, 0.0, 0.0, np.zeros((4, 4)), 0.0, 0.0, 0.0,
-                                   0.0, 0.0, np.zeros((4, 2)), np.zeros(3), np.zeros(10), 0.0, 0.0, 0.0, 0, 0))
+                                   0.0, 0.0, np.zeros((4, 2)), np.zeros(3), np.zeros(10), 0.0, 0.0, 0.0,
+                                   0, 0))
 LINE_SIGNATURE = types.void(
     PARAMS_TYPE, I8, B1, read(I8, 1), read(F8, 2), read(F8, 1), read(F8, 2), read(F8, 1),  # params ...
     write(F8, 1), write(B1, 1), write(I8, 1), write(B1, 1), write(B1, 1), write(F8, 1),  # the patients' state
@@ -298,10 +305,10 @@ def line_kernel(params, k, last_line, rows, draws, rank, cohort, intercepts,  # 
 
     Parameters
     ----------
-    draws : (14, m) the line's random numbers as drawn: tier uniform, relapse uniform, unit
+    draws : (13, m) the line's random numbers as drawn: tier uniform, relapse uniform, unit
         exponentials of the IVIG stop, the switch and a treatment-related death, the response
-        delay, the gap before the next line, the ECP uniform, the regimen uniform, the review
-        offset (fraction of a month) and the uniforms of the reviews at months 2, 3, 4, 5.
+        delay, the gap before the next line, the ECP uniform, the regimen uniform and the
+        uniforms of the reviews at months 2, 3, 4, 5.
     rank : (m,) the copula rank ordering each response with its relapse draw.
     cohort : (10, n) severity, age, true mRSS, neuro, cardiac, frailty, censoring day, recorded
         severity, severe (0/1), the first line's start day (time zero of the strategies).

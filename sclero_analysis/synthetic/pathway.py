@@ -293,7 +293,8 @@ def run_lines(design: RegistryDesign, rng: np.random.Generator, cohort: Cohort, 
     n = len(first_start)
     censor = cohort.censor_day if censor_day is None else censor_day
     exit_day = np.minimum(cohort.death_day, censor)
-    state = _State(first_start.astype(float), first_start < exit_day, np.zeros(n, np.int64), np.zeros(n, bool),
+    state = _State(first_start.astype(float), first_start < exit_day, np.zeros(n, np.int64),
+                   np.zeros(n, bool),
                    np.zeros(n, bool), cohort.death_day.copy(), cohort.death_cause.copy(), np.ones(n, bool))
     params = pathway_params(design, [weights for _, weights in REGIMENS.values()], forced)
     patients = np.stack([cohort.severity, cohort.age, cohort.mrss_true, cohort.neuro, cohort.cardiac,
@@ -318,7 +319,7 @@ def _one_line(design: RegistryDesign, params, patients: np.ndarray, rng, cohort:
                       rng.exponential(1.0, m), rng.exponential(1.0, m), rng.exponential(1.0, m),
                       rng.uniform(1, 6, m), rng.uniform(1, 61, m),  # response delay, gap to the next line
                       rng.uniform(size=m), rng.random(m),  # ECP; the regimen (as Generator.choice draws)
-                      *rng.uniform(size=(5, m))])  # review day offset; reviews at months 2, 3, 4, 5
+                      *rng.uniform(size=(4, m))])  # reviews at months 2, 3, 4, 5
     out_float, out_int = np.empty((4, m)), np.empty((5, m), np.int64)
     line_kernel(params, k, k == design.max_lines - 1, rows, draws, rank, patients,  # inf: never happens
                 cohort.response_intercept, state.day, state.active, state.tier, state.nonresponse,

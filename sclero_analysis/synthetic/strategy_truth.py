@@ -29,17 +29,34 @@ from sclero_analysis.synthetic.line_kernel import FORCED_CYTOREDUCTION, FORCED_E
 from sclero_analysis.synthetic.pathway import Cohort, run_lines
 
 #: The default strategies (names as ``Strategy`` constructors) and how the generator forces them.
-FORCED_STRATEGIES = {"never_escalate": FORCED_NEVER, "escalate_if_no_response": FORCED_ESCALATE,
-                     "early_cytoreduction": FORCED_CYTOREDUCTION}
+FORCED_STRATEGIES = {
+    "never_escalate": FORCED_NEVER,
+    "escalate_if_no_response": FORCED_ESCALATE,
+    "early_cytoreduction": FORCED_CYTOREDUCTION,
+}
 STRATEGY_MONTHS = (12, 24, 36)
 RMST_HORIZON_MONTHS = 36.0
-_PER_PATIENT = ("age", "mrss", "mrss_true", "neuro", "cardiac", "severity", "recorded_severity", "severe",
-                "site", "frailty", "death_day", "death_cause", "censor_day", "natural_death_day",
-                "first_line_day")
+_PER_PATIENT = (
+    "age",
+    "mrss",
+    "mrss_true",
+    "neuro",
+    "cardiac",
+    "severity",
+    "recorded_severity",
+    "severe",
+    "site",
+    "frailty",
+    "death_day",
+    "death_cause",
+    "censor_day",
+    "natural_death_day",
+    "first_line_day",
+)
 
 
 def _replicated(cohort: Cohort, index: np.ndarray) -> Cohort:
-    """The patients ``index`` (with repeats) of ``cohort``, natural death days, never censored."""
+    """Return the patients ``index`` (with repeats) of ``cohort``, natural death days, never censored."""
     taken = {name: getattr(cohort, name)[index] for name in _PER_PATIENT}
     taken["death_day"] = taken["natural_death_day"].copy()
     taken["censor_day"] = np.full(len(index), np.inf)
@@ -55,8 +72,12 @@ def _outcomes(pieces: list[dict], state, first_day: np.ndarray) -> tuple[np.ndar
     return (relapse_day - first_day) / DAYS_PER_MONTH, (state.death_day - first_day) / DAYS_PER_MONTH
 
 
-def strategy_truth(design: RegistryDesign, cohort: Cohort, seed: np.random.SeedSequence | np.random.Generator,
-                   patients: int = 100_000) -> dict:
+def strategy_truth(
+    design: RegistryDesign,
+    cohort: Cohort,
+    seed: np.random.SeedSequence | np.random.Generator,
+    patients: int = 100_000,
+) -> dict:
     """Relapse-free survival per default strategy, the registry's patients forced to follow each.
 
     Parameters
@@ -85,8 +106,9 @@ def strategy_truth(design: RegistryDesign, cohort: Cohort, seed: np.random.SeedS
     truth: dict = {"simulated_patients": len(index)}
     for name, forced in FORCED_STRATEGIES.items():
         rng = np.random.default_rng(seed)  # the same numbers for every strategy
-        pieces, state = run_lines(design, rng, replicas, replicas.first_line_day, forced,
-                                  censor_day=replicas.censor_day)
+        pieces, state = run_lines(
+            design, rng, replicas, replicas.first_line_day, forced, censor_day=replicas.censor_day
+        )
         relapse, death = _outcomes(pieces, state, replicas.first_line_day)
         free = np.minimum(relapse, death)
         truth[name] = {
