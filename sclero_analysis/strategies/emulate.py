@@ -72,6 +72,7 @@ class _Analysis:
         )
         x = line.covariates
         self.covariates = np.column_stack([x, severe])
+        self.cache: dict = {}  # each model's coefficients: the bootstrap's starting points
         # time zero: the first line's tier may follow other rules for severe patients (interactions)
         self.zero_covariates = np.column_stack(
             [x, severe, *[severe[:, [j]] * x for j in range(severe.shape[1])]]
@@ -97,6 +98,7 @@ class _Analysis:
                 self.horizon,
                 self.truncate,
                 self.zero_covariates[rows],
+                self.cache.setdefault(name, {"name": name}),
             )
             out[name] = {
                 "weighted": weighted_curve(pieces.start, pieces.stop, pieces.status, pieces.weight),
@@ -220,6 +222,8 @@ def emulate_strategies(
     analysis = _Analysis(line, strategies, float(horizon_months), np.array(times, float), truncate)
     rows = np.arange(len(line))
     fitted = analysis.run(rows, check=True, keep=True)
+    for cache in analysis.cache.values():
+        cache["frozen"] = True
     estimate = analysis.vector(fitted)
     _warn_missing(estimate, analysis)
     seed_used = seed if isinstance(seed, int) or seed is None else None

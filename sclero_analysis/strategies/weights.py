@@ -35,7 +35,8 @@ PERIOD_EDGES = (0, 1, 2, 3, 4, 5, 6, 9, 12, 18, 24)
 RIDGE = 1e-3
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, iterations: int = 50) -> np.ndarray:
+def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, iterations: int = 100,
+                 start: np.ndarray | None = None) -> np.ndarray:
     """Ridge-penalised logistic regression by Newton's method; returns the coefficients.
 
     Examples
@@ -45,7 +46,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, iterations:
     >>> np.round(1 / (1 + np.exp(-(beta[0] + beta[1]))), 6)  # saturated: the observed share
     np.float64(1.0)
     """
-    beta = np.zeros(x.shape[1])
+    beta = np.zeros(x.shape[1]) if start is None or len(start) != x.shape[1] else start.copy()
     penalty = ridge * np.eye(x.shape[1])
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-(x @ beta)))
@@ -53,16 +54,34 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, iterations:
         hessian = (x * (p * (1 - p))[:, None]).T @ x + penalty
         step = np.linalg.solve(hessian, gradient)
         beta += step
-        if np.max(np.abs(step)) < 1e-8:
+        if np.max(np.abs(step)) < 1e-7:
             break
     return beta
 
 
-def _probability(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Fitted probabilities of deviation (0 rows: nothing to fit)."""
-    if len(y) == 0:
-        return np.zeros(0)
-    return 1 / (1 + np.exp(-(x @ fit_logistic(x, y))))
+def _probability(x: np.ndarray, y: np.ndarray, groups: int = 0, cache: dict | None = None,
+                 key: tuple = ()) -> np.ndarray:
+    """Fitted probabilities of deviation.
+
+    The first ``groups`` columns are one-hot periods: a period without any deviation has
+    probability 0 (its maximum-likelihood value) and is left out of the fit. ``cache`` keeps
+    each model's coefficients as the starting point of the next fit (the bootstrap's).
+    """
+    p = np.zeros(len(y))
+    if len(y) == 0 or not y.any():
+        return p
+    fit_rows, columns = np.ones(len(y), bool), np.ones(x.shape[1], bool)
+    if groups:
+        empty = (x[:, :groups].T @ y) == 0
+        fit_rows = ~(x[:, :groups][:, empty] > 0).any(axis=1)
+        columns[:groups] = ~empty
+    xs = x[np.ix_(fit_rows, columns)]
+    start = None if cache is None else cache.get((key, int(columns.sum())))
+    beta = fit_logistic(xs, y[fit_rows], start=start)
+    if cache is not None and not cache.get("frozen"):
+        cache[(key, int(columns.sum()))] = beta
+    p[fit_rows] = 1 / (1 + np.exp(-(xs @ beta)))
+    return p
 
 
 @dataclass(frozen=True)
@@ -94,12 +113,14 @@ def _periods(month: np.ndarray) -> np.ndarray:
     return (period[:, None] == np.arange(len(PERIOD_EDGES))[None, :]).astype(float)
 
 
-def _log_follow(x_base: np.ndarray, x_window: np.ndarray, x_month: np.ndarray, rows: dict) -> dict:
+def _log_follow(x_base: np.ndarray, x_window: np.ndarray, x_month: np.ndarray, rows: dict,
+                cache: dict | None, name: str) -> dict:
     """Log P(following) of each decision: time zero, the window and each monthly row."""
     out = {}
     for key, x in (("zero", x_base), ("window", x_window), ("month", x_month)):
         selected, deviated = rows[key]
-        p = _probability(x[selected], deviated)
+        groups = len(PERIOD_EDGES) if key == "month" else 0
+        p = _probability(x[selected], deviated, groups, cache, (name, key))
         out[key] = np.log(np.clip(1 - p, 1e-12, 1.0))
     return out
 
@@ -112,6 +133,7 @@ def censoring_weights(
     horizon: float,
     truncate: float | None = None,
     zero_covariates: np.ndarray | None = None,
+    cache: dict | None = None,
 ) -> Pieces:
     """Return the clone-months of one strategy with their censoring weights (see the module docstring).
 
@@ -129,6 +151,10 @@ def censoring_weights(
         raised to it).
     zero_covariates : numpy.ndarray, optional
         Covariates of the time-zero model (default ``covariates``), e.g. with interactions.
+    cache : dict, optional
+        Starting coefficients of the models (keyed by ``cache["name"]`` and model), updated
+        unless ``cache["frozen"]`` (the bootstrap starts every replicate from the data's fit, so
+        its numbers do not depend on the order of the replicates).
     """
     n = len(clones.time)
     deviated = clones.deviated
@@ -155,8 +181,9 @@ def censoring_weights(
         "window": (window_rows, window_dev[window_rows].astype(float)),
         "month": (month_rows, month_dev[month_rows].astype(float)),
     }
-    denominator = _log_follow(x_zero, x_window, x_month, rows)
-    numerator = _log_follow(ones, ones, _periods(month), rows)
+    name = "" if cache is None else cache.get("name", "")
+    denominator = _log_follow(x_zero, x_window, x_month, rows, cache, name)
+    numerator = _log_follow(ones, ones, _periods(month), rows, cache, name + " stabilising")
     logs = []
     for follow in (denominator, numerator):
         log_w = np.zeros(len(clone))
