@@ -231,3 +231,28 @@ def test_strategy_truth_is_coherent(registry):
         truth["escalate_if_no_response"]["relapse_free_survival"][24]
         > truth["never_escalate"]["relapse_free_survival"][24] + 0.03
     )
+
+
+@pytest.mark.slow
+def test_emulation_moves_the_naive_contrast_towards_the_truth():
+    """Two registries of 5,000 patients (about 60 s): the naive per-protocol difference at 24 months
+    (escalate vs never) is biased below the truth; the emulated one is within 3 SE of it (SE from
+    each registry's bootstrap). The full run with coverage is benchmarks/bench_strategies.py."""
+    errors, naive_errors, variances = [], [], []
+    for seed in (31, 32):
+        cs = sa.simulate_registry(sa.RegistryDesign(n_patients=5000), seed=seed, validate=False,
+                                  truth_lines_per_tier=50_000)
+        result = sa.emulate_strategies(cs, n_boot=30, seed=seed, progress=False)
+        query = "measure == 'relapse_free_survival' and time_months == 24"
+        row = result.contrasts.query(query).set_index("strategy").loc["escalate_if_no_response"]
+        naive = result.naive.query(query).set_index("strategy")["estimate"]
+        truth = cs.truth["strategies"]
+        true = (truth["escalate_if_no_response"]["relapse_free_survival"][24]
+                - truth["never_escalate"]["relapse_free_survival"][24])
+        errors.append(row["difference"] - true)
+        naive_errors.append(naive["escalate_if_no_response"] - naive["never_escalate"] - true)
+        variances.append(((row["upper"] - row["lower"]) / 3.92) ** 2)
+    se = np.sqrt(np.sum(variances)) / len(errors)
+    assert abs(np.mean(errors)) < 3 * se, (errors, se)
+    assert np.mean(naive_errors) < -2 * se, (naive_errors, se)
+    assert abs(np.mean(errors)) < abs(np.mean(naive_errors)), (errors, naive_errors)

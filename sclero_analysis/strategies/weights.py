@@ -13,11 +13,14 @@ missing value is the mean with a missing indicator) and the patient's state:
   response so far;
 * **every other month** (m, m+1]: deviating in it, a pooled model over clone-months with an
   intercept per period (months 0-5 each, then 6-8, 9-11, 12-17, 18-23, 24 on) and the response
-  and escalation so far.
+  and escalation so far, fitted on the clone-months that end in a deviation or are followed to
+  the month's end (an outcome first leaves nothing to deviate from).
 
 A clone's weight in month (m, m+1] is the inverse of its probability of having followed through
 month m−1 (a deviation at a month's end is exact; one within a month counts from the next),
-stabilised by the same models without covariates, and optionally truncated at a quantile. The
+stabilised by the share of all clones still following by then (a Kaplan-Meier of deviation,
+common to every clone, so the weighted curves stay those of the whole population), and
+optionally truncated at a quantile. The
 models have a small ridge penalty (1e-3) so that decisions nobody takes in some period (e.g. a
 responder escalated) give probabilities near 0 instead of diverging.
 """
@@ -60,27 +63,29 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, iterations:
 
 
 def _probability(x: np.ndarray, y: np.ndarray, groups: int = 0, cache: dict | None = None,
-                 key: tuple = ()) -> np.ndarray:
+                 key: tuple = (), fit: np.ndarray | None = None) -> np.ndarray:
     """Fitted probabilities of deviation.
 
-    The first ``groups`` columns are one-hot periods: a period without any deviation has
+    ``fit`` marks the rows the model is fitted on (default all; predictions are for all). The
+    first ``groups`` columns are one-hot periods: a period without any deviation has
     probability 0 (its maximum-likelihood value) and is left out of the fit. ``cache`` keeps
     each model's coefficients as the starting point of the next fit (the bootstrap's).
     """
     p = np.zeros(len(y))
-    if len(y) == 0 or not y.any():
+    fit = np.ones(len(y), bool) if fit is None else fit
+    if len(y) == 0 or not y[fit].any():
         return p
-    fit_rows, columns = np.ones(len(y), bool), np.ones(x.shape[1], bool)
+    used, columns = np.ones(len(y), bool), np.ones(x.shape[1], bool)
     if groups:
-        empty = (x[:, :groups].T @ y) == 0
-        fit_rows = ~(x[:, :groups][:, empty] > 0).any(axis=1)
+        empty = (x[fit, :groups].T @ y[fit]) == 0
+        used = ~(x[:, :groups][:, empty] > 0).any(axis=1)
         columns[:groups] = ~empty
-    xs = x[np.ix_(fit_rows, columns)]
+    xs = x[np.ix_(used, columns)]
     start = None if cache is None else cache.get((key, int(columns.sum())))
-    beta = fit_logistic(xs, y[fit_rows], start=start)
+    beta = fit_logistic(xs[fit[used]], y[used & fit], start=start)
     if cache is not None and not cache.get("frozen"):
         cache[(key, int(columns.sum()))] = beta
-    p[fit_rows] = 1 / (1 + np.exp(-(xs @ beta)))
+    p[used] = 1 / (1 + np.exp(-(xs @ beta)))
     return p
 
 
@@ -118,11 +123,30 @@ def _log_follow(x_base: np.ndarray, x_window: np.ndarray, x_month: np.ndarray, r
     """Log P(following) of each decision: time zero, the window and each monthly row."""
     out = {}
     for key, x in (("zero", x_base), ("window", x_window), ("month", x_month)):
-        selected, deviated = rows[key]
+        selected, deviated, fit = rows[key]
         groups = len(PERIOD_EDGES) if key == "month" else 0
-        p = _probability(x[selected], deviated, groups, cache, (name, key))
+        p = _probability(x[selected], deviated, groups, cache, (name, key), fit)
         out[key] = np.log(np.clip(1 - p, 1e-12, 1.0))
     return out
+
+
+def _log_marginal(clones: Clones, month: np.ndarray) -> np.ndarray:
+    """Log of the share of clones still followed by each piece's month (the stabilising numerator).
+
+    A Kaplan-Meier of deviation over all clones, in the same months as the weights (a deviation
+    at time zero counts before month 0, one in (j, j+1] from month j + 1): common to every clone
+    at risk, so the weighted curves stay those of the whole population.
+    """
+    if len(month) == 0:
+        return np.zeros(0)
+    last = int(month.max()) + 1
+    deviation = np.where(clones.deviated, clones.deviation, last + 1.0)  # finite: inf never deviates
+    slot = np.where(deviation == 0, -1, np.ceil(deviation).astype(int) - 1)  # -1: time zero
+    deviations = np.bincount(slot[clones.deviated] + 1, minlength=last + 2)[: last + 1]
+    at_risk = np.array([len(clones.time)] + [np.sum(clones.time > j) for j in range(last)], float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_share = np.cumsum(np.log(np.where(at_risk > 0, 1 - deviations / at_risk, 1.0)))
+    return log_share[month]  # deviations before month m: time zero and months 0 … m − 1
 
 
 def censoring_weights(
@@ -169,6 +193,7 @@ def censoring_weights(
     window_month = in_window[clone] & (month >= a[clone]) & (month < e[clone])
     month_rows = ~window_month
     month_dev = deviated[clone] & (clones.deviation[clone] > month) & (clones.deviation[clone] <= month + 1)
+    month_fit = month_dev | (clones.time[clone] >= month + 1)
     ones = np.ones((n, 1))
     x_base = np.column_stack([ones, covariates])
     x_zero = x_base if zero_covariates is None else np.column_stack([ones, zero_covariates])
@@ -177,30 +202,28 @@ def censoring_weights(
         [_periods(month), covariates[clone], responded_by[clone] <= month, escalated_by[clone] <= month]
     )
     rows = {
-        "zero": (zero_rows, zero_dev[zero_rows].astype(float)),
-        "window": (window_rows, window_dev[window_rows].astype(float)),
-        "month": (month_rows, month_dev[month_rows].astype(float)),
+        "zero": (zero_rows, zero_dev[zero_rows].astype(float), None),
+        "window": (window_rows, window_dev[window_rows].astype(float), None),
+        # a month's model is fitted on the clones that deviate in it or are followed to its end
+        # (an outcome first leaves nothing to deviate from: censoring after the outcome)
+        "month": (month_rows, month_dev[month_rows].astype(float), month_fit[month_rows]),
     }
     name = "" if cache is None else cache.get("name", "")
-    denominator = _log_follow(x_zero, x_window, x_month, rows, cache, name)
-    numerator = _log_follow(ones, ones, _periods(month), rows, cache, name + " stabilising")
-    logs = []
-    for follow in (denominator, numerator):
-        log_w = np.zeros(len(clone))
-        zero = np.zeros(n)
-        zero[zero_rows] = follow["zero"]
-        log_w += zero[clone]
-        window = np.zeros(n)
-        window[window_rows] = follow["window"]
-        log_w += np.where(in_window[clone] & (month >= e[clone]), window[clone], 0.0)
-        monthly = np.zeros(len(clone))
-        monthly[month_rows] = follow["month"]
-        total = np.cumsum(monthly)
-        first = np.searchsorted(clone, clone, side="left")
-        log_w += total - monthly - (total[first] - monthly[first])  # months before this one, same clone
-        logs.append(log_w)
-    unstabilised = np.exp(-logs[0])
-    weight = np.exp(logs[1] - logs[0])
+    follow = _log_follow(x_zero, x_window, x_month, rows, cache, name)
+    log_w = np.zeros(len(clone))
+    zero = np.zeros(n)
+    zero[zero_rows] = follow["zero"]
+    log_w += zero[clone]
+    window = np.zeros(n)
+    window[window_rows] = follow["window"]
+    log_w += np.where(in_window[clone] & (month >= e[clone]), window[clone], 0.0)
+    monthly = np.zeros(len(clone))
+    monthly[month_rows] = follow["month"]
+    total = np.cumsum(monthly)
+    first = np.searchsorted(clone, clone, side="left")
+    log_w += total - monthly - (total[first] - monthly[first])  # months before this one, same clone
+    unstabilised = np.exp(-log_w)
+    weight = np.exp(_log_marginal(clones, month) - log_w)
     if truncate is not None and len(weight):
         low, high = np.quantile(weight, [1 - truncate, truncate])
         weight = np.clip(weight, low, high)
