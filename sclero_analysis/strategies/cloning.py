@@ -85,7 +85,7 @@ def clone(
     >>> c = clone(Strategy.escalate_if_no_response(3, 1), np.array([10.0, 10.0]), np.array([1, 1]),
     ...           first, np.array([np.inf, np.inf]), np.zeros(2, bool))
     >>> c.deviation.tolist(), c.status.tolist()
-    [[inf, 4.0], [1, 0]]
+    ([inf, 4.0], [1, 0])
     """
     deviation, window_start, window_end = _escalation_rule(strategy, first, responded_by)
     if strategy.severe is not None and severe.any():

@@ -54,7 +54,7 @@ def weighted_curve(start: np.ndarray, stop: np.ndarray, status: np.ndarray, weig
     >>> c = weighted_curve(np.zeros(3), np.array([1.0, 2.0, 3.0]), np.array([1, 0, 2]),
     ...                    np.array([1.0, 2.0, 1.0]))
     >>> c.survival.tolist(), c.relapse_cif.tolist()
-    [[0.75, 0.0], [0.25, 0.25]]
+    ([0.75, 0.0], [0.25, 0.25])
     """
     keep = weight > 0
     start, stop, status, weight = start[keep], stop[keep], status[keep], weight[keep]

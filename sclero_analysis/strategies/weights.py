@@ -44,10 +44,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, iterations:
 
     Examples
     --------
-    >>> x = np.column_stack([np.ones(4), [0.0, 0.0, 1.0, 1.0]])
-    >>> beta = fit_logistic(x, np.array([0.0, 1.0, 1.0, 1.0]), ridge=0.0)
-    >>> np.round(1 / (1 + np.exp(-(beta[0] + beta[1]))), 6)  # saturated: the observed share
-    np.float64(1.0)
+    >>> x = np.column_stack([np.ones(8), [0.0, 0, 0, 0, 1, 1, 1, 1]])
+    >>> beta = fit_logistic(x, np.array([0.0, 1, 1, 1, 0, 0, 1, 1]), ridge=0.0)
+    >>> np.round(1 / (1 + np.exp(-x[[0, 4]] @ beta)), 6).tolist()  # saturated: the observed shares
+    [0.75, 0.5]
     """
     beta = np.zeros(x.shape[1]) if start is None or len(start) != x.shape[1] else start.copy()
     penalty = ridge * np.eye(x.shape[1])
