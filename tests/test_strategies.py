@@ -258,3 +258,12 @@ def test_emulation_moves_the_naive_contrast_towards_the_truth():
     assert abs(np.mean(errors)) < 3 * se, (errors, se)
     assert np.mean(naive_errors) < -2 * se, (naive_errors, se)
     assert abs(np.mean(errors)) < abs(np.mean(naive_errors)), (errors, naive_errors)
+
+
+def test_truncation_caps_the_weights(registry, emulation):
+    truncated = sa.emulate_strategies(registry, n_boot=0, truncate=0.95)
+    full, capped = emulation.weights_summary, truncated.weights_summary
+    for name in full["strategy"].unique():
+        largest = full.loc[full["strategy"] == name, "max"].max()
+        assert capped.loc[capped["strategy"] == name, "max"].max() <= largest
+    assert (capped["ess"] >= 0).all()
