@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import sclero_analysis as sa  # noqa: E402
-from sclero_analysis.exceptions import PropensityError, SeparationWarning  # noqa: E402
+from sclero_analysis.exceptions import PositivityWarning, PropensityError, SeparationWarning  # noqa: E402
 from sclero_analysis.studies import (  # noqa: E402
     ANALYSES,
     LinesBatch,
@@ -191,7 +191,11 @@ def test_batched_propensity_weights_and_iptw_cox_match_the_library():
     for i in range(len(reps)):
         df = _frame(batch, i).dropna(subset=["mrss"])
         ps = quiet(sa.propensity, df, CONFOUNDERS)
-        np.testing.assert_allclose(weights[i][batch.complete[i]], ps.weights().to_numpy(), rtol=1e-9)
+        with warnings.catch_warnings():  # the default design's early cytoreduction of severe
+            # patients gives a few large weights (PositivityWarning): this test compares numbers
+            warnings.simplefilter("ignore", PositivityWarning)
+            expected = ps.weights().to_numpy()
+        np.testing.assert_allclose(weights[i][batch.complete[i]], expected, rtol=1e-9)
         table = quiet(sa.compare_tiers, df, CONFOUNDERS, method="iptw")
         row = table[table["tier"] == "cytoreduction"].iloc[0]
         assert out["estimate"][i] == pytest.approx(row["coef"], abs=1e-6)
