@@ -488,8 +488,10 @@ def test_a_working_model_truth_is_the_analysis_on_the_truth_registries():
 def test_failed_replicates_are_counted_with_their_reasons_and_never_reject():
     # 60-patient registries: the propensity model often has a tier too small or separates, and a
     # tier may have no relapse (monotone likelihood)
+    # seed 8: its 60 registries show every failure below (seed 3 did before the generator's early
+    # first-line decisions, issue 20, changed the random streams)
     design = StudyDesign(sa.RegistryDesign(n_patients=60), analyses=("naive_cox", "iptw_cox"), n_reps=60,
-                         chunk_size=30, truth_patients=1000, truth_reps=4, seed=3)
+                         chunk_size=30, truth_patients=1000, truth_reps=4, seed=8)
     result = run_study(design, progress=False)
     reps = result.replicates
     summary = result.summary.set_index("analysis")

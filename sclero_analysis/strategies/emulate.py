@@ -191,7 +191,12 @@ def emulate_strategies(
     covariates (no unmeasured reasons to escalate that also predict relapse), and every patient
     must have some chance of following each strategy (positivity). A strategy's grace period
     gives its clones time to act; the weights then follow Cain et al. (2010). Monthly grid:
-    deviations within a month count in the weights from the next month.
+    deviations within a month count in the weights from the next month. Weights are stabilised
+    by the share of all clones still following (common to every clone at risk, so the curves
+    are those of the whole cloned population). On simulated registries of 1,000 patients the
+    emulated 24-month difference (escalate vs never) kept a bias of about -0.01 (10-15% of the
+    true difference; the naive per-protocol one -0.07), with 96% coverage of its intervals
+    (``benchmarks/bench_strategies.py``).
 
     References
     ----------
