@@ -418,7 +418,9 @@ def test_performance_measures_follow_morris_white_crowther():
 BUILT_IN = ("naive_cox", "adjusted_cox", "iptw_cox", "logrank", "fine_gray", "rmst_difference")
 
 
-@pytest.mark.parametrize(("contrast", "seed"), [("immunosuppression", 11), ("cytoreduction", 12)])
+# cytoreduction: seed 15 (seed 12 drew one registry whose propensity model separates since the
+# generator's early first-line decisions, issue 20, changed the random streams)
+@pytest.mark.parametrize(("contrast", "seed"), [("immunosuppression", 11), ("cytoreduction", 15)])
 def test_every_registered_analysis_is_unbiased_for_its_estimand_without_confounding(contrast, seed):
     # Each analysis is scored against what its model estimates. adjusted_cox lacks the generator's
     # site frailty and IVIG-stop hazard: against the generator's conditional log HR it was biased
