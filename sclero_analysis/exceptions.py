@@ -47,6 +47,10 @@ class PropensityError(ScleroError, ValueError):
     """A propensity model cannot be fitted as asked (too few rows in a tier, missing values…)."""
 
 
+class StrategyError(ScleroError, ValueError):
+    """A management strategy cannot be emulated: nobody in the data follows it (or its rule)."""
+
+
 class ReportError(ScleroError):
     """A report cannot be built: unreadable data, no valid patients, or an unusable output folder.
 
@@ -93,4 +97,4 @@ class RepeatedIdsWarning(ScleroWarning):
 
 
 class NotEstimableWarning(ScleroWarning):
-    """A coefficient cannot be estimated from these data; it is reported as NaN (R's NA)."""
+    """A coefficient or curve cannot be estimated from these data; it is reported as NaN (R's NA)."""

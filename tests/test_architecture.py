@@ -28,6 +28,7 @@ LAYERS = {
     "synthetic": 5,  # its truth is computed with the survival estimators
     "causal": 6,
     "evidence": 6,  # literature: pooled proportions (reads like caseseries, models like causal)
+    "strategies": 6,  # target-trial emulation of management strategies (cohort-level data, own curves)
     "studies": 7,
     "selection": 7,  # publication of responders: literature (evidence) against a registry
     "figures": 3,  # drawing: may shape data (cohort) but never imports an estimator (survival, causal)

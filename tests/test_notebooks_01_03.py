@@ -338,7 +338,10 @@ def test_notebooks_run_on_an_8_patient_csv_folder(tmp_path):
     assert "Comparison with the true effect" in skipped  # no truth: said, not crashed
     assert re.search(r"\d+ of \d+ \(\d+%\) lines dropped \(mrss missing in \d+\)",
                      skipped["Adjusted Cox model: covariates"])
-    assert "merged as immunosuppression+cytoreduction" in skipped["Cox models: tiers"]
+    # sparse tiers are merged, with their numbers (in the adjusted model's complete cases since the
+    # registry generator's early decisions changed these 8 patients' lines)
+    assert any("merged as immunosuppression+cytoreduction" in reason for section, reason in skipped.items()
+               if section.endswith("tiers")), skipped
 
 
 def test_notebooks_run_on_a_15_patient_workbook_with_day_first_dates(tmp_path):

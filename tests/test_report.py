@@ -24,7 +24,7 @@ ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_case_series_overview", "02_time_to_relapse_by_tier", "03_confounding_by_indication",
             "04_publication_bias", "05_registry_study_planning", "06_small_samples",
-            "07_pooling_the_literature"]
+            "07_pooling_the_literature", "08_which_management_strategy"]
 
 
 @pytest.fixture(scope="session")

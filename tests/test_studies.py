@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import sclero_analysis as sa  # noqa: E402
-from sclero_analysis.exceptions import PropensityError, SeparationWarning  # noqa: E402
+from sclero_analysis.exceptions import PositivityWarning, PropensityError, SeparationWarning  # noqa: E402
 from sclero_analysis.studies import (  # noqa: E402
     ANALYSES,
     LinesBatch,
@@ -191,7 +191,11 @@ def test_batched_propensity_weights_and_iptw_cox_match_the_library():
     for i in range(len(reps)):
         df = _frame(batch, i).dropna(subset=["mrss"])
         ps = quiet(sa.propensity, df, CONFOUNDERS)
-        np.testing.assert_allclose(weights[i][batch.complete[i]], ps.weights().to_numpy(), rtol=1e-9)
+        with warnings.catch_warnings():  # the default design's early cytoreduction of severe
+            # patients gives a few large weights (PositivityWarning): this test compares numbers
+            warnings.simplefilter("ignore", PositivityWarning)
+            expected = ps.weights().to_numpy()
+        np.testing.assert_allclose(weights[i][batch.complete[i]], expected, rtol=1e-9)
         table = quiet(sa.compare_tiers, df, CONFOUNDERS, method="iptw")
         row = table[table["tier"] == "cytoreduction"].iloc[0]
         assert out["estimate"][i] == pytest.approx(row["coef"], abs=1e-6)
@@ -427,7 +431,9 @@ def test_performance_measures_follow_morris_white_crowther():
 BUILT_IN = ("naive_cox", "adjusted_cox", "iptw_cox", "logrank", "fine_gray", "rmst_difference")
 
 
-@pytest.mark.parametrize(("contrast", "seed"), [("immunosuppression", 11), ("cytoreduction", 12)])
+# cytoreduction: seed 15 (seed 12 drew one registry whose propensity model separates since the
+# generator's early first-line decisions, issue 20, changed the random streams)
+@pytest.mark.parametrize(("contrast", "seed"), [("immunosuppression", 11), ("cytoreduction", 15)])
 def test_every_registered_analysis_is_unbiased_for_its_estimand_without_confounding(contrast, seed):
     # Each analysis is scored against what its model estimates. adjusted_cox lacks the generator's
     # site frailty and IVIG-stop hazard: against the generator's conditional log HR it was biased
@@ -497,8 +503,10 @@ def test_a_working_model_truth_is_the_analysis_on_the_truth_registries():
 def test_failed_replicates_are_counted_with_their_reasons_and_never_reject():
     # 60-patient registries: the propensity model often has a tier too small or separates, and a
     # tier may have no relapse (monotone likelihood)
+    # seed 8: its 60 registries show every failure below (seed 3 did before the generator's early
+    # first-line decisions, issue 20, changed the random streams)
     design = StudyDesign(sa.RegistryDesign(n_patients=60), analyses=("naive_cox", "iptw_cox"), n_reps=60,
-                         chunk_size=30, truth_patients=1000, truth_reps=4, seed=3)
+                         chunk_size=30, truth_patients=1000, truth_reps=4, seed=8)
     result = run_study(design, progress=False)
     reps = result.replicates
     summary = result.summary.set_index("analysis")

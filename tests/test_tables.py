@@ -110,13 +110,13 @@ def test_case_series_table_describes_each_patient_once_by_first_line_tier():
     t = table_one(cs, decimals=8)
     s = t.summary
     patients = cs.patients
-    assert s.loc["n", "Overall"] == str(len(patients)) == "400"  # not 907 lines
+    assert s.loc["n", "Overall"] == str(len(patients)) == "400"  # not 928 lines
     n_f = int((patients["sex"] == "F").sum())  # sex once per patient
     assert s.loc["    F", "Overall"] == f"{n_f} ({100 * n_f / 400:.8f})"
     # by hand: each patient's first line gives the tier
     first = cs.lines.sort_values(["patient_id", "line"]).drop_duplicates("patient_id")
     tier = patients["patient_id"].map(first.set_index("patient_id")["tier"].astype(str))
-    for name in ("ivig", "immunosuppression"):
+    for name in ("ivig", "immunosuppression", "cytoreduction"):
         rows = patients[tier == name]
         assert s.loc["n", name] == str(len(rows))
         age = rows["age_at_diagnosis_years"]
@@ -124,8 +124,8 @@ def test_case_series_table_describes_each_patient_once_by_first_line_tier():
             [age.mean(), age.std()], abs=1e-8)
         n_neuro = int(rows["neuro"].sum())
         assert s.loc["neuro, n (%)", name] == f"{n_neuro} ({100 * n_neuro / len(rows):.8f})"
-    # no patient starts on cytoreduction or other
-    assert list(s.columns) == ["Overall", "ivig", "immunosuppression", "Missing", "SMD"]
+    # some severe patients start on cytoreduction; nobody starts on other (no empty column)
+    assert list(s.columns) == ["Overall", "ivig", "immunosuppression", "cytoreduction", "Missing", "SMD"]
     assert "line, mean (SD)" not in s.index and "adjunct_ecp, n (%)" not in s.index
     assert t.notes[0].startswith("Unit: patients (n = 400)")
     assert "tier: at the patient's first line of therapy." in t.notes

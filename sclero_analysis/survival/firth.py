@@ -192,7 +192,7 @@ def fit_firth(
         raise SurvivalInputError(
             f"{[c for c, s in zip(design.columns, singular, strict=True) if s]} carry no information "
             "(e.g. a level never at risk when an event happens): no penalty can estimate them; "
-            "drop or merge them (fit_cox without firth reports them as NaN)")
+            "drop or merge them (fit_cox without firth reports them as not estimable)")
     beta, best = _maximise(data, np.zeros(p), np.ones(p, bool))
     if not np.isfinite(best.loglik):
         raise SurvivalInputError("the Firth-penalised likelihood has no finite maximum here "

@@ -62,6 +62,14 @@ class RegistryDesign:
     severity_on_escalation: float = 1.0  # log-odds per SD of severity: assumption
     nonresponse_on_escalation: float = 1.0  # extra log-odds after SD/PD: assumption
     switch_per_month: float = 0.004  # line changes without relapse (toxicity, preference): assumption
+    # early decisions on the first IVIG line, from what a registry records (recorded mRSS, organs,
+    # response so far): they make the management strategies of docs/synthetic.md §4 observable
+    early_escalation_logit: float = -1.0  # at each monthly review 2-5 months, a relapse-free patient
+    #   without PR or better on IVIG gets immunosuppression added (log-odds at average severity): assumption
+    severity_on_early_escalation: float = 0.8  # log-odds per SD of recorded severity: assumption
+    severe_mrss: float = 30.0  # severe disease: recorded mRSS at least this, or cardiac involvement (S13)
+    early_cytoreduction_logit: float = -0.8  # severe patients starting on cytoreduction (log-odds at
+    #   average severity; S8-S10 transplant and bortezomib for severe disease): assumption
     max_lines: int = 6  # assumption
     ecp_fraction: float = 0.08  # ECP adjunct on a line: assumption (case reports only)
     # best response probabilities (CR, PR, SD, PD) per tier, averaged over the registry's patients

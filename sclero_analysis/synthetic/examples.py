@@ -96,7 +96,9 @@ def write_example(
     _write(registry, Path(out), "registry", "A registry as a consortium would collect it: every "
            "patient, every line of therapy, relapses and deaths.", command,
            "; the marginal hazard ratios, cumulative incidence at 12/24/36 months and RMST at "
-           "36 months per tier from counterfactual simulation (`marginal_log_hr`, `cif`, `rmst_36`)")
+           "36 months per tier from counterfactual simulation (`marginal_log_hr`, `cif`, `rmst_36`); "
+           "relapse-free survival at 12/24/36 months under each default management strategy, the "
+           "patients forced to follow it (`strategies`)")
     if literature is not None:
         _write_literature(registry, Path(literature), design, seed, command + " --literature DIR2")
     return Path(out)

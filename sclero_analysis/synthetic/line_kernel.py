@@ -43,10 +43,29 @@ class PathwayParams(NamedTuple):
     regimen_cdf: np.ndarray  # (4, k) normalised cumulative regimen weights per tier, inf-padded
     relapse: np.ndarray  # (3,) Weibull shape, scale (months), IVIG-stop hazard ratio
     hazard: np.ndarray  # (10,) see linear_predictor_kernel
+    early_escalation_logit: float
+    severity_on_early_escalation: float
+    early_cytoreduction_logit: float
+    forced: int  # 0 the clinical pathway; a FORCED strategy (the counterfactual truth)
+    forced_month: int  # the review month of FORCED_ESCALATE
 
 
-def pathway_params(design, regimen_weights) -> PathwayParams:
-    """Collect the kernel's parameters from a ``RegistryDesign`` and the regimens' weights."""
+#: Strategies the pathway can be forced to follow (``PathwayParams.forced``): every first line on
+#: IVIG and never escalated before a relapse; escalated at the review of ``forced_month`` when
+#: without PR or better by then; cytoreduction first when severe (else never escalated).
+FORCED_NONE, FORCED_NEVER, FORCED_ESCALATE, FORCED_CYTOREDUCTION = 0, 1, 2, 3
+#: Monthly reviews of a relapse-free patient on IVIG: months 2 to 5 after the first line's start
+#: (an escalation decided at month m starts before m + 1 months).
+REVIEW_MONTHS = (2, 3, 4, 5)
+
+
+def pathway_params(design, regimen_weights, forced: int = FORCED_NONE,
+                   forced_month: int = 3) -> PathwayParams:
+    """Collect the kernel's parameters from a ``RegistryDesign`` and the regimens' weights.
+
+    ``forced`` (one of the ``FORCED_*`` codes) replaces the clinical decisions of the first
+    lines by a strategy, for the counterfactual truth.
+    """
     width = max(len(w) for w in regimen_weights)
     regimen_cdf = np.full((4, width), np.inf)
     for level, weights in enumerate(regimen_weights):  # as Generator.choice(p=...) builds it
@@ -61,7 +80,9 @@ def pathway_params(design, regimen_weights) -> PathwayParams:
         float(design.nonresponse_on_escalation), responses, float(design.severity_on_response),
         float(design.ivig_stop_per_month), float(design.switch_per_month),
         float(design.treatment_death_per_year / 12), float(design.ecp_fraction), regimen_cdf,
-        relapse_params(design), hazard_params(design))
+        relapse_params(design), hazard_params(design), float(design.early_escalation_logit),
+        float(design.severity_on_early_escalation), float(design.early_cytoreduction_logit), int(forced),
+        int(forced_month))
 
 
 def relapse_params(design) -> np.ndarray:
@@ -166,16 +187,35 @@ def relapse_months_kernel(relapse, lp, frailty, is_ivig, stop_months, uniform):
 # ----------------------------------------------------------------------------- one line
 
 @helper
-def _tier(params, k, u, severity, tier_before, nonresponse, after_event):
-    """Tier of line k: the pathway (confounded by indication) or, without confounding, at random."""
-    if not params.confounding:
+def _first_tier(params, u, recorded, severe):
+    """Return the first line's tier: the forced strategy's, or from the recorded severity only.
+
+    Cytoreduction for some severe patients, else IVIG (glucocorticoids added for some).
+    """
+    if params.forced != FORCED_NONE:
+        return 2 if params.forced == FORCED_CYTOREDUCTION and severe else 0
+    p_cyto = 0.0
+    if severe:
+        p_cyto = _expit(params.early_cytoreduction_logit + params.severity_on_early_escalation * recorded)
+    p_immuno = _expit(params.first_line_immuno_logit + params.severity_on_escalation * recorded)
+    if u < p_cyto:
+        return 2
+    return 1 if u < p_cyto + (1 - p_cyto) * p_immuno else 0
+
+
+@helper
+def _tier(params, k, u, severity, recorded, severe, tier_before, nonresponse, after_event):
+    """Tier of line k: the pathway (confounded by indication) or, without confounding, at random.
+
+    After an early escalation (no relapse), ``tier_before`` already holds the escalated tier.
+    """
+    if k == 0 and (params.confounding or params.forced != FORCED_NONE):
+        return _first_tier(params, u, recorded, severe)
+    if not params.confounding and params.forced == FORCED_NONE:
         count = 0
         for c in range(params.tier_cdf.shape[0]):
             count += params.tier_cdf[c] <= u
         return min(count, 3)
-    if k == 0:
-        logit = params.first_line_immuno_logit + params.severity_on_escalation * severity
-        return 1 if u < _expit(logit) else 0
     logit = (params.escalation_logit + params.severity_on_escalation * severity
              + params.nonresponse_on_escalation * (1.0 if nonresponse else 0.0))
     return min(tier_before + 1, 3) if after_event and u < _expit(logit) else tier_before
@@ -214,41 +254,79 @@ def _regimens(params, tier, u, regimen):
         regimen[i] = count
 
 
+@helper
+def _review_escalation(params, draws, i, start, time0, exit_after, response_day, recorded):
+    """Days from the line's start to an early escalation decided at a monthly review (inf: none).
+
+    At the review of month m (2-5 months after the first line's start), a patient without PR or
+    better by m months gets immunosuppression added with probability expit(logit + b·recorded
+    severity) (``draws[7 + m]`` decides), started on the last whole day of that month (before
+    m + 1 months, so within a 1-month grace period); a forced escalation strategy escalates
+    whoever has no response at the review of its month. Reviews stop at the line's first other
+    exit, or once the patient has responded.
+    """
+    if params.forced == FORCED_NEVER or params.forced == FORCED_CYTOREDUCTION:
+        return np.inf
+    if params.forced == FORCED_NONE and not params.confounding:
+        return np.inf
+    p = _expit(params.early_escalation_logit + params.severity_on_early_escalation * recorded)
+    for m in REVIEW_MONTHS:
+        review = time0 + np.floor((m + 1) * DAYS_PER_MONTH) - start
+        if review >= exit_after:
+            return np.inf
+        if response_day >= 0 and response_day <= time0 + m * DAYS_PER_MONTH:
+            return np.inf
+        if review <= 0:
+            continue
+        if params.forced == FORCED_ESCALATE:
+            if m == params.forced_month:
+                return review
+        elif draws[7 + m, i] < p:
+            return review
+    return np.inf
+
+
 #: The type of :class:`PathwayParams` as the line kernel reads it.
 PARAMS_TYPE = typeof(PathwayParams(False, np.zeros(4), 0.0, 0.0, 0.0, 0.0, np.zeros((4, 4)), 0.0, 0.0, 0.0,
-                                   0.0, 0.0, np.zeros((4, 2)), np.zeros(3), np.zeros(10)))
+                                   0.0, 0.0, np.zeros((4, 2)), np.zeros(3), np.zeros(10), 0.0, 0.0, 0.0,
+                                   0, 0))
 LINE_SIGNATURE = types.void(
     PARAMS_TYPE, I8, B1, read(I8, 1), read(F8, 2), read(F8, 1), read(F8, 2), read(F8, 1),  # params ...
     write(F8, 1), write(B1, 1), write(I8, 1), write(B1, 1), write(B1, 1), write(F8, 1),  # the patients' state
-    write(F8, 2), write(I8, 2),  # out_float, out_int
+    write(B1, 1), write(F8, 2), write(I8, 2),  # relapse_free; out_float, out_int
 )
 
 
 @kernel(LINE_SIGNATURE)
 def line_kernel(params, k, last_line, rows, draws, rank, cohort, intercepts,  # noqa: C901
-                day, active, tier_before, nonresponse, after_event, death_day, out_float, out_int):
+                day, active, tier_before, nonresponse, after_event, death_day, relapse_free, out_float,
+                out_int):
     """Line ``k`` of every patient in ``rows``: tier, response and exits; the state updated in place.
 
     Parameters
     ----------
-    draws : (9, m) the line's random numbers as drawn: tier uniform, relapse uniform, unit
+    draws : (13, m) the line's random numbers as drawn: tier uniform, relapse uniform, unit
         exponentials of the IVIG stop, the switch and a treatment-related death, the response
-        delay, the gap before the next line, the ECP uniform and the regimen uniform.
+        delay, the gap before the next line, the ECP uniform, the regimen uniform and the
+        uniforms of the reviews at months 2, 3, 4, 5.
     rank : (m,) the copula rank ordering each response with its relapse draw.
-    cohort : (7, n) severity, age, true mRSS, neuro, cardiac, frailty, censoring day.
+    cohort : (10, n) severity, age, true mRSS, neuro, cardiac, frailty, censoring day, recorded
+        severity, severe (0/1), the first line's start day (time zero of the strategies).
     intercepts : (4,) the tiers' response intercepts (logit scale).
     day, active, tier_before, nonresponse, after_event, death_day : (n,) the patients' state:
         next line's start day, still in follow-up, previous tier, previous line without a
-        response, previous line ended by relapse or progression, death day.
+        response, previous line ended by relapse or progression, death day; ``relapse_free``:
+        no relapse or progression yet (early escalations happen only then).
     out_float : (4, m) written: start, end, response day, event day (−1 where absent).
     out_int : (5, m) written: tier, response (0 CR … 3 PD), regimen, ECP, treatment death.
     """
     severity, age, mrss_true, neuro, cardiac = cohort[0], cohort[1], cohort[2], cohort[3], cohort[4]
-    frailty, censor_day = cohort[5], cohort[6]
+    frailty, censor_day, recorded, severe, time0 = cohort[5], cohort[6], cohort[7], cohort[8], cohort[9]
     switch_rate = 0.0 if last_line else params.switch_per_month
     for i in range(rows.shape[0]):
         r = rows[i]
-        tier = _tier(params, k, draws[0, i], severity[r], tier_before[r], nonresponse[r], after_event[r])
+        tier = _tier(params, k, draws[0, i], severity[r], recorded[r], severe[r] > 0, tier_before[r],
+                     nonresponse[r], after_event[r])
         response = _response(params, tier, intercepts[tier], severity[r], rank[i])
         start = day[r]
         stop_months = _waiting(draws[2, i], params.ivig_stop_per_month)
@@ -259,17 +337,26 @@ def line_kernel(params, k, last_line, rows, draws, rank, cohort, intercepts,  # 
         toxic = whole_days(_waiting(draws[4, i], params.treatment_death_per_month)) if tier == 2 else np.inf
         limit = min(death_day[r], censor_day[r]) - start
         exit_after = min(min(min(relapse, switch), toxic), limit)
-        relapsed = relapse <= exit_after
-        toxic_death = not relapsed and toxic <= exit_after and toxic < limit
-        switched = not relapsed and not toxic_death and switch <= exit_after and switch < limit
-        if toxic_death:
-            death_day[r] = start + toxic
-        event_day = start + relapse if relapsed else -1.0
         responder = response <= 1
         delay = whole_days(draws[5, i])
         response_day = start + min(max(delay, 0.0), max(exit_after - 1, 0.0)) if responder else -1.0
+        escalation = np.inf
+        if tier == 0 and relapse_free[r] and not last_line:
+            escalation = _review_escalation(params, draws, i, start, time0[r], exit_after, response_day,
+                                            recorded[r])
+        escalated = escalation < exit_after
+        if escalated:  # immunosuppression added: this line's best response is the one by then
+            exit_after = escalation
+            if responder and delay > escalation - 1:
+                response, responder, response_day = 2, False, -1.0
+        relapsed = relapse <= exit_after
+        toxic_death = not relapsed and toxic <= exit_after and toxic < limit
+        switched = escalated or (not relapsed and not toxic_death and switch <= exit_after and switch < limit)
+        if toxic_death:
+            death_day[r] = start + toxic
+        event_day = start + relapse if relapsed else -1.0
         gap = np.floor(draws[6, i])
-        next_start = event_day + gap if relapsed else (start + switch if switched else np.inf)
+        next_start = event_day + gap if relapsed else (start + exit_after if switched else np.inf)
         continues = next_start < min(death_day[r], censor_day[r]) and (relapsed or switched) and not last_line
         stop_day = start + whole_days(stop_months)
         if tier == 0 and stop_day < start + exit_after:
@@ -279,7 +366,8 @@ def line_kernel(params, k, last_line, rows, draws, rank, cohort, intercepts,  # 
         if continues:
             day[r] = next_start
         active[r] = continues
-        tier_before[r] = tier
+        tier_before[r] = 1 if escalated else tier
+        relapse_free[r] = relapse_free[r] and not relapsed
         nonresponse[r] = not responder
         after_event[r] = relapsed
         out_float[0, i] = start

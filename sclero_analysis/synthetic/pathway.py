@@ -19,6 +19,7 @@ from scipy import special
 
 from sclero_analysis.synthetic.design import RegistryDesign
 from sclero_analysis.synthetic.line_kernel import (
+    FORCED_NONE,
     days_array,
     hazard_params,
     line_kernel,
@@ -78,6 +79,8 @@ class Cohort:
     neuro: np.ndarray
     cardiac: np.ndarray
     severity: np.ndarray  # standardised severity index driving escalation
+    recorded_severity: np.ndarray  # the same index from what a registry records (mRSS mean-filled)
+    severe: np.ndarray  # recorded mRSS at least ``severe_mrss`` or cardiac involvement
     site: np.ndarray
     frailty: np.ndarray  # site frailty of each patient
     death_day: np.ndarray
@@ -85,6 +88,7 @@ class Cohort:
     censor_day: np.ndarray
     natural_death_day: np.ndarray  # death day without treatment-related deaths
     response_intercept: np.ndarray  # per tier: logit scale, makes the cohort average the design's
+    first_line_day: np.ndarray | None = None  # start of the first line (time zero of the strategies)
 
 
 def response_intercepts(design: RegistryDesign, severity: np.ndarray) -> np.ndarray:
@@ -161,6 +165,10 @@ def draw_cohort(design: RegistryDesign, rng: np.random.Generator, labels: bool =
     raw = (mrss_true - design.mrss_mean) / design.mrss_sd + neuro + cardiac
     spread = np.sqrt(1 + design.p_neuro * (1 - design.p_neuro) + design.p_cardiac * (1 - design.p_cardiac))
     severity = (raw - design.p_neuro - design.p_cardiac) / spread
+    recorded = np.where(np.isnan(mrss), design.mrss_mean, mrss)  # a missing score: nothing known
+    recorded_severity = ((recorded - design.mrss_mean) / design.mrss_sd + neuro + cardiac
+                         - design.p_neuro - design.p_cardiac) / spread
+    severe = (recorded >= design.severe_mrss) & ~np.isnan(mrss) | (cardiac > 0)
     site = rng.integers(0, design.n_sites, n)
     sigma2 = np.log1p(design.site_frailty_variance)
     frailty = np.exp(rng.normal(-sigma2 / 2, np.sqrt(sigma2), design.n_sites))[site]
@@ -176,7 +184,8 @@ def draw_cohort(design: RegistryDesign, rng: np.random.Generator, labels: bool =
             "age_at_diagnosis_years": age, "diagnosis_date": diagnosis.astype("datetime64[ns]"),
             "paraprotein": np.where(has_mg, np.array(isotypes)[isotype], "none"), **organs, "mrss": mrss,
         })
-    return Cohort(frame, age, mrss, mrss_true, neuro, cardiac, severity, site, frailty, death_day,
+    return Cohort(frame, age, mrss, mrss_true, neuro, cardiac, severity, recorded_severity, severe, site,
+                  frailty, death_day,
                   death_cause, censor_day, death_day.copy(), response_intercepts(design, severity))
 
 
@@ -206,6 +215,7 @@ class _State:
     after_event: np.ndarray
     death_day: np.ndarray
     death_cause: np.ndarray
+    relapse_free: np.ndarray
 
 
 def _copula_rank(design: RegistryDesign, rng, relapse_uniform: np.ndarray) -> np.ndarray:
@@ -257,20 +267,8 @@ def generate_arrays(design: RegistryDesign, rng: np.random.Generator,
         ``regimen`` (index into the tier's ``REGIMENS``) and ``ecp``.
     """
     cohort = draw_cohort(design, rng, labels)
-    n = design.n_patients
-    first_start = np.floor(rng.uniform(0, 61, n))
-    exit_day = np.minimum(cohort.death_day, cohort.censor_day)
-    state = _State(first_start, first_start < exit_day, np.zeros(n, np.int64), np.zeros(n, bool),
-                   np.zeros(n, bool), cohort.death_day.copy(), cohort.death_cause.copy())
-    params = pathway_params(design, [weights for _, weights in REGIMENS.values()])
-    patients = np.stack([cohort.severity, cohort.age, cohort.mrss_true, cohort.neuro, cohort.cardiac,
-                         cohort.frailty, cohort.censor_day]).astype(float)
-    pieces = []
-    for k in range(design.max_lines):
-        rows = np.flatnonzero(state.active)
-        if len(rows) == 0:
-            break
-        pieces.append(_one_line(design, params, patients, rng, cohort, state, rows, k))
+    first_start = np.floor(rng.uniform(0, 61, design.n_patients))
+    pieces, state = run_lines(design, rng, cohort, first_start)
     dtypes = {**LINE_COLUMNS, "regimen": "int64", "ecp": bool}
     lines = {name: np.concatenate([piece[name] for piece in pieces]) if pieces else np.array([], dtype=dtype)
              for name, dtype in dtypes.items() if name not in ("agents", "event_kind")}
@@ -279,8 +277,36 @@ def generate_arrays(design: RegistryDesign, rng: np.random.Generator,
                            else np.array([], dtype=object))
     if labels:
         lines["agents"] = _agent_labels(lines["tier"], lines["regimen"], lines["ecp"])
-    cohort = dataclasses.replace(cohort, death_day=state.death_day, death_cause=state.death_cause)
+    cohort = dataclasses.replace(cohort, death_day=state.death_day, death_cause=state.death_cause,
+                                 first_line_day=first_start)
     return cohort, lines
+
+
+def run_lines(design: RegistryDesign, rng: np.random.Generator, cohort: Cohort, first_start: np.ndarray,
+              forced: int = FORCED_NONE, censor_day: np.ndarray | None = None) -> tuple[list[dict], _State]:
+    """Generate the lines of every patient of ``cohort``, one line number at a time.
+
+    ``forced`` (a ``FORCED_*`` code of :mod:`~sclero_analysis.synthetic.line_kernel`) makes every
+    patient follow a strategy instead of the clinical decisions (the counterfactual truth), and
+    ``censor_day`` replaces the cohort's (e.g. never, for the truth).
+    """
+    n = len(first_start)
+    censor = cohort.censor_day if censor_day is None else censor_day
+    exit_day = np.minimum(cohort.death_day, censor)
+    state = _State(first_start.astype(float), first_start < exit_day, np.zeros(n, np.int64),
+                   np.zeros(n, bool),
+                   np.zeros(n, bool), cohort.death_day.copy(), cohort.death_cause.copy(), np.ones(n, bool))
+    params = pathway_params(design, [weights for _, weights in REGIMENS.values()], forced)
+    patients = np.stack([cohort.severity, cohort.age, cohort.mrss_true, cohort.neuro, cohort.cardiac,
+                         cohort.frailty, censor, cohort.recorded_severity, cohort.severe,
+                         first_start]).astype(float)
+    pieces = []
+    for k in range(design.max_lines):
+        rows = np.flatnonzero(state.active)
+        if len(rows) == 0:
+            break
+        pieces.append(_one_line(design, params, patients, rng, cohort, state, rows, k))
+    return pieces, state
 
 
 def _one_line(design: RegistryDesign, params, patients: np.ndarray, rng, cohort: Cohort, state: _State,
@@ -292,11 +318,12 @@ def _one_line(design: RegistryDesign, params, patients: np.ndarray, rng, cohort:
     draws = np.stack([tier_uniform, relapse_uniform,  # then unit exponentials: stop, switch, toxic death
                       rng.exponential(1.0, m), rng.exponential(1.0, m), rng.exponential(1.0, m),
                       rng.uniform(1, 6, m), rng.uniform(1, 61, m),  # response delay, gap to the next line
-                      rng.uniform(size=m), rng.random(m)])  # ECP; the regimen (as Generator.choice draws)
+                      rng.uniform(size=m), rng.random(m),  # ECP; the regimen (as Generator.choice draws)
+                      *rng.uniform(size=(4, m))])  # reviews at months 2, 3, 4, 5
     out_float, out_int = np.empty((4, m)), np.empty((5, m), np.int64)
     line_kernel(params, k, k == design.max_lines - 1, rows, draws, rank, patients,  # inf: never happens
                 cohort.response_intercept, state.day, state.active, state.tier, state.nonresponse,
-                state.after_event, state.death_day, out_float, out_int)
+                state.after_event, state.death_day, state.relapse_free, out_float, out_int)
     state.death_cause[rows[out_int[4] == 1]] = "treatment"
     return {
         "patient": rows, "line": np.full(m, k + 1), "tier": out_int[0], "start": out_float[0],

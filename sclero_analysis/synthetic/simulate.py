@@ -10,6 +10,7 @@ from sclero_analysis.caseseries.load import validate_tables
 from sclero_analysis.caseseries.schema import SCHEMAS
 from sclero_analysis.synthetic.design import RegistryDesign
 from sclero_analysis.synthetic.pathway import RESPONSES, TIER_NAMES, Cohort, generate
+from sclero_analysis.synthetic.strategy_truth import strategy_truth
 from sclero_analysis.synthetic.truth import counterfactual_truth
 from sclero_analysis.therapy import resolve_agent_column
 
@@ -85,7 +86,8 @@ def simulate_registry(
         Compute the counterfactual marginal estimands (about a second; studies compute them
         once per scenario).
     truth_lines_per_tier : int
-        Counterfactual lines per tier behind the marginal estimands (Monte Carlo precision).
+        Counterfactual lines per tier behind the marginal estimands, and simulated patients per
+        strategy behind the strategies' truth (Monte Carlo precision).
 
     Returns
     -------
@@ -93,7 +95,9 @@ def simulate_registry(
         ``patients``, ``lines``, ``events`` in the data contract, an empty ``report`` when
         valid, and ``truth``: the design, the seed, the true conditional log hazard ratios and
         (with ``truth=True``) the marginal estimands of
-        :func:`~sclero_analysis.synthetic.truth.counterfactual_truth`.
+        :func:`~sclero_analysis.synthetic.truth.counterfactual_truth` and, under ``strategies``,
+        the relapse-free survival of the default management strategies
+        (:func:`~sclero_analysis.synthetic.strategy_truth.strategy_truth`).
 
     Examples
     --------
@@ -111,6 +115,8 @@ def simulate_registry(
     if truth:
         truth_rng = np.random.default_rng(sequence.spawn(1)[0]) if sequence else rng
         facts.update(counterfactual_truth(design, cohort, raw, truth_rng, truth_lines_per_tier))
+        facts["strategies"] = strategy_truth(design, cohort, sequence.spawn(1)[0] if sequence else rng,
+                                             truth_lines_per_tier)
     truth = facts
     if validate:
         cs = validate_tables(tables, source="simulate_registry")
