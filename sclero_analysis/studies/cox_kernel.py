@@ -97,16 +97,19 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
             sw += w[i]
     for k in range(p):  # a covariate at a time: long loops over the rows
         total = 0.0
-        for i in range(n):
-            x[i, k] = x_in[order[i], k]
         for i in range(count):
-            total += w[i] * x[i, k]
+            value = x_in[order[i], k]
+            x[i, k] = value
+            total += w[i] * value
         mean[k] = total / sw if sw > 0 else total
-        constant[k] = True
-        for i in range(n):
-            x[i, k] = x[i, k] - mean[k] if w[i] > 0 else 0.0
-            if x[i, k] != 0.0:
-                constant[k] = False
+        varies = False
+        for i in range(count):
+            value = x[i, k] - mean[k] if w[i] > 0 else 0.0
+            x[i, k] = value
+            varies |= value != 0.0
+        for i in range(count, n):  # padding
+            x[i, k] = 0.0
+        constant[k] = not varies
     q = 0
     for k in range(p):
         for m2 in range(k, p):
@@ -156,77 +159,100 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
                   risk, s1, e1, a, s2, e2, packed, pair):
     """Log partial likelihood (returned), score and information at ``beta``, in one pass.
 
-    Rows from the latest time, a tie group at a time: the risk set's S0, S1 and packed S2
-    (``xx``), and E0, E1, E2 of the group's deaths only where Efron needs them (tied deaths).
-    Then the group's deaths: Breslow, or a single death, one denominator S0 for the group's
-    total weight; Efron with tied deaths, sub-steps in row order, the k-th with S0 − (k/d)·E0,
-    each weighted by the deaths' mean weight (R's rule). At beta = 0 no exponential is taken.
-    ``rows``: also write each death's denominator and x̄ and every row's exp(eta).
+    One loop over the rows from the latest time: the risk set's S0, S1 and packed S2
+    (``xx``), and E0, E1, E2 of a tie group's deaths only where Efron needs them (tied
+    deaths). At a tie group's last row, its deaths: Breslow, or a single death, one
+    denominator S0 for the group's total weight; Efron with tied deaths, sub-steps in row
+    order, the k-th with S0 − (k/d)·E0, each weighted by the deaths' mean weight (R's rule).
+    At beta = 0 no exponential is taken. ``rows``: also write each death's denominator and x̄
+    and every row's exp(eta).
     """
     p, nq = x.shape[1], xx.shape[1]
     at_zero = _max_abs(beta) == 0.0
-    s0, ll, e0 = 0.0, 0.0, 0.0
+    s0, ll, e0, w_dead = 0.0, 0.0, 0.0, 0.0
     fill(s1, 0.0)
     fill(s2, 0.0)
     fill(score, 0.0)
     fill(packed, 0.0)
-    i = 0
-    while i <= last:
-        ge = end[i]
-        dead = n_dead[i]
+    fill(e1, 0.0)
+    fill(e2, 0.0)
+    first = 0
+    for j in range(last + 1):
+        eta, ej = 0.0, 1.0
+        if not at_zero:
+            for k in range(p):
+                eta += x[j, k] * beta[k]
+            ej = np.exp(eta)
+        if rows:
+            risk[j] = ej
+        rj = w[j] * ej
+        s0 += rj
+        for k in range(p):
+            s1[k] += rj * x[j, k]
+        for q in range(nq):
+            s2[q] += rj * xx[j, q]
+        dead = n_dead[j]
         tied = efron and dead > 1
-        if tied:
+        if d[j] > 0:
+            w_dead += w[j]
+            ll += w[j] * eta
+            for k in range(p):
+                score[k] += w[j] * x[j, k]
+            if tied:
+                e0 += rj
+                for k in range(p):
+                    e1[k] += rj * x[j, k]
+                for q in range(nq):
+                    e2[q] += rj * xx[j, q]
+        if end[j] != j:
+            continue
+        if dead > 0 and not tied:
+            inv = 1.0 / s0
+            ll -= w_dead * np.log(s0)
+            for k in range(p):
+                a[k] = s1[k] * inv
+                score[k] -= w_dead * a[k]
+            q = 0
+            for k in range(p):
+                ak = w_dead * a[k]
+                for m in range(k, p):
+                    packed[q] += w_dead * s2[q] * inv - ak * a[m]
+                    q += 1
+            if rows:
+                for i in range(first, j + 1):
+                    if d[i] > 0:
+                        denom[i] = s0
+                        for k in range(p):
+                            xbar[i, k] = a[k]
+        elif tied:
+            step = 0
+            mean_w = w_dead / dead
+            for i in range(first, j + 1):  # the deaths, in row order
+                if d[i] == 0:
+                    continue
+                frac = step / dead
+                den = s0 - frac * e0
+                inv = 1.0 / den
+                ll -= mean_w * np.log(den)
+                for k in range(p):
+                    a[k] = (s1[k] - frac * e1[k]) * inv
+                    score[k] -= mean_w * a[k]
+                q = 0
+                for k in range(p):
+                    ak = mean_w * a[k]
+                    for m in range(k, p):
+                        packed[q] += mean_w * (s2[q] - frac * e2[q]) * inv - ak * a[m]
+                        q += 1
+                if rows:
+                    denom[i] = den
+                    for k in range(p):
+                        xbar[i, k] = a[k]
+                step += 1
             e0 = 0.0
             fill(e1, 0.0)
             fill(e2, 0.0)
         w_dead = 0.0
-        for j in range(i, ge + 1):
-            eta, ej = 0.0, 1.0
-            if not at_zero:
-                for k in range(p):
-                    eta += x[j, k] * beta[k]
-                ej = np.exp(eta)
-            if rows:
-                risk[j] = ej
-            rj = w[j] * ej
-            s0 += rj
-            for k in range(p):
-                s1[k] += rj * x[j, k]
-            for q in range(nq):
-                s2[q] += rj * xx[j, q]
-            if d[j] > 0:
-                w_dead += w[j]
-                ll += w[j] * eta
-                for k in range(p):
-                    score[k] += w[j] * x[j, k]
-                if tied:
-                    e0 += rj
-                    for k in range(p):
-                        e1[k] += rj * x[j, k]
-                    for q in range(nq):
-                        e2[q] += rj * xx[j, q]
-        step = 0
-        mean_w = w_dead / dead if tied else w_dead
-        for j in range(i, ge + 1):  # the deaths, in row order
-            if d[j] == 0:
-                continue
-            frac = step / dead if tied else 0.0
-            den = s0 - frac * e0 if tied else s0
-            if tied or step == 0:
-                inv = 1.0 / den
-                ll -= mean_w * np.log(den)
-                for k in range(p):
-                    a[k] = (s1[k] - frac * e1[k]) * inv if tied else s1[k] * inv
-                    score[k] -= mean_w * a[k]
-                for q in range(nq):
-                    num = (s2[q] - frac * e2[q]) * inv if tied else s2[q] * inv
-                    packed[q] += mean_w * (num - a[pair[q, 0]] * a[pair[q, 1]])
-            if rows:
-                denom[j] = den
-                for k in range(p):
-                    xbar[j, k] = a[k]
-            step += 1
-        i = ge + 1
+        first = j + 1
     for q in range(nq):
         info[pair[q, 0], pair[q, 1]] = packed[q]
         info[pair[q, 1], pair[q, 0]] = packed[q]
