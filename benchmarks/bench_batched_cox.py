@@ -10,8 +10,9 @@ replicates, best of several runs), of ``coxph.fit`` in an R loop over the first 
 ``Surv`` objects excluded; default ``coxph.control()``), the ratio R / ours (targets >= 3 at
 n = 200 and >= 2 at n = 1,000), the largest coefficient difference and the mean Newton
 iterations. Times are CPU seconds of the process (both sides single-threaded): on a shared
-machine they are far steadier than wall time, which is printed too. Skipped, with a message,
-when ``Rscript`` is absent.
+machine they are far steadier than wall time, which is printed too; the two sides are timed
+in alternating rounds and each keeps its best round, so that a burst of load elsewhere
+does not fall on one side only. Skipped, with a message, when ``Rscript`` is absent.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bench_study import B, datasets  # noqa: E402  (the same data sets as the st
 
 R_SCRIPT = Path(__file__).with_name("bench_batched_cox.R")
 TARGETS = {200: 3.0, 1000: 2.0}
+ROUNDS = 3
 
 
 def r_loop(x, time_months, event, k: int, ties: str, runs: int) -> dict | None:
@@ -78,9 +80,19 @@ def main(quick: bool) -> None:
     for n in (200, 1000):
         x, t, e, _, _ = datasets(n)
         for ties in ("efron", "breslow"):
-            wall, cpu, fit = ours(x, t, e, ties, 3 if quick else 7)
             k = 50 if quick else (300 if n == 200 else 100)
-            ref = r_loop(x, t, e, k, ties, 1 if quick else 5)
+            wall = cpu = np.inf
+            ref = None
+            for _ in range(1 if quick else ROUNDS):
+                round_wall, round_cpu, fit = ours(x, t, e, ties, 3 if quick else 5)
+                wall, cpu = min(wall, round_wall), min(cpu, round_cpu)
+                got = r_loop(x, t, e, k, ties, 1 if quick else 5)
+                if got is None:
+                    break
+                if ref is not None:
+                    got["cpu_per_fit"] = min(got["cpu_per_fit"], ref["cpu_per_fit"])
+                    got["seconds_per_fit"] = min(got["seconds_per_fit"], ref["seconds_per_fit"])
+                ref = got
             if ref is None:
                 print(f"{n:>6} {ties:>8} {cpu * 1e3:>9.4f}   coxph.fit: Rscript or survival not available")
                 continue

@@ -13,8 +13,8 @@ from numba import types
 
 from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kernel, read, write
 
-#: The sign bit, and all 64 bits, of a time's bit pattern (the row sort's keys).
-SIGN, ALL = np.uint64(1 << 63), np.uint64(0xFFFFFFFFFFFFFFFF)
+#: The sign bit, and all 32 bits, of a single-precision time's bit pattern (the row sort's keys).
+SIGN, ALL = np.uint32(1 << 31), np.uint32(0xFFFFFFFF)
 
 
 @helper
@@ -27,36 +27,38 @@ def _descending_key(bits):
 
 
 @helper
-def _sort_rows(t, m, order, buffer, key, key_buffer, counts):  # noqa: C901
+def _sort_rows(t, m, order, buffer, key, key_buffer, counts, sorted_t):  # noqa: C901
     """Real rows (``m``) by time descending, ties in row order, then the other rows; return the count.
 
-    A least-significant-digit radix sort (stable) of the real rows' keys
-    (:func:`_descending_key`) a byte at a time, skipping a byte that all keys share; ``key``
-    and ``key_buffer`` (uint64), ``buffer`` and ``counts`` (8 × 256) are scratch.
+    A least-significant-digit radix sort (stable), a byte at a time and skipping a byte that
+    all keys share, of the times rounded to single precision (a monotone rounding, so only
+    times equal in single precision can be out of order), then an insertion pass on the times
+    themselves (``sorted_t``, the real rows' sorted times on return) puts those in order.
+    ``key`` and ``key_buffer`` (uint32), ``buffer`` and ``counts`` (4 × 256) are scratch.
     """
     n = t.shape[0]
     count = 0
-    as_float = key.view(np.float64)
+    as_float = key.view(np.float32)
     for i in range(n):
         if m[i]:
             order[count] = i
-            as_float[count] = t[i] + 0.0  # −0.0 becomes +0.0: the two tie, as they compare equal
+            as_float[count] = np.float32(t[i] + 0.0)  # −0.0 becomes +0.0: they compare equal
             count += 1
     fill(counts, 0)
     for i in range(count):
         k = _descending_key(key[i])
         key[i] = k
-        for byte in range(8):
-            counts[byte, (k >> np.uint64(8 * byte)) & np.uint64(255)] += 1
+        for byte in range(4):
+            counts[byte, (k >> np.uint32(8 * byte)) & np.uint32(255)] += 1
     pos = count
     for i in range(n):
         if not m[i]:
             order[pos] = i
             pos += 1
     in_order = True  # the sorted pairs are in (key, order), else in the buffers
-    for byte in range(8):
-        shift = np.uint64(8 * byte)
-        if count == 0 or counts[byte, (key[0] >> shift) & np.uint64(255)] == count:
+    for byte in range(4):
+        shift = np.uint32(8 * byte)
+        if count == 0 or counts[byte, (key[0] >> shift) & np.uint32(255)] == count:
             continue  # every key has this byte: the pass would not move a row
         total = 0
         for digit in range(256):  # counts become each digit's first position
@@ -64,7 +66,7 @@ def _sort_rows(t, m, order, buffer, key, key_buffer, counts):  # noqa: C901
         source_key, source_index = (key, order) if in_order else (key_buffer, buffer)
         target_key, target_index = (key_buffer, buffer) if in_order else (key, order)
         for i in range(count):
-            digit = (source_key[i] >> shift) & np.uint64(255)
+            digit = (source_key[i] >> shift) & np.uint32(255)
             position = counts[byte, digit]
             counts[byte, digit] = position + 1
             target_key[position], target_index[position] = source_key[i], source_index[i]
@@ -72,6 +74,13 @@ def _sort_rows(t, m, order, buffer, key, key_buffer, counts):  # noqa: C901
     if not in_order:
         for k in range(count):
             order[k] = buffer[k]
+    for i in range(count):  # insertion (stable): moves only times that single precision merged
+        value, index = t[order[i]], order[i]
+        j = i
+        while j > 0 and sorted_t[j - 1] < value:
+            sorted_t[j], order[j] = sorted_t[j - 1], order[j - 1]
+            j -= 1
+        sorted_t[j], order[j] = value, index
     return count
 
 
@@ -85,12 +94,13 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
     ``c``) only with ``rows`` (the robust variance).
     """
     n, p = x.shape
-    count = _sort_rows(t_in, m, order, buffer, keys, key_buffer, counts)
+    count = _sort_rows(t_in, m, order, buffer, keys, key_buffer, counts, t)
     sw = 0.0
     for i in range(n):
         o = order[i]
         real = i < count
-        t[i] = t_in[o] if real else -np.inf
+        if not real:
+            t[i] = -np.inf
         w[i] = w_in[o] if real else 0.0
         d[i] = (1.0 if d_in[o] else 0.0) if real else 0.0
         if real:
@@ -331,7 +341,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     """
     b_count, n, p = x_in.shape
     buffer, t, mean = np.empty(n, np.int64), np.empty(n), np.empty(p)
-    keys, key_buffer, counts = np.empty(n, np.uint64), np.empty(n, np.uint64), np.empty((8, 256), np.int64)
+    keys, key_buffer, counts = np.empty(n, np.uint32), np.empty(n, np.uint32), np.empty((4, 256), np.int64)
     s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
     nq = p * (p + 1) // 2
     pair, xx = _pairs(p), np.empty((n, nq))
