@@ -8,22 +8,15 @@ from the latest time, Efron sub-steps within tied deaths weighted by the deaths'
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import types
 
 from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kernel, read, write
 
-#: The sign bit, and all 32 bits, of a single-precision time's bit pattern (the row sort's keys).
-SIGN, ALL = np.uint32(1 << 31), np.uint32(0xFFFFFFFF)
-
-
-@helper
-def _descending_key(bits):
-    """Return a key whose ascending order is the descending order of the float of ``bits``.
-
-    The bits of a positive float order as the float does; a negative float's are flipped.
-    """
-    return ~(bits ^ (ALL if bits & SIGN else SIGN))
+#: Bits of a sort key (exponent, then 24 bits of mantissa) and its centre (time 0).
+KEY_BYTES, KEY_ZERO = 5, 1 << 36
 
 
 @helper
@@ -31,34 +24,38 @@ def _sort_rows(t, m, order, buffer, key, key_buffer, counts, sorted_t):  # noqa:
     """Real rows (``m``) by time descending, ties in row order, then the other rows; return the count.
 
     A least-significant-digit radix sort (stable), a byte at a time and skipping a byte that
-    all keys share, of the times rounded to single precision (a monotone rounding, so only
-    times equal in single precision can be out of order), then an insertion pass on the times
-    themselves (``sorted_t``, the real rows' sorted times on return) puts those in order.
-    ``key`` and ``key_buffer`` (uint32), ``buffer`` and ``counts`` (4 × 256) are scratch.
+    all keys share, of integer keys that order as the times with 24 bits of mantissa (a
+    monotone truncation, so only times equal in those bits can be out of order), then an
+    insertion pass on the times themselves (``sorted_t``, the real rows' sorted times on
+    return) puts those in order. ``key``, ``key_buffer``, ``buffer`` and ``counts``
+    (``KEY_BYTES`` × 256) are scratch.
     """
     n = t.shape[0]
     count = 0
-    as_float = key.view(np.float32)
     for i in range(n):
         if m[i]:
             order[count] = i
-            as_float[count] = np.float32(t[i] + 0.0)  # −0.0 becomes +0.0: they compare equal
             count += 1
-    fill(counts, 0)
+    for byte in range(KEY_BYTES):
+        for digit in range(256):
+            counts[byte, digit] = 0
     for i in range(count):
-        k = _descending_key(key[i])
+        value = t[order[i]]
+        mantissa, exponent = math.frexp(abs(value))  # |value| = mantissa · 2^exponent, mantissa in [0.5, 1)
+        size = 0 if value == 0 else (exponent + 1100) * 16777216 + int((mantissa - 0.5) * 33554432.0)
+        k = KEY_ZERO - size if value > 0 else KEY_ZERO + size  # descending
         key[i] = k
-        for byte in range(4):
-            counts[byte, (k >> np.uint32(8 * byte)) & np.uint32(255)] += 1
+        for byte in range(KEY_BYTES):
+            counts[byte, (k >> (8 * byte)) & 255] += 1
     pos = count
     for i in range(n):
         if not m[i]:
             order[pos] = i
             pos += 1
     in_order = True  # the sorted pairs are in (key, order), else in the buffers
-    for byte in range(4):
-        shift = np.uint32(8 * byte)
-        if count == 0 or counts[byte, (key[0] >> shift) & np.uint32(255)] == count:
+    for byte in range(KEY_BYTES):
+        shift = 8 * byte
+        if count == 0 or counts[byte, (key[0] >> shift) & 255] == count:
             continue  # every key has this byte: the pass would not move a row
         total = 0
         for digit in range(256):  # counts become each digit's first position
@@ -66,7 +63,7 @@ def _sort_rows(t, m, order, buffer, key, key_buffer, counts, sorted_t):  # noqa:
         source_key, source_index = (key, order) if in_order else (key_buffer, buffer)
         target_key, target_index = (key_buffer, buffer) if in_order else (key, order)
         for i in range(count):
-            digit = (source_key[i] >> shift) & np.uint32(255)
+            digit = (source_key[i] >> shift) & 255
             position = counts[byte, digit]
             counts[byte, digit] = position + 1
             target_key[position], target_index[position] = source_key[i], source_index[i]
@@ -74,7 +71,7 @@ def _sort_rows(t, m, order, buffer, key, key_buffer, counts, sorted_t):  # noqa:
     if not in_order:
         for k in range(count):
             order[k] = buffer[k]
-    for i in range(count):  # insertion (stable): moves only times that single precision merged
+    for i in range(count):  # insertion (stable): moves only times whose keys tied
         value, index = t[order[i]], order[i]
         j = i
         while j > 0 and sorted_t[j - 1] < value:
@@ -214,34 +211,18 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
                     e1[k] += rj * x[j, k]
                 for q in range(nq):
                     e2[q] += rj * xx[j, q]
-        if end[j] != j:
+        if end[j] != j or dead == 0:
+            if end[j] == j:
+                w_dead, first = 0.0, j + 1
             continue
-        if dead > 0 and not tied:
-            inv = 1.0 / s0
-            ll -= w_dead * np.log(s0)
-            for k in range(p):
-                a[k] = s1[k] * inv
-                score[k] -= w_dead * a[k]
-            q = 0
-            for k in range(p):
-                ak = w_dead * a[k]
-                for m in range(k, p):
-                    packed[q] += w_dead * s2[q] * inv - ak * a[m]
-                    q += 1
-            if rows:
-                for i in range(first, j + 1):
-                    if d[i] > 0:
-                        denom[i] = s0
-                        for k in range(p):
-                            xbar[i, k] = a[k]
-        elif tied:
-            step = 0
-            mean_w = w_dead / dead
-            for i in range(first, j + 1):  # the deaths, in row order
-                if d[i] == 0:
-                    continue
-                frac = step / dead
-                den = s0 - frac * e0
+        step = 0
+        mean_w = w_dead / dead if tied else w_dead
+        for i in range(first, j + 1):  # the deaths, in row order
+            if d[i] == 0:
+                continue
+            frac = step / dead if tied else 0.0
+            den = s0 - frac * e0
+            if tied or step == 0:  # else the group's one denominator, already counted
                 inv = 1.0 / den
                 ll -= mean_w * np.log(den)
                 for k in range(p):
@@ -253,11 +234,12 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
                     for m in range(k, p):
                         packed[q] += mean_w * (s2[q] - frac * e2[q]) * inv - ak * a[m]
                         q += 1
-                if rows:
-                    denom[i] = den
-                    for k in range(p):
-                        xbar[i, k] = a[k]
-                step += 1
+            if rows:
+                denom[i] = den
+                for k in range(p):
+                    xbar[i, k] = a[k]
+            step += 1
+        if tied:
             e0 = 0.0
             fill(e1, 0.0)
             fill(e2, 0.0)
@@ -341,7 +323,8 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     """
     b_count, n, p = x_in.shape
     buffer, t, mean = np.empty(n, np.int64), np.empty(n), np.empty(p)
-    keys, key_buffer, counts = np.empty(n, np.uint32), np.empty(n, np.uint32), np.empty((4, 256), np.int64)
+    keys, key_buffer = np.empty(n, np.int64), np.empty(n, np.int64)
+    counts = np.empty((KEY_BYTES, 256), np.int64)
     s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
     nq = p * (p + 1) // 2
     pair, xx = _pairs(p), np.empty((n, nq))
