@@ -168,11 +168,11 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
 
     One loop over the rows from the latest time: the risk set's S0, S1 and packed S2
     (``xx``), and E0, E1, E2 of a tie group's deaths only where Efron needs them (tied
-    deaths). At a tie group's last row, its deaths: Breslow, or a single death, one
-    denominator S0 for the group's total weight; Efron with tied deaths, sub-steps in row
-    order, the k-th with S0 − (k/d)·E0, each weighted by the deaths' mean weight (R's rule).
-    At beta = 0 no exponential is taken. ``rows``: also write each death's denominator and x̄
-    and every row's exp(eta).
+    deaths). At a tie group's last row, its deaths (a group of one row directly, as most
+    are): Breslow, or a single death, one denominator S0 for the group's total weight; Efron
+    with tied deaths, sub-steps in row order, the k-th with S0 − (k/d)·E0, each weighted by
+    the deaths' mean weight (R's rule). At beta = 0 no exponential is taken. ``rows``: also
+    write each death's denominator and x̄ and every row's exp(eta).
     """
     p, nq = x.shape[1], xx.shape[1]
     at_zero = _max_abs(beta) == 0.0
@@ -211,9 +211,30 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
                     e1[k] += rj * x[j, k]
                 for q in range(nq):
                     e2[q] += rj * xx[j, q]
-        if end[j] != j or dead == 0:
-            if end[j] == j:
-                w_dead, first = 0.0, j + 1
+        if end[j] != j:
+            continue
+        if first == j:  # a group of one row: at most one death, with its own denominator
+            if d[j] > 0:
+                inv = 1.0 / s0
+                wj = w[j]
+                ll -= wj * np.log(s0)
+                for k in range(p):
+                    a[k] = s1[k] * inv
+                    score[k] -= wj * a[k]
+                q = 0
+                for k in range(p):
+                    ak = wj * a[k]
+                    for m in range(k, p):
+                        packed[q] += wj * s2[q] * inv - ak * a[m]
+                        q += 1
+                if rows:
+                    denom[j] = s0
+                    for k in range(p):
+                        xbar[j, k] = a[k]
+            w_dead, first = 0.0, j + 1
+            continue
+        if dead == 0:
+            w_dead, first = 0.0, j + 1
             continue
         step = 0
         mean_w = w_dead / dead if tied else w_dead
