@@ -98,14 +98,19 @@ def _split_at_ivig_stop(cs, df: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_cox_recovers_the_true_conditional_log_hrs(large):
+def test_cox_recovers_the_true_conditional_log_hrs():
+    # The hazard model's truth, without the default early escalation of IVIG non-responders: that
+    # escalation ends IVIG lines on non-response, which carries their progression risk, so a
+    # per-line Cox by tier is then biased (all tier log HRs vs IVIG about 3 SE too high at 20,000
+    # patients); that is the problem docs/methods.md §18's strategy emulation addresses.
+    design = RegistryDesign(n_patients=20000, early_escalation_logit=-50.0)
+    large = simulate_registry(design, seed=20261125, validate=False, truth=False)
     df = sa.relapse_frame(large)  # the generator never writes zero-length lines, so no warning
     # mRSS is missing completely at random: complete cases are unbiased
     df = df.dropna(subset=["mrss"]).reset_index(drop=True)
     rows = _split_at_ivig_stop(large, df)
     fit = sa.fit_cox(rows, "tier + age_at_diagnosis_years + mrss + neuro + cardiac + ivig_stopped",
                      time=("start", "stop"), strata="site", cluster="patient_id")
-    design = RegistryDesign()
     truth = dict(true_conditional_log_hr(design), ivig_stopped=np.log(design.ivig_stop_hr))
     for term, value in truth.items():
         row = fit.summary.loc[term]
