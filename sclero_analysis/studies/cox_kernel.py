@@ -8,88 +8,121 @@ from the latest time, Efron sub-steps within tied deaths weighted by the deaths'
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import types
 
 from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kernel, read, write
 
-
-@helper
-def _merge_pass(key, index, key_out, index_out, count, width):
-    """One pass of a bottom-up merge sort of (key, index) pairs by key descending, ties in order."""
-    for low in range(0, count, 2 * width):
-        mid, high = min(low + width, count), min(low + 2 * width, count)
-        a, b = low, mid
-        for k in range(low, high):
-            if a < mid and (b >= high or not key[b] > key[a]):
-                key_out[k], index_out[k] = key[a], index[a]
-                a += 1
-            else:
-                key_out[k], index_out[k] = key[b], index[b]
-                b += 1
+#: Bits of a sort key (exponent, then 24 bits of mantissa) and its centre (time 0).
+KEY_BYTES, KEY_ZERO = 5, 1 << 36
 
 
 @helper
-def _sort_rows(t, m, order, buffer, key, key_buffer):
+def _sort_rows(t, m, order, buffer, key, key_buffer, counts, sorted_t):  # noqa: C901
     """Real rows (``m``) by time descending, ties in row order, then the other rows; return the count.
 
-    A stable merge sort of the real rows' times (``key``, their sorted times on return) and
-    indices; ``buffer`` and ``key_buffer`` are scratch.
+    A least-significant-digit radix sort (stable), a byte at a time and skipping a byte that
+    all keys share, of integer keys that order as the times with 24 bits of mantissa (a
+    monotone truncation, so only times equal in those bits can be out of order), then an
+    insertion pass on the times themselves (``sorted_t``, the real rows' sorted times on
+    return) puts those in order. ``key``, ``key_buffer``, ``buffer`` and ``counts``
+    (``KEY_BYTES`` × 256) are scratch.
     """
     n = t.shape[0]
     count = 0
     for i in range(n):
         if m[i]:
             order[count] = i
-            key[count] = t[i]
             count += 1
+    for byte in range(KEY_BYTES):
+        for digit in range(256):
+            counts[byte, digit] = 0
+    for i in range(count):
+        value = t[order[i]]
+        mantissa, exponent = math.frexp(abs(value))  # |value| = mantissa · 2^exponent, mantissa in [0.5, 1)
+        size = 0 if value == 0 else (exponent + 1100) * 16777216 + int((mantissa - 0.5) * 33554432.0)
+        k = KEY_ZERO - size if value > 0 else KEY_ZERO + size  # descending
+        key[i] = k
+        for byte in range(KEY_BYTES):
+            counts[byte, (k >> (8 * byte)) & 255] += 1
     pos = count
     for i in range(n):
         if not m[i]:
             order[pos] = i
             pos += 1
-    width, in_order = 1, True  # the sorted pairs are in (key, order), else in the buffers
-    while width < count:
-        if in_order:
-            _merge_pass(key, order, key_buffer, buffer, count, width)
-        else:
-            _merge_pass(key_buffer, buffer, key, order, count, width)
+    in_order = True  # the sorted pairs are in (key, order), else in the buffers
+    for byte in range(KEY_BYTES):
+        shift = 8 * byte
+        if count == 0 or counts[byte, (key[0] >> shift) & 255] == count:
+            continue  # every key has this byte: the pass would not move a row
+        total = 0
+        for digit in range(256):  # counts become each digit's first position
+            total, counts[byte, digit] = total + counts[byte, digit], total
+        source_key, source_index = (key, order) if in_order else (key_buffer, buffer)
+        target_key, target_index = (key_buffer, buffer) if in_order else (key, order)
+        for i in range(count):
+            digit = (source_key[i] >> shift) & 255
+            position = counts[byte, digit]
+            counts[byte, digit] = position + 1
+            target_key[position], target_index[position] = source_key[i], source_index[i]
         in_order = not in_order
-        width *= 2
     if not in_order:
         for k in range(count):
-            key[k], order[k] = key_buffer[k], buffer[k]
+            order[k] = buffer[k]
+    for i in range(count):  # insertion (stable): moves only times whose keys tied
+        value, index = t[order[i]], order[i]
+        j = i
+        while j > 0 and sorted_t[j - 1] < value:
+            sorted_t[j], order[j] = sorted_t[j - 1], order[j - 1]
+            j -= 1
+        sorted_t[j], order[j] = value, index
     return count
 
 
 @helper
-def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, buffer, t, keys, mean,  # noqa: C901
-                 x, w, d, start, end, frac, c, n_dead, constant):
-    """Sort, centre and group one replicate's rows; return its last real row (−1 when none)."""
+def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, key_buffer, counts, t,  # noqa: C901
+                 mean, x, w, d, start, end, frac, c, n_dead, constant, xx):
+    """Sort, centre and group one replicate's rows; return its last real row (−1 when none).
+
+    ``xx``: each row's products x_k·x_m (k ≤ m) of the centred covariates, in the order of
+    :func:`_pairs`. The tie groups' first rows, Efron fractions and weights (``start``, ``frac``,
+    ``c``) only with ``rows`` (the robust variance).
+    """
     n, p = x.shape
-    count = _sort_rows(t_in, m, order, buffer, t, keys)
+    count = _sort_rows(t_in, m, order, buffer, keys, key_buffer, counts, t)
+    sw = 0.0
     for i in range(n):
         o = order[i]
         real = i < count
-        t[i] = t_in[o] if real else -np.inf
+        if not real:
+            t[i] = -np.inf
         w[i] = w_in[o] if real else 0.0
         d[i] = (1.0 if d_in[o] else 0.0) if real else 0.0
-        for k in range(p):
-            x[i, k] = x_in[o, k]
-    sw = 0.0
-    fill(mean, 0.0)
-    for i in range(count):
-        sw += w[i]
-        for k in range(p):
-            mean[k] += w[i] * x[i, k]
+        if real:
+            sw += w[i]
+    for k in range(p):  # a covariate at a time: long loops over the rows
+        total = 0.0
+        for i in range(count):
+            value = x_in[order[i], k]
+            x[i, k] = value
+            total += w[i] * value
+        mean[k] = total / sw if sw > 0 else total
+        varies = False
+        for i in range(count):
+            value = x[i, k] - mean[k] if w[i] > 0 else 0.0
+            x[i, k] = value
+            varies |= value != 0.0
+        for i in range(count, n):  # padding
+            x[i, k] = 0.0
+        constant[k] = not varies
+    q = 0
     for k in range(p):
-        mean[k] = mean[k] / sw if sw > 0 else mean[k]
-        constant[k] = True
-    for i in range(n):
-        for k in range(p):
-            x[i, k] = x[i, k] - mean[k] if w[i] > 0 else 0.0
-            if x[i, k] != 0.0:
-                constant[k] = False
+        for m2 in range(k, p):
+            for i in range(n):
+                xx[i, q] = x[i, k] * x[i, m2]
+            q += 1
     i = 0
     while i < n:
         j = i
@@ -101,9 +134,11 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, buffer, t, keys, mean,
             w_dead += w[r] * d[r]
         rank = 0
         for r in range(i, j + 1):
-            start[r] = i
             end[r] = j
             n_dead[r] = dead
+            if not rows:  # what only the robust variance reads
+                continue
+            start[r] = i
             frac[r] = 0.0
             c[r] = w[r] * d[r]
             if d[r] > 0 and efron:
@@ -115,76 +150,125 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, order, buffer, t, keys, mean,
 
 
 @helper
-def _evaluate_one(x, w, d, end, last, efron, beta, rows, score, info, denom, xbar, risk,  # noqa: C901
-                  s1, e1, a, s2, e2):
-    """Log partial likelihood (returned), score and information (upper triangle mirrored) at ``beta``.
+def _pairs(p):
+    """Return the (k, m), k ≤ m, of the packed upper triangle of a p × p matrix, row by row."""
+    pair = np.empty((p * (p + 1) // 2, 2), np.int64)
+    q = 0
+    for k in range(p):
+        for m in range(k, p):
+            pair[q, 0], pair[q, 1] = k, m
+            q += 1
+    return pair
 
-    ``rows``: also write each death's denominator and x̄ and every row's exp(eta).
+
+@helper
+def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: C901
+                  risk, s1, e1, a, s2, e2, packed, pair):
+    """Log partial likelihood (returned), score and information at ``beta``, in one pass.
+
+    One loop over the rows from the latest time: the risk set's S0, S1 and packed S2
+    (``xx``), and E0, E1, E2 of a tie group's deaths only where Efron needs them (tied
+    deaths). At a tie group's last row, its deaths (a group of one row directly, as most
+    are): Breslow, or a single death, one denominator S0 for the group's total weight; Efron
+    with tied deaths, sub-steps in row order, the k-th with S0 − (k/d)·E0, each weighted by
+    the deaths' mean weight (R's rule). At beta = 0 no exponential is taken. ``rows``: also
+    write each death's denominator and x̄ and every row's exp(eta).
     """
-    p = x.shape[1]
-    s0 = 0.0
-    ll = 0.0
+    p, nq = x.shape[1], xx.shape[1]
+    at_zero = _max_abs(beta) == 0.0
+    s0, ll, e0, w_dead = 0.0, 0.0, 0.0, 0.0
     fill(s1, 0.0)
     fill(s2, 0.0)
     fill(score, 0.0)
-    fill(info, 0.0)
-    i = 0
-    while i <= last:
-        ge = end[i]
-        e0 = 0.0
-        fill(e1, 0.0)
-        fill(e2, 0.0)
-        n_dead = 0
-        w_dead = 0.0
-        for j in range(i, ge + 1):
-            eta = 0.0
+    fill(packed, 0.0)
+    fill(e1, 0.0)
+    fill(e2, 0.0)
+    first = 0
+    for j in range(last + 1):
+        eta, ej = 0.0, 1.0
+        if not at_zero:
             for k in range(p):
                 eta += x[j, k] * beta[k]
             ej = np.exp(eta)
-            if rows:
-                risk[j] = ej
-            rj = w[j] * ej
-            s0 += rj
+        if rows:
+            risk[j] = ej
+        rj = w[j] * ej
+        s0 += rj
+        for k in range(p):
+            s1[k] += rj * x[j, k]
+        for q in range(nq):
+            s2[q] += rj * xx[j, q]
+        dead = n_dead[j]
+        tied = efron and dead > 1
+        if d[j] > 0:
+            w_dead += w[j]
+            ll += w[j] * eta
             for k in range(p):
-                rx = rj * x[j, k]
-                s1[k] += rx
-                for m in range(k, p):
-                    s2[k, m] += rx * x[j, m]
-            if d[j] > 0:
-                n_dead += 1
-                w_dead += w[j]
-                ll += w[j] * eta
+                score[k] += w[j] * x[j, k]
+            if tied:
                 e0 += rj
                 for k in range(p):
-                    rx = rj * x[j, k]
-                    score[k] += w[j] * x[j, k]
-                    e1[k] += rx
+                    e1[k] += rj * x[j, k]
+                for q in range(nq):
+                    e2[q] += rj * xx[j, q]
+        if end[j] != j:
+            continue
+        if first == j:  # a group of one row: at most one death, with its own denominator
+            if d[j] > 0:
+                inv = 1.0 / s0
+                wj = w[j]
+                ll -= wj * np.log(s0)
+                for k in range(p):
+                    a[k] = s1[k] * inv
+                    score[k] -= wj * a[k]
+                q = 0
+                for k in range(p):
+                    ak = wj * a[k]
                     for m in range(k, p):
-                        e2[k, m] += rx * x[j, m]
-        step = 0
-        for j in range(i, ge + 1):  # the deaths' sub-steps, in row order
-            if d[j] == 0:
-                continue
-            frac = step / n_dead if efron else 0.0
-            mean_w = w_dead / n_dead if efron else w[j]
-            den = s0 - frac * e0
-            if rows:
-                denom[j] = den
-            ll -= mean_w * np.log(den)
-            for k in range(p):
-                a[k] = (s1[k] - frac * e1[k]) / den
+                        packed[q] += wj * s2[q] * inv - ak * a[m]
+                        q += 1
                 if rows:
-                    xbar[j, k] = a[k]
-                score[k] -= mean_w * a[k]
-            inv = 1.0 / den
-            for k in range(p):
-                for m in range(k, p):
-                    info[k, m] += mean_w * ((s2[k, m] - frac * e2[k, m]) * inv - a[k] * a[m])
+                    denom[j] = s0
+                    for k in range(p):
+                        xbar[j, k] = a[k]
+            w_dead, first = 0.0, j + 1
+            continue
+        if dead == 0:
+            w_dead, first = 0.0, j + 1
+            continue
+        step = 0
+        mean_w = w_dead / dead if tied else w_dead
+        for i in range(first, j + 1):  # the deaths, in row order
+            if d[i] == 0:
+                continue
+            frac = step / dead if tied else 0.0
+            den = s0 - frac * e0
+            if tied or step == 0:  # else the group's one denominator, already counted
+                inv = 1.0 / den
+                ll -= mean_w * np.log(den)
+                for k in range(p):
+                    a[k] = (s1[k] - frac * e1[k]) * inv
+                    score[k] -= mean_w * a[k]
+                q = 0
+                for k in range(p):
+                    ak = mean_w * a[k]
+                    for m in range(k, p):
+                        packed[q] += mean_w * (s2[q] - frac * e2[q]) * inv - ak * a[m]
+                        q += 1
+            if rows:
+                denom[i] = den
+                for k in range(p):
+                    xbar[i, k] = a[k]
             step += 1
-        i = ge + 1
-    for k in range(p):
-        for m in range(k + 1, p):
-            info[m, k] = info[k, m]
+        if tied:
+            e0 = 0.0
+            fill(e1, 0.0)
+            fill(e2, 0.0)
+        w_dead = 0.0
+        first = j + 1
+    for q in range(nq):
+        info[pair[q, 0], pair[q, 1]] = packed[q]
+        info[pair[q, 1], pair[q, 0]] = packed[q]
     return ll
 
 
@@ -259,19 +343,25 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     (denominators, x̄, exp(eta)) are written for the robust variance.
     """
     b_count, n, p = x_in.shape
-    buffer, t, keys, mean = np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(p)
+    buffer, t, mean = np.empty(n, np.int64), np.empty(n), np.empty(p)
+    keys, key_buffer = np.empty(n, np.int64), np.empty(n, np.int64)
+    counts = np.empty((KEY_BYTES, 256), np.int64)
     s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
-    s2, e2, lu = np.empty((p, p)), np.empty((p, p)), np.empty((p, p))
+    nq = p * (p + 1) // 2
+    pair, xx = _pairs(p), np.empty((n, nq))
+    s2, e2, packed, lu = np.empty(nq), np.empty(nq), np.empty(nq), np.empty((p, p))
     score, trial_score, trial_info = np.empty(p), np.empty(p), np.empty((p, p))
     step, trial = np.empty(p), np.empty(p)
     for b in range(b_count):
-        lb = _prepare_one(time[b], weight[b], event[b], x_in[b], mask[b], efron, order[b], buffer, t, keys,
-                          mean, x[b], w[b], d[b], start[b], end[b], frac[b], c[b], n_dead[b], constant[b])
+        lb = _prepare_one(time[b], weight[b], event[b], x_in[b], mask[b], efron, rows, order[b], buffer, keys,
+                          key_buffer, counts, t, mean, x[b], w[b], d[b], start[b], end[b], frac[b], c[b],
+                          n_dead[b], constant[b], xx)
         last[b] = lb
         xb, wb, db, eb, cb, bb, ib = x[b], w[b], d[b], end[b], constant[b], beta[b], info[b]
         fill(bb, 0.0)
-        ll = _evaluate_one(xb, wb, db, eb, lb, efron, bb, rows, score, ib, denom[b], xbar[b], risk[b],
-                           s1, e1, a, s2, e2)
+        nb = n_dead[b]
+        ll = _evaluate_one(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, score, ib, denom[b], xbar[b],
+                           risk[b], s1, e1, a, s2, e2, packed, pair)
         ok = _newton_direction(ib, score, cb, step, lu)
         done = ok and _max_abs(step) <= tol
         fresh = True  # the row-level quantities are those of the current beta
@@ -281,8 +371,8 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
                 break
             for k in range(p):
                 trial[k] = bb[k] + step[k]
-            new = _evaluate_one(xb, wb, db, eb, lb, efron, trial, rows, trial_score, trial_info, denom[b],
-                                xbar[b], risk[b], s1, e1, a, s2, e2)
+            new = _evaluate_one(xb, xx, wb, db, eb, nb, lb, efron, trial, rows, trial_score, trial_info,
+                                denom[b], xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair)
             fresh = False
             if not np.isfinite(new) or new < ll - 1e-13 * abs(ll):
                 for k in range(p):
@@ -298,8 +388,8 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
             ok = _newton_direction(ib, score, cb, step, lu)
             done = ok and _max_abs(step) <= tol * (1 + _max_abs(bb))
         if rows and not fresh:
-            _evaluate_one(xb, wb, db, eb, lb, efron, bb, rows, trial_score, trial_info, denom[b], xbar[b],
-                          risk[b], s1, e1, a, s2, e2)
+            _evaluate_one(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, trial_score, trial_info, denom[b],
+                          xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair)
         loglik[b] = ll
         iterations[b] = count
         converged[b] = done and ok and lb >= 0

@@ -64,6 +64,15 @@ class FineGrayResult:
 
 @dataclass(frozen=True)
 class _Problem:
+    """Rows sorted by time and the indices that turn risk-set sums into cumulative sums.
+
+    The Fine–Gray weight of row j at a failure time t_k is ω_j(t_k) = 1 while T_j ≥ t_k,
+    G(t_k−)/G(T_j−) after a competing event (T_j < t_k), else 0. The weight after a competing
+    event factorises, so every risk-set sum Σ_j ω_j(t_k) v_j is a sum from the end of the
+    sorted rows (those still at risk) plus G(t_k−) times a sum from the start of v_j/G(T_j−)
+    over the competing rows before t_k: no (failure times × rows) matrix is formed.
+    """
+
     x: np.ndarray
     time: np.ndarray
     code: np.ndarray  # 0 censored, 1 cause, 2 competing
@@ -71,86 +80,143 @@ class _Problem:
     fail_times: np.ndarray
     deaths: np.ndarray  # cause-1 failures per distinct failure time
     g_fail: np.ndarray  # G(t_k−) at each distinct failure time
-    weights: np.ndarray  # (m, n) ω_j(t_k)
+    first: np.ndarray  # per failure time: the first row with T_j ≥ t_k
+    passed: np.ndarray  # per row: the number of failure times t_k ≤ T_j
+    competing: np.ndarray  # per row: 1/G(T_j−) after a competing event, else 0
+    x_failing: np.ndarray  # Σ x over the cause-1 rows
 
 
 def _censoring_before(time: np.ndarray, code: np.ndarray) -> np.ndarray:
     """G(T_i−): Kaplan–Meier of censoring (failures of any cause are 'censored'), left limit."""
-    times = np.unique(time)
-    n_risk = np.array([(time >= t).sum() for t in times], float)
-    censored = np.array([((time == t) & (code == 0)).sum() for t in times], float)
+    times, index = np.unique(time, return_inverse=True)
+    n_risk = (len(time) - np.searchsorted(np.sort(time), times, side="left")).astype(float)
+    censored = np.bincount(index[code == 0], minlength=len(times)).astype(float)
     g = np.cumprod(1 - censored / n_risk)
     before = np.concatenate([[1.0], g])
     return before[np.searchsorted(times, time, side="left")]
 
 
 def _problem(x: np.ndarray, time: np.ndarray, code: np.ndarray) -> _Problem:
-    """Weights ω_j(t_k): 1 while at risk, G(t_k−)/G(T_j−) after a competing event, else 0."""
+    """Set up the problem of rows sorted by time, with its risk-set indices."""
     g_before = _censoring_before(time, code)
-    fail_times, deaths = np.unique(time[code == 1], return_counts=True)
-    g_fail = g_before[np.searchsorted(time, fail_times)]  # rows are sorted by time
-    still = time[None, :] >= fail_times[:, None]
-    competing_before = (code[None, :] == 2) & ~still
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = g_fail[:, None] / g_before[None, :]
-    weights = np.where(still, 1.0, np.where(competing_before, ratio, 0.0))
-    return _Problem(x, time, code, g_before, fail_times, deaths.astype(float), g_fail, weights)
+    failing = code == 1
+    fail_times, deaths = np.unique(time[failing], return_counts=True)
+    first = np.searchsorted(time, fail_times, side="left")
+    g_fail = g_before[first]
+    passed = np.searchsorted(fail_times, time, side="right")
+    competing = np.where(code == 2, 1 / np.where(code == 2, g_before, 1.0), 0.0)
+    return _Problem(x, time, code, g_before, fail_times, deaths.astype(float), g_fail, first, passed,
+                    competing, x[failing].sum(axis=0))
 
 
-def _evaluate(pb: _Problem, beta: np.ndarray):
+def _risk_sums(pb: _Problem, v: np.ndarray) -> np.ndarray:
+    """Σ_j ω_j(t_k) v_j for every failure time t_k (rows of ``v`` are the sorted rows).
+
+    Those still at risk (T_j ≥ t_k, a sum from the end) plus G(t_k−) Σ_{competing, T_j < t_k}
+    v_j/G(T_j−) (a sum from the start, read before the first row at risk).
+    """
+    zero = np.zeros((1,) + v.shape[1:])
+    at_risk = np.concatenate([np.cumsum(v[::-1], axis=0)[::-1], zero])[pb.first]
+    scaled = v * (pb.competing if v.ndim == 1 else pb.competing[:, None])
+    earlier = np.concatenate([zero, np.cumsum(scaled, axis=0)])[pb.first]
+    return at_risk + (pb.g_fail if v.ndim == 1 else pb.g_fail[:, None]) * earlier
+
+
+def _row_sums(pb: _Problem, c: np.ndarray) -> np.ndarray:
+    """Σ_k ω_j(t_k) c_k for every row j (rows of ``c`` are the failure times): the transpose.
+
+    The failure times t_k ≤ T_j (a sum from the start) plus, after a competing event,
+    Σ_{t_k > T_j} G(t_k−) c_k / G(T_j−) (a sum from the end).
+    """
+    zero = np.zeros((1,) + c.shape[1:])
+    while_at_risk = np.concatenate([zero, np.cumsum(c, axis=0)])[pb.passed]
+    g_fail = pb.g_fail if c.ndim == 1 else pb.g_fail[:, None]
+    later = np.concatenate([np.cumsum((g_fail * c)[::-1], axis=0)[::-1], zero])[pb.passed]
+    return while_at_risk + (pb.competing if c.ndim == 1 else pb.competing[:, None]) * later
+
+
+def _loglik(pb: _Problem, beta: np.ndarray) -> float:
+    """Return the log pseudo-likelihood alone (what a line search needs)."""
     eta = pb.x @ beta
-    risk = pb.weights * np.exp(eta)[None, :]
-    s0 = risk.sum(axis=1)
-    s1 = risk @ pb.x
-    xbar = s1 / s0[:, None]
-    failing = pb.code == 1
-    loglik = float(eta[failing].sum() - pb.deaths @ np.log(s0))
-    score = pb.x[failing].sum(axis=0) - pb.deaths @ xbar
-    s2 = np.einsum("kj,ja,jb->kab", risk, pb.x, pb.x)
-    info = (np.einsum("k,kab->ab", pb.deaths / s0, s2)
-            - np.einsum("k,ka,kb->ab", pb.deaths, xbar, xbar))
-    return loglik, score, info, eta, s0, xbar
+    s0 = _risk_sums(pb, np.exp(eta))
+    return float(eta[pb.code == 1].sum() - pb.deaths @ np.log(s0))
 
 
-def _newton(pb: _Problem) -> tuple[np.ndarray, bool]:
-    """Iterate as crr does: Newton steps with Armijo backtracking from beta = 0."""
+@dataclass(frozen=True)
+class _Evaluation:
+    loglik: float
+    score: np.ndarray
+    info: np.ndarray
+    exp_eta: np.ndarray
+    s0: np.ndarray  # per failure time
+    xbar: np.ndarray  # (failure times, p)
+    exposure: np.ndarray  # per row: Σ_k ω_j(t_k) d_k / S0_k
+
+
+def _evaluate(pb: _Problem, beta: np.ndarray) -> _Evaluation:
+    """Log pseudo-likelihood, score and information at ``beta``, in O(n log n + n p²).
+
+    The information's Σ_k d_k S2_k/S0_k is Σ_j e^{η_j} a_j x_j x_jᵀ with a_j = Σ_k ω_j(t_k)
+    d_k/S0_k, so no p × p array per failure time is formed.
+    """
+    eta = pb.x @ beta
+    exp_eta = np.exp(eta)
+    s0 = _risk_sums(pb, exp_eta)
+    xbar = _risk_sums(pb, exp_eta[:, None] * pb.x) / s0[:, None]
+    loglik = float(eta[pb.code == 1].sum() - pb.deaths @ np.log(s0))
+    score = pb.x_failing - pb.deaths @ xbar
+    exposure = _row_sums(pb, pb.deaths / s0)
+    info = (pb.x.T @ ((exp_eta * exposure)[:, None] * pb.x)
+            - (pb.deaths[:, None] * xbar).T @ xbar)
+    return _Evaluation(loglik, score, info, exp_eta, s0, xbar, exposure)
+
+
+def _newton(pb: _Problem) -> tuple[np.ndarray, bool, _Evaluation, float]:
+    """Iterate as crr does: Newton steps with Armijo backtracking from beta = 0.
+
+    Returns the estimate, whether it converged, the evaluation at it and the log
+    pseudo-likelihood at beta = 0.
+    """
     beta = np.zeros(pb.x.shape[1])
     for iteration in range(MAX_ITER + 1):
-        loglik, score, info, *_ = _evaluate(pb, beta)
-        if np.max(np.abs(score) * np.maximum(np.abs(beta), 1)) < max(abs(loglik), 1) * GTOL:
-            return beta, True
+        ev = _evaluate(pb, beta)
+        if iteration == 0:
+            loglik_null = ev.loglik
+        if np.max(np.abs(ev.score) * np.maximum(np.abs(beta), 1)) < max(abs(ev.loglik), 1) * GTOL:
+            return beta, True, ev, loglik_null
         if iteration == MAX_ITER:
             break
-        step = np.linalg.solve(info, score)
-        for _ in range(MAX_HALVINGS + 1):
-            candidate = _evaluate(pb, beta + step)[0]
-            if np.isfinite(candidate) and -candidate <= -loglik + ARMIJO * float(step @ -score):
-                break
-            step = step * STEP_FACTOR
-        beta = beta + step
-    return beta, False
+        beta = beta + _line_search(pb, beta, ev, np.linalg.solve(ev.info, ev.score))
+    return beta, False, ev, loglik_null
 
 
-def _influence(pb: _Problem, beta: np.ndarray, with_psi: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """η_i + ψ_i per subject (crr's ``crrvv``; η_i alone without ``with_psi``) and Ω.
+def _line_search(pb: _Problem, beta: np.ndarray, ev: _Evaluation, step: np.ndarray) -> np.ndarray:
+    """Halve ``step`` until the Armijo condition holds (at most 20 times), as crr does."""
+    for _ in range(MAX_HALVINGS + 1):
+        candidate = _loglik(pb, beta + step)
+        if np.isfinite(candidate) and -candidate <= -ev.loglik + ARMIJO * float(step @ -ev.score):
+            break
+        step = step * STEP_FACTOR
+    return step
+
+
+def _influence(pb: _Problem, ev: _Evaluation, with_psi: bool = True) -> np.ndarray:
+    """η_i + ψ_i per subject (crr's ``crrvv``; η_i alone without ``with_psi``).
 
     η_i is subject i's weighted score residual summed over its risk-set weights: its rows'
     weighted score residuals in the Fine–Gray expansion (R's ``finegray``).
     """
-    _, _, info, eta, s0, xbar = _evaluate(pb, beta)
-    exp_eta = np.exp(eta)
     failing = pb.code == 1
-    a = (pb.deaths / s0)[:, None] * pb.weights  # (m, n)
-    residual = -exp_eta[:, None] * (pb.x * a.sum(axis=0)[:, None] - a.T @ xbar)
+    a_xbar = _row_sums(pb, (pb.deaths / ev.s0)[:, None] * ev.xbar)
+    residual = -ev.exp_eta[:, None] * (pb.x * ev.exposure[:, None] - a_xbar)
     own = np.searchsorted(pb.fail_times, pb.time[failing])
-    residual[failing] += pb.x[failing] - xbar[own]
+    residual[failing] += pb.x[failing] - ev.xbar[own]
     if not with_psi:
-        return residual, info
-    return residual + _psi(pb, beta, exp_eta, s0, xbar), info
+        return residual
+    return residual + _psi(pb, ev.exp_eta, ev.s0, ev.xbar)
 
 
-def _psi(pb: _Problem, beta: np.ndarray, exp_eta: np.ndarray, s0: np.ndarray,
-         xbar: np.ndarray) -> np.ndarray:
+def _psi(pb: _Problem, exp_eta: np.ndarray, s0: np.ndarray, xbar: np.ndarray) -> np.ndarray:
     """ψ_i, the term for estimating G (``crrvv``), one row per subject.
 
     At each censoring time u: q(u) = Σ_{t_k ≥ u} d_k G(t_k−)/S0_k · Σ_{competing j, T_j < u}
@@ -159,20 +225,20 @@ def _psi(pb: _Problem, beta: np.ndarray, exp_eta: np.ndarray, s0: np.ndarray,
     """
     c = pb.deaths * pb.g_fail / s0
     tail_c = np.concatenate([np.cumsum(c[::-1])[::-1], [0.0]])
-    tail_cx = np.vstack([np.cumsum((c[:, None] * xbar)[::-1], axis=0)[::-1], np.zeros(beta.size)])
+    p = pb.x.shape[1]
+    tail_cx = np.vstack([np.cumsum((c[:, None] * xbar)[::-1], axis=0)[::-1], np.zeros(p)])
     scaled = np.where(pb.code == 2, exp_eta / pb.g_before, 0.0)
-    censor_times = np.unique(pb.time[pb.code == 0])
-    psi = np.zeros((len(pb.time), beta.size))
+    censor_times, n_censored = np.unique(pb.time[pb.code == 0], return_counts=True)
+    psi = np.zeros((len(pb.time), p))
     if len(censor_times) == 0:
         return psi
     # sums over competing rows strictly before each censoring time (rows are sorted by time)
     before = np.searchsorted(pb.time, censor_times, side="left")
     cum_a = np.concatenate([[0.0], np.cumsum(scaled)])[before]
-    cum_b = np.vstack([np.zeros(beta.size), np.cumsum(scaled[:, None] * pb.x, axis=0)])[before]
+    cum_b = np.vstack([np.zeros(p), np.cumsum(scaled[:, None] * pb.x, axis=0)])[before]
     k = np.searchsorted(pb.fail_times, censor_times, side="left")
     q = cum_b * tail_c[k][:, None] - cum_a[:, None] * tail_cx[k]
     at_risk = (len(pb.time) - before).astype(float)
-    n_censored = np.array([np.sum((pb.time == u) & (pb.code == 0)) for u in censor_times], float)
     cumulative = np.cumsum(-(n_censored / at_risk**2)[:, None] * q, axis=0)
     position = np.searchsorted(censor_times, pb.time, side="right") - 1
     reached = position >= 0
@@ -254,16 +320,16 @@ def fit_fine_gray(
     code = np.where(data.is_event, 1, np.where(data.status != 0, 2, 0))
     order = np.argsort(data.time, kind="stable")
     pb = _problem(design.matrix[order], data.time[order], code[order])
-    beta, converged = _newton(pb)
-    influence, info = _influence(pb, beta, with_psi=codes is None)
+    beta, converged, ev, loglik_null = _newton(pb)
+    influence = _influence(pb, ev, with_psi=codes is None)
     if codes is not None:
         influence = collapse(influence, codes[order])
-    inverse = np.linalg.inv(info)
+    inverse = np.linalg.inv(ev.info)
     var = inverse @ (influence.T @ influence) @ inverse
     counts = term_counts(design, data.is_event)
     return FineGrayResult(
         summary=with_counts(wald_summary(beta, var, design.columns, conf_level), counts),
-        loglik=_evaluate(pb, beta)[0], loglik_null=_evaluate(pb, np.zeros_like(beta))[0],
+        loglik=ev.loglik, loglik_null=loglik_null,
         n=len(df), n_events=int((code == 1).sum()), n_competing=int((code == 2).sum()),
         converged=converged, var=var, design=design, clustered=codes is not None,
         counts=counts,
