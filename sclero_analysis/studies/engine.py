@@ -108,7 +108,7 @@ def _shared(design, tasks, analyses, n_jobs, idle) -> Iterator[tuple[tuple, pd.D
             except Exception:  # a broken pool: the chunk goes back, this process computes it
                 pending.appendleft(task)
                 return
-            futures.append(future)
+            futures.append((future, task))
         future.add_done_callback(finished.put)
         future.add_done_callback(send_next)
 
@@ -139,14 +139,33 @@ def _drain(design, tasks, analyses, pending, finished, lock, futures,
                 try:  # nothing left to do: wait for a worker
                     future = finished.get(timeout=0.05)
                 except queue.Empty:
+                    task = _steal(futures)
+                    if task is not None:
+                        remaining -= 1
+                        yield task, run_chunk(design, *task, analyses=analyses)
                     continue
+            if future.cancelled():  # stolen above: this process computed its chunk
+                continue
             remaining -= 1
             yield future.result()
     finally:  # done, an error or Ctrl-C: chunks not yet sent are dropped, queued ones cancelled
         with lock:
             pending.clear()
-        for future in futures:
+        for future, _task in futures:
             future.cancel()
+
+
+def _steal(futures) -> tuple | None:
+    """Take back a chunk the pool has not started (its future cancelled), or None.
+
+    This process is idle, so computing the chunk here is never slower; it also finishes a study
+    whose pool stopped taking work (a worker killed by Ctrl-C, a pool shut down by another
+    caller), where the chunk would otherwise wait forever.
+    """
+    for future, task in futures:
+        if not future.done() and future.cancel():
+            return task
+    return None
 
 
 def _dask(design, tasks, analyses, client, idle) -> Iterator[tuple[tuple, pd.DataFrame]]:
