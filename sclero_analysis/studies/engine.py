@@ -114,12 +114,16 @@ def _shared(design, tasks, analyses, n_jobs, idle) -> Iterator[tuple[tuple, pd.D
 
     for _ in range(workers):
         send_next()
-    return _drain(design, tasks, analyses, pending, finished, lock, futures, idle)
+    return _drain(design, tasks, analyses, pending, finished, lock, futures, idle, executor)
 
 
-def _drain(design, tasks, analyses, pending, finished, lock, futures,
-           idle) -> Iterator[tuple[tuple, pd.DataFrame]]:
-    """Yield the workers' chunks as they arrive and this process's own, until every chunk is in."""
+def _drain(design, tasks, analyses, pending, finished, lock, futures, idle,
+           executor) -> Iterator[tuple[tuple, pd.DataFrame]]:
+    """Yield the workers' chunks as they arrive and this process's own, until every chunk is in.
+
+    Stopped early (an error, Ctrl-C, the caller closing the generator), the pool's workers are
+    stopped too: they would go on with chunks nobody reads, and the next study gets a new pool.
+    """
     remaining = len(tasks)
     try:
         while remaining:
@@ -153,6 +157,8 @@ def _drain(design, tasks, analyses, pending, finished, lock, futures,
             pending.clear()
         for future, _task in futures:
             future.cancel()
+        if remaining:
+            executor.shutdown(wait=False, kill_workers=True)
 
 
 def _steal(futures) -> tuple | None:
