@@ -555,3 +555,47 @@ def test_study_plot_draws_power_bias_coverage_and_the_failure_rate(serial):
     given = list(np.ravel(plt.subplots(2, 2)[1]))
     assert list(serial.plot(axes=given)) == given and all(ax.has_data() for ax in given)
     plt.close("all")
+
+
+class _StalledPool:
+    """A pool that accepts chunks and never starts them (its workers gone), as seen once in CI."""
+
+    def __init__(self):
+        self.submitted, self.shut_down = 0, False
+
+    def submit(self, *args, **kwargs):
+        from concurrent.futures import Future
+
+        self.submitted += 1
+        return Future()  # pending for ever
+
+    def shutdown(self, wait=True, kill_workers=False):
+        self.shut_down = True
+
+
+def test_a_stalled_pool_cannot_hang_the_study(serial, monkeypatch):
+    import joblib.externals.loky as loky
+
+    pool = _StalledPool()
+    monkeypatch.setattr(loky, "get_reusable_executor", lambda max_workers: pool)
+    result = run_study(StudyDesign(**SMALL), n_jobs=2, progress=False)
+    assert pool.submitted >= 1 and not pool.shut_down  # finished normally: nothing to stop
+    pd.testing.assert_frame_equal(result.replicates, serial.replicates)
+
+
+def test_a_study_stopped_early_stops_the_pool(monkeypatch):
+    import joblib.externals.loky as loky
+
+    pool = _StalledPool()
+    monkeypatch.setattr(loky, "get_reusable_executor", lambda max_workers: pool)
+
+    def broken(df, contrast):
+        raise KeyboardInterrupt
+
+    register_analysis("broken_once", broken, replace=True)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_study(StudyDesign(**{**SMALL, "analyses": ("broken_once",)}), n_jobs=2, progress=False)
+    finally:
+        del ANALYSES["broken_once"]
+    assert pool.shut_down

@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, PercentFormatter
 
 from sclero_analysis.figures.legends import legend_above
-from sclero_analysis.figures.style import OKABE_ITO
+from sclero_analysis.figures.style import OKABE_ITO, new_axes
 from sclero_analysis.labels import value_label
 from sclero_analysis.therapy import TIERS
 
@@ -41,9 +41,7 @@ def draw_response(rows: pd.DataFrame, definition: str, conf_level: float = 0.95,
     matplotlib.axes.Axes
     """
     if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.subplots(layout="constrained")[1]
+        ax = new_axes()
     tiers = [t for t in TIERS if t in set(rows["tier"])]
     handles = []
     for evidence, (marker, colour, offset, name) in STYLES.items():
