@@ -57,12 +57,28 @@ def save_figure(fig: Figure, path_stem: str | Path, formats: Sequence[str] = ("p
     written = []
     rc = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}
     with mpl.rc_context(rc):
+        _settle(fig)
         for fmt in formats:
             path = stem.parent / f"{stem.name}.{fmt}"
             fig.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.02,
                         metadata=_metadata(fmt))
             written.append(path)
     return written
+
+
+def _settle(fig: Figure, draws: int = 10) -> None:
+    """Draw until the figure's extent stops changing (same figure, same bytes, at every save).
+
+    Tables placed from the previous draw's text extents (risk tables) move by a little less at
+    each draw; a figure saved once and again would otherwise differ in its last digits.
+    """
+    bounds = None
+    for _ in range(draws):
+        fig.canvas.draw()
+        now = fig.get_tightbbox(fig.canvas.get_renderer()).bounds
+        if now == bounds:
+            return
+        bounds = now
 
 
 def _metadata(fmt: str) -> dict | None:
