@@ -66,7 +66,9 @@ class RegistryDesign:
     # response so far): they make the management strategies of docs/synthetic.md §4 observable
     early_escalation_logit: float = -1.0  # at each monthly review 2-5 months, a relapse-free patient
     #   without PR or better on IVIG gets immunosuppression added (log-odds at average severity): assumption
-    severity_on_early_escalation: float = 0.8  # log-odds per SD of recorded severity: assumption
+    severity_on_early_escalation: float = 0.4  # log-odds per SD of recorded severity: assumption (at
+    #   0.8, severe non-responders stayed on IVIG through the four reviews with ~1% probability: too
+    #   few for a 1,000-patient registry to represent them under 'never escalate', see docs/synthetic.md)
     severe_mrss: float = 30.0  # severe disease: recorded mRSS at least this, or cardiac involvement (S13)
     early_cytoreduction_logit: float = -0.8  # severe patients starting on cytoreduction (log-odds at
     #   average severity; S8-S10 transplant and bortezomib for severe disease): assumption
