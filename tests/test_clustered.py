@@ -260,9 +260,9 @@ def test_trend_across_the_shipped_tiers_needs_scores():
     with pytest.raises(SurvivalInputError, match="unordered levels"):
         logrank(three, trend=True, cluster="patient_id")
     result = logrank(three, trend=ORDERED3, cluster=False)
-    # 0.00353 on the shipped registry since its regeneration with early decisions (issue 20; 0.0171
+    # 0.0415 on the shipped registry since its regeneration with early decisions (issue 20; 0.0171
     # before); the statistic itself is checked against R in test_summaries / test_nonparametric
-    assert result.p_value == pytest.approx(0.00353, abs=5e-5)
+    assert result.p_value == pytest.approx(0.04147, abs=5e-5)
 
 
 def test_bad_cluster_arguments_are_named():

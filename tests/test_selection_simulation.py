@@ -41,10 +41,12 @@ def test_the_interval_for_lambda_covers_the_true_odds(odds, n_reps):
 
 @pytest.mark.slow
 def test_weighting_responders_moves_the_literatures_curve_toward_the_registrys():
-    # CR published 20x, PR 4x: the literature after response is CR-rich and relapses later
+    # CR published 20x, PR 4x: the literature after response is CR-rich and relapses later. One
+    # registry of 1,000 patients moves the gaps by about 0.02, so the checks are on the mean over
+    # 12 registries against its Monte Carlo SE (each single draw can go either way).
     design = sa.PublicationDesign(base_probability=0.04, odds_cr=20, odds_pr=4, dramatic_factor=1)
     gaps = []
-    for seed in range(4):
+    for seed in range(12):
         source = sa.simulate_registry(sa.RegistryDesign(n_patients=1000), seed=100 + seed, truth=False)
         published = sa.publish_case_reports(source, seed=seed, design=design)
         with warnings.catch_warnings():
@@ -56,9 +58,14 @@ def test_weighting_responders_moves_the_literatures_curve_toward_the_registrys()
         gaps.append((survival.loc[["literature", "literature weighted 1/λ"]] - survival.loc["registry"])
                     .mean(axis=1))
     signed = np.array(gaps)  # rows: seeds; columns: literature, corrected (mean survival - registry's)
-    assert (signed[:, 0] > 0).all()  # the literature looks better than the registry
-    assert (signed[:, 1] < signed[:, 0] - 0.01).all()  # weighting lowers it in every draw
-    assert abs(signed[:, 1].mean()) < signed[:, 0].mean() - 0.005  # and ends nearer on average
+    lowered = signed[:, 0] - signed[:, 1]
+
+    def mc_se(x):
+        return x.std(ddof=1) / np.sqrt(len(x))
+
+    assert signed[:, 0].mean() > 2 * mc_se(signed[:, 0])  # the literature looks better than the registry
+    assert lowered.mean() > 2 * mc_se(lowered)  # weighting lowers it
+    assert abs(signed[:, 1].mean()) < signed[:, 0].mean()  # and ends nearer on average
 
 
 def test_weights_are_one_over_lambda_for_responders_and_one_otherwise():

@@ -93,12 +93,13 @@ def compare_tiers(
     >>> import sclero_analysis as sa
     >>> df = sa.relapse_frame(sa.load_example()).dropna(subset=["mrss"])
     >>> two = df[df["tier"].isin(["ivig", "cytoreduction"])]
-    >>> table = sa.compare_tiers(two, ["age_at_diagnosis_years", "mrss", "neuro", "cardiac"])
+    >>> table = sa.compare_tiers(two, ["age_at_diagnosis_years", "mrss", "neuro", "cardiac"],
+    ...                          trim=(0.01, 0.99))  # one IVIG line's weight is over 10x the mean
     >>> table[["method", "tier", "hr"]].round(2)
          method           tier    hr
-    0     naive  cytoreduction  0.64
-    1  adjusted  cytoreduction  0.48
-    2      iptw  cytoreduction  0.60
+    0     naive  cytoreduction  0.76
+    1  adjusted  cytoreduction  0.47
+    2      iptw  cytoreduction  0.59
     """
     methods = [method] if isinstance(method, str) else list(method)
     unknown = set(methods) - set(METHODS)

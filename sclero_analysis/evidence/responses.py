@@ -249,7 +249,7 @@ def case_relapse_frame(
     >>> lit = sa.read_literature(DATA_DIR / "literature")
     >>> both = case_relapse_frame(lit, sa.load_example())
     >>> both["evidence"].value_counts().sort_index().to_dict()
-    {'registry': 907, 'literature': 78}
+    {'registry': 952, 'literature': 74}
     """
     frame = _with_source(relapse_frame(literature.cases, origin=origin), literature)
     parts = [frame.assign(evidence="literature")]

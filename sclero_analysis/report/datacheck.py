@@ -170,7 +170,7 @@ def summarize(cs: CaseSeries, source: str, dayfirst: bool | None = None,
     >>> import sclero_analysis as sa
     >>> check = summarize(sa.load_example(), "example")
     >>> check.heavy, int(check.counts.loc["lines", "accepted"])
-    ([], 907)
+    ([], 952)
     """
     return DataCheck(source, date_order(dayfirst), cs.counts, _rejected_by_rule(cs),
                      _warnings_by_rule(cs), validate)

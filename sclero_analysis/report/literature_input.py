@@ -108,7 +108,7 @@ class LiteratureCheck:
         Examples
         --------
         >>> print(check_literature(None).to_text().splitlines()[1][:60])
-        34 sources, 18 series rows, 0 score rows; cases: 32 patients
+        34 sources, 29 series rows, 0 score rows; cases: 30 patients
         """
         c = self.counts
         cases = (f"cases: {c.loc['patients', 'accepted']} patients accepted, "

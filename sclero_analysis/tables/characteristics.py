@@ -220,7 +220,7 @@ def table_one(
     >>> t = table_one(sa.load_example(), continuous=["age_at_diagnosis_years"],
     ...               categorical=["sex"])
     >>> list(t.summary.columns)
-    ['Overall', 'ivig', 'immunosuppression', 'Missing', 'SMD']
+    ['Overall', 'ivig', 'immunosuppression', 'cytoreduction', 'Missing', 'SMD']
     >>> t.summary.loc["n", "Overall"], t.notes[0].split(".")[0]
     ('400', 'Unit: patients (n = 400)')
     """

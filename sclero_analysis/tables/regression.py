@@ -90,7 +90,7 @@ def regression_table(results, estimate_label: str = "HR", decimals: int = 2, tit
     >>> df = sa.relapse_frame(sa.load_example()).dropna(subset=["mrss"])
     >>> t = regression_table(sa.fit_cox(df, "tier + mrss", cluster="patient_id"))
     >>> t.summary.loc["    ivig"].tolist()
-    ['427', '233', 'reference', '']
+    ['341', '115', 'reference', '']
     >>> t.summary.loc["mrss", ["N", "Events"]].tolist()
     ['778', '402']
     """
