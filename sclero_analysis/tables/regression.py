@@ -92,7 +92,7 @@ def regression_table(results, estimate_label: str = "HR", decimals: int = 2, tit
     >>> t.summary.loc["    ivig"].tolist()
     ['341', '115', 'reference', '']
     >>> t.summary.loc["mrss", ["N", "Events"]].tolist()
-    ['778', '402']
+    ['801', '315']
     """
     models = regression_models(results)
     counted = model_counts(results) if counts else dict.fromkeys(models)
