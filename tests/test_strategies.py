@@ -270,3 +270,32 @@ def test_truncation_caps_the_weights(registry, emulation):
         lowered.append(capped.loc[capped["strategy"] == name, "max"].max() < largest)
     assert all(lowered)  # every strategy's weights vary, so its largest is above the 95th percentile
     assert (capped["ess"] >= 0).all()
+
+
+def test_weights_spanning_many_magnitudes_give_nan_not_a_negative_survival():
+    # a weight model near separation (a small bootstrap sample) can give weights of 1e35 beside
+    # weights of 1: the risk set's cumulative sums cancel, and the curve must say "not estimable"
+    start = np.zeros(4)
+    stop = np.array([1.0, 2.0, 3.0, 4.0])
+    status = np.array([1, 0, 1, 1])
+    curve = weighted_curve(start, stop, status, np.array([1.0, 1e36, 1.0, 1.0]))
+    assert np.all((curve.survival >= 0) | np.isnan(curve.survival))
+    assert np.isnan(curve.survival[-1]) and np.isnan(curve.relapse_cif[-1])
+    plain = weighted_curve(start, stop, status, np.ones(4))  # the same rows, ordinary weights
+    np.testing.assert_allclose(plain.survival, [0.75, 0.375, 0.0])
+
+
+def test_a_small_registry_whose_replicates_all_fail_in_a_chunk_still_bootstraps(tmp_path):
+    # 40 patients as a user brings them (no truth): some bootstrap samples nobody follows a
+    # strategy in; with n_jobs=1 each replicate is its own chunk, and a chunk of failures must keep
+    # the estimate vector's width (it was an empty row that broke the stacking)
+    from tests.userdata import write_user_registry
+
+    cs = sa.load_data(write_user_registry(tmp_path / "my40.xlsx", 40, 11, fmt="xlsx", dayfirst=True),
+                      dayfirst=True)
+    result = sa.emulate_strategies(cs, n_boot=20, seed=1, progress=False)
+    assert 0 < result.n_boot_failed < 20
+    limits = result.summary[["lower", "upper"]].to_numpy()
+    assert np.isfinite(limits[~np.isnan(limits)]).all()
+    survival = result.summary.query("measure == 'relapse_free_survival'")
+    assert survival[["lower", "upper"]].stack().between(0, 1).all()

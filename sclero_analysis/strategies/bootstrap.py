@@ -17,10 +17,11 @@ def _replicates(analysis, n: int, seeds: list[np.random.SeedSequence]) -> np.nda
         for child in seeds:
             rows = np.sort(np.random.default_rng(child).integers(0, n, n))
             try:
-                out.append(analysis.vector(analysis.run(rows, check=True)))
+                values = analysis.vector(analysis.run(rows, check=True))
+                out.append(np.where(np.isinf(values), np.nan, values))  # overflowing weights: failed
             except (StrategyError, np.linalg.LinAlgError):
                 out.append(None)
-    width = next((len(v) for v in out if v is not None), 0)
+    width = analysis.width  # known even when every replicate of this chunk failed
     return np.array([v if v is not None else np.full(width, np.nan) for v in out]).reshape(len(seeds), width)
 
 

@@ -69,9 +69,14 @@ def weighted_curve(start: np.ndarray, stop: np.ndarray, status: np.ndarray, weig
     slot = np.searchsorted(times, stop[events])
     d_all = np.bincount(slot, weights=weight[events], minlength=len(times))
     d_relapse = np.bincount(slot, weights=weight[events] * (status[events] == RELAPSE), minlength=len(times))
+    # weights spanning many orders of magnitude (a weight model near separation in a small
+    # sample) make the cumulative sums cancel: a time whose events outweigh its risk set is not
+    # estimable (NaN from there on), never a negative survival
+    valid = (at_risk > 0) & (d_all <= at_risk * (1 + 1e-9))
     with np.errstate(divide="ignore", invalid="ignore"):
-        survival = np.cumprod(1 - d_all / at_risk)
+        hazard = np.where(valid, np.minimum(d_all / at_risk, 1.0), np.nan)
+        survival = np.cumprod(1 - hazard)
         before = np.concatenate([[1.0], survival[:-1]])
-        cif = np.cumsum(before * d_relapse / at_risk)
+        cif = np.cumsum(before * np.where(valid, d_relapse / at_risk, np.nan))
     last = float(stop.max()) if len(stop) else 0.0
     return Curve(times, survival, cif, at_risk, last)

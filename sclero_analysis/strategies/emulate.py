@@ -110,6 +110,11 @@ class _Analysis:
                 out[name]["pieces"], out[name]["clones"] = pieces, clones
         return out
 
+    @property
+    def width(self) -> int:
+        """Length of :meth:`vector`: per strategy, weighted and naive, the times twice and RMST."""
+        return len(self.strategies) * 2 * (2 * len(self.times) + 1)
+
     def vector(self, curves: dict) -> np.ndarray:
         """Flatten: per strategy, (survival at times, incidence at times, RMST) weighted then naive."""
         values = []
