@@ -299,3 +299,12 @@ def test_a_small_registry_whose_replicates_all_fail_in_a_chunk_still_bootstraps(
     assert np.isfinite(limits[~np.isnan(limits)]).all()
     survival = result.summary.query("measure == 'relapse_free_survival'")
     assert survival[["lower", "upper"]].stack().between(0, 1).all()
+
+
+def test_a_curve_without_events_is_one_until_the_last_follow_up():
+    # a bootstrap sample of a small registry can have no outcome among a strategy's followers
+    curve = weighted_curve(np.zeros(2), np.array([3.0, 6.0]), np.zeros(2, int), np.ones(2))
+    survival, cif = curve.at([1.0, 6.0, 7.0])
+    np.testing.assert_array_equal(survival, [1.0, 1.0, np.nan])
+    np.testing.assert_array_equal(cif, [0.0, 0.0, np.nan])
+    assert curve.rmst(6.0) == 6.0

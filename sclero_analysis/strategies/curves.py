@@ -31,8 +31,9 @@ class Curve:
         """Survival and relapse incidence at ``times`` (NaN after the last clone's follow-up)."""
         times = np.asarray(times, float)
         index = np.searchsorted(self.time, times, side="right") - 1
-        survival = np.where(index >= 0, self.survival[np.maximum(index, 0)], 1.0)
-        cif = np.where(index >= 0, self.relapse_cif[np.maximum(index, 0)], 0.0)
+        survival, cif = np.ones(len(times)), np.zeros(len(times))  # before the first event (or none)
+        seen = index >= 0
+        survival[seen], cif[seen] = self.survival[index[seen]], self.relapse_cif[index[seen]]
         ended = len(self.survival) > 0 and self.survival[-1] == 0
         beyond = (times > self.last_time) & (not ended)
         return np.where(beyond, np.nan, survival), np.where(beyond, np.nan, cif)

@@ -163,9 +163,11 @@ class StrategyEmulation:
         return ax
 
     def __repr__(self) -> str:
+        lacking = (f", {self.n_boot_failed} of them without every estimate (a strategy nobody followed "
+                   f"in the sample, or not followed to a reported time)" if self.n_boot_failed else "")
         return (
             f"StrategyEmulation({len(self.labels)} strategies, {self.n_patients} patients, "
-            f"horizon {self.horizon_months:g} months, {self.n_boot} bootstrap replicates)"
+            f"horizon {self.horizon_months:g} months, {self.n_boot} bootstrap replicates{lacking})"
         )
 
 
