@@ -119,6 +119,12 @@ def test_index_links_resolve_and_carry_provenance(report):
     for name in EXPECTED:
         finding = json.loads((report.folder / "manifest" / f"{name}.json").read_text())["finding"]
         assert finding.split(";")[0][:40] in page.replace("&#x27;", "'")
+    # the literature the notebooks pooled (the shipped one, with the shipped registry): its check
+    literature = page[page.index('<h2 id="literature">'):page.index('<section id=')]
+    assert "shipped synthetic literature" in literature
+    sources = report.literature.counts.loc["sources"]
+    assert "<tr><td>sources</td>" + "".join(f"<td>{v}</td>" for v in sources) + "</tr>" in literature
+    assert sources["accepted"] > 0
     for run in report.runs:  # each section shows the notebook's status
         section = page[page.index(f'<section id="{run.name}">'):]
         assert f'<div class="status {"complete" if run.status == "complete" else "skipped"}">' \

@@ -275,5 +275,5 @@ def build_report(
                       "dayfirst": dayfirst, "sheets": dict(sheets) if sheets else None,
                       "literature_path": str(pooled) if literature is not None else None}
         runs = _run_all(source, names, stage, folder, parameters, say)
-        write_index(stage, names, record, runs=runs, data=check)
+        write_index(stage, names, record, runs=runs, data=check, literature=literature_check)
     return Report(folder, names, {r.name: r.seconds for r in runs}, record, runs, check, literature_check)

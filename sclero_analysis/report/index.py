@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sclero_analysis.report.datacheck import DataCheck
+from sclero_analysis.report.literature_input import LiteratureCheck
 from sclero_analysis.report.pages import code_page
 from sclero_analysis.report.runs import COMPLETE, FAILED, SKIPPED, NotebookRun
 
@@ -221,6 +222,21 @@ def _data_section(data: DataCheck | None) -> str:
             + f"<p>Every problem and its cell: <code>{esc(data.validate)}</code></p>")
 
 
+def _literature_section(literature: LiteratureCheck | None) -> str:
+    """The literature the notebooks pooled: rows accepted and rejected per table."""
+    if literature is None:
+        return ""
+    head = "<tr><th></th>" + "".join(f"<th>{esc(str(c))}</th>" for c in literature.counts.columns) + "</tr>"
+    rows = "".join(f"<tr><td>{esc(str(t))}</td>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+                   for t, row in literature.counts.iterrows())
+    problems = (f"<p>{literature.n_errors} errors, {literature.n_warnings} warnings: "
+                f"<code>sclero-analysis validate {esc(literature.source)}</code></p>"
+                if literature.n_errors or literature.n_warnings else "")
+    return (f'<h2 id="literature">Literature</h2><p>{esc(literature.source)}, pooled in notebooks 04 and '
+            "07. Rows with errors are left out of the pooling.</p>"
+            f'<table class="counts">{head}{rows}</table>{problems}')
+
+
 def _contents(folder: Path, notebooks: list[str], runs: Sequence[NotebookRun] | None) -> str:
     items = "".join(
         f'<li><a href="#{esc(n)}">{esc(_title(folder, n))}</a> '
@@ -234,7 +250,8 @@ def _contents(folder: Path, notebooks: list[str], runs: Sequence[NotebookRun] | 
 
 
 def write_index(folder: str | Path, notebooks: list[str], provenance: dict,
-                runs: Sequence[NotebookRun] | None = None, data: DataCheck | None = None) -> Path:
+                runs: Sequence[NotebookRun] | None = None, data: DataCheck | None = None,
+                literature: LiteratureCheck | None = None) -> Path:
     """Write ``index.html`` linking every notebook's outputs, with the report's provenance.
 
     Parameters
@@ -251,6 +268,8 @@ def write_index(folder: str | Path, notebooks: list[str], provenance: dict,
         them every notebook is shown complete, with the skipped sections of its manifest.
     data : DataCheck, optional
         The data check, shown before the notebooks (counts, rejected rows by rule, alerts).
+    literature : LiteratureCheck, optional
+        The check of the literature the notebooks pooled, shown after the data's.
 
     Returns
     -------
@@ -277,6 +296,7 @@ def write_index(folder: str | Path, notebooks: list[str], provenance: dict,
         "the executed notebooks linked in each section.</p>"
         + _contents(folder, notebooks, runs)
         + _data_section(data)
+        + _literature_section(literature)
         + "".join(_section(folder, name, _run_of(folder, name, runs)) for name in notebooks)
         + f'<h2>Provenance</h2><table class="provenance">{rows}</table>'
         "</body></html>"
