@@ -223,7 +223,7 @@ def _data_section(data: DataCheck | None) -> str:
 
 
 def _literature_section(literature: LiteratureCheck | None) -> str:
-    """The literature the notebooks pooled: rows accepted and rejected per table."""
+    """Show the literature the notebooks pooled: rows accepted and rejected per table."""
     if literature is None:
         return ""
     head = "<tr><th></th>" + "".join(f"<th>{esc(str(c))}</th>" for c in literature.counts.columns) + "</tr>"
