@@ -125,7 +125,8 @@ def test_sentences_turn_when_the_literature_reports_less_response(tmp_path, ship
     together = shipped.comparison().assign(verdict="overlapping")
     assert "every interval overlaps" in words.pooling_finding(together, 34, None)
     # the shipped registry: IVIG's early escalation ends lines before slow responses show
-    assert "lies above the registry's in 1 of 4 tiers" in words.pooling_finding(shipped.comparison(), 34, None)
+    finding = words.pooling_finding(shipped.comparison(), 34, None)
+    assert "lies above the registry's in 1 of 4 tiers" in finding
 
 
 def _regression(odds_ratio: float, p: float) -> SourceTypeRegression:
