@@ -82,3 +82,19 @@ def test_the_truth_sentence_says_which_is_closer():
                           "lower": [0.3], "upper": [0.5], "truth": [0.4]})
     assert "are closer to the truth" in answers.truth_sentence(table, 24.0)
     assert "no closer to the truth" in answers.truth_sentence(table.assign(naive=0.41), 24.0)
+
+
+def test_a_registry_without_severe_patients_leaves_out_early_cytoreduction():
+    # with nobody severe, early cytoreduction is never escalating for every patient: comparing the
+    # two would print a difference of exactly 0 (95% CI 0 to 0) as if it had been estimated
+    import sclero_analysis as sa
+
+    cs = sa.load_example()
+    mild = cs.patients[(cs.patients["mrss"].fillna(0) < 30) & ~cs.patients["cardiac"]]["patient_id"]
+    keep = {name: table[table["patient_id"].isin(mild)] for name, table in
+            (("patients", cs.patients), ("lines", cs.lines), ("events", cs.events))}
+    kept, skipped = answers.followable(sa.CaseSeries(**keep), sa.strategies.default_strategies())
+    assert sorted(kept) == ["escalate_if_no_response", "never_escalate"]
+    assert skipped == [("Strategy 'early cytoreduction if severe'",
+                        "none of the 272 patients with a line is severe by its rule (mrss >= 30 or "
+                        "cardiac), so for every patient it is the same as never escalating")]

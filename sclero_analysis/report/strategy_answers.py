@@ -48,7 +48,13 @@ def followable(
             )
         ]
     kept, skipped = {}, []
+    treated = cs.patients[cs.patients["patient_id"].isin(cs.lines["patient_id"])]
     for name, strategy in strategies.items():
+        if strategy.severe is not None and treated.query(strategy.severe).empty:
+            skipped.append((f"Strategy '{strategy.label}'",
+                            f"none of the {n} patients with a line is severe by its rule "
+                            f"({strategy.severe}), so for every patient it is the same as never escalating"))
+            continue
         try:
             emulate_strategies(cs, {name: strategy}, n_boot=0)
         except StrategyError as error:
