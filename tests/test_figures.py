@@ -486,6 +486,15 @@ def test_save_figure_writes_each_format_with_embedded_fonts_and_no_date(lines, t
         save_figure(fig, tmp_path / "km", formats=("jpg",))
 
 
+def test_save_figure_takes_a_figure_made_without_pyplot(tmp_path):
+    from matplotlib.figure import Figure
+
+    fig = Figure()  # its canvas is matplotlib's base canvas, which has no renderer of its own
+    fig.add_subplot().plot([0, 1], [1, 0])
+    paths = save_figure(fig, tmp_path / "bare", formats=("pdf", "png"))
+    assert all(p.stat().st_size for p in paths)
+
+
 # ----------------------------------------------------------------------------- new figure or the given ax
 
 def _plot_calls(lines):

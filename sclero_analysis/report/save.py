@@ -74,8 +74,8 @@ def _settle(fig: Figure, draws: int = 10) -> None:
     """
     bounds = None
     for _ in range(draws):
-        fig.canvas.draw()
-        now = fig.get_tightbbox(fig.canvas.get_renderer()).bounds
+        fig.draw_without_rendering()  # any canvas, also a Figure() made without pyplot
+        now = fig.get_tightbbox().bounds
         if now == bounds:
             return
         bounds = now
