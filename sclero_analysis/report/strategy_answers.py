@@ -51,9 +51,11 @@ def followable(
     treated = cs.patients[cs.patients["patient_id"].isin(cs.lines["patient_id"])]
     for name, strategy in strategies.items():
         if strategy.severe is not None and treated.query(strategy.severe).empty:
+            others = ("never escalating" if strategy.no_response_months is None else
+                      f"escalating if no response by {strategy.no_response_months:g} months")
             skipped.append((f"Strategy '{strategy.label}'",
                             f"none of the {n} patients with a line is severe by its rule "
-                            f"({strategy.severe}), so for every patient it is the same as never escalating"))
+                            f"({strategy.severe}), so for every patient it is the same as {others}"))
             continue
         try:
             emulate_strategies(cs, {name: strategy}, n_boot=0)
