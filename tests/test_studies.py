@@ -573,21 +573,31 @@ class _StalledPool:
         self.shut_down = True
 
 
+def test_joblib_still_works_after_a_parallel_study(serial):
+    # the study used to leave loky's process-wide pool made without joblib's temp-folder manager,
+    # and the next joblib.Parallel of the session (e.g. emulate_strategies' bootstrap) raised
+    # AttributeError: '_ReusablePoolExecutor' object has no attribute '_temp_folder_manager'
+    from joblib import Parallel, delayed
+
+    run_study(StudyDesign(**SMALL), n_jobs=2, progress=False)
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+
+
 def test_a_stalled_pool_cannot_hang_the_study(serial, monkeypatch):
-    import joblib.externals.loky as loky
+    import joblib.executor
 
     pool = _StalledPool()
-    monkeypatch.setattr(loky, "get_reusable_executor", lambda max_workers: pool)
+    monkeypatch.setattr(joblib.executor, "get_memmapping_executor", lambda n_jobs, **kwargs: pool)
     result = run_study(StudyDesign(**SMALL), n_jobs=2, progress=False)
     assert pool.submitted >= 1 and not pool.shut_down  # finished normally: nothing to stop
     pd.testing.assert_frame_equal(result.replicates, serial.replicates)
 
 
 def test_a_study_stopped_early_stops_the_pool(monkeypatch):
-    import joblib.externals.loky as loky
+    import joblib.executor
 
     pool = _StalledPool()
-    monkeypatch.setattr(loky, "get_reusable_executor", lambda max_workers: pool)
+    monkeypatch.setattr(joblib.executor, "get_memmapping_executor", lambda n_jobs, **kwargs: pool)
 
     def broken(df, contrast):
         raise KeyboardInterrupt

@@ -90,12 +90,14 @@ def _shared(design, tasks, analyses, n_jobs, idle) -> Iterator[tuple[tuple, pd.D
     idles when they are warm. Results come as they finish.
     """
     from joblib import effective_n_jobs
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.executor import get_memmapping_executor
 
     workers = min(effective_n_jobs(n_jobs), len(tasks)) - 1
     if workers < 1:
         return _serial(design, tasks, analyses)
-    executor = get_reusable_executor(max_workers=workers)
+    # joblib's own factory of loky's process-wide reusable pool: a bare loky pool left behind
+    # here broke every later joblib.Parallel of the session (it lacks joblib's temp-folder manager)
+    executor = get_memmapping_executor(workers)
     pending, finished, lock, futures = deque(tasks), queue.Queue(), threading.Lock(), []
 
     def send_next(_done=None) -> None:
