@@ -18,7 +18,7 @@ from sclero_analysis.survival import SurvivalInputError
 from sclero_analysis.survival.cox import fit_cox
 from sclero_analysis.survival.coxcore import cox_data
 from sclero_analysis.survival.design import design_matrix
-from sclero_analysis.survival.firth import penalised
+from sclero_analysis.survival.firth import _limit, penalised
 
 from .reference.load import relapse_data
 
@@ -140,3 +140,21 @@ def test_a_covariate_never_at_risk_with_an_event_is_an_error_not_a_nan():
     })
     with pytest.raises(SurvivalInputError, match=r"\['tier\[other\]'\] carry no information"):
         fit_cox(df, "tier", ties="breslow", firth=True)
+
+
+@pytest.mark.parametrize(("slope", "most_calls"),
+                         [(lambda x: -3 * x**2, 8), (lambda x: 1.0, 60), (lambda x: np.nan, 60),
+                          (lambda x: -1e-300, 60)],
+                         ids=["exact", "wrong sign", "not finite", "vanishing"])
+def test_the_interval_limit_search_finds_the_root_whatever_the_slope_says(slope, most_calls):
+    # the profile's slope comes from the penalised score: where it is wrong (a stalled profile
+    # far out), bisection keeps the search bracketed and it ends on the root as Brent's would
+    calls = []
+
+    def gap(x):
+        calls.append(x)
+        return 2 - x**3, slope(x)
+
+    root = _limit(gap, inside=0.0, outside=5.0, guess=1.0)
+    assert root == pytest.approx(2 ** (1 / 3), abs=1e-10)
+    assert len(calls) <= most_calls

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from sclero_analysis.survival.counts import term_counts, with_counts
 from sclero_analysis.survival.cox_result import CoxResult, tests_frame
@@ -108,40 +108,101 @@ def _maximise(data: CoxData, beta: np.ndarray, free: np.ndarray,
     raise SurvivalInputError("the Firth-penalised likelihood did not converge in 50 iterations")
 
 
-def _profile(data: CoxData, beta_hat: np.ndarray, k: int, value: float) -> float:
-    """Max ℓ* over the other coefficients with β_k fixed at ``value``.
+def _profile(data: CoxData, beta_hat: np.ndarray, k: int, value: float,
+             start: np.ndarray | None = None) -> tuple[Penalised, np.ndarray]:
+    """Max ℓ* over the other coefficients with β_k fixed at ``value``, and where it is reached.
 
-    Where those iterations stall (far out, beyond an interval limit), the best value they
-    reached stands in: a lower bound of the profile, as R's ``coxphf`` uses its last iterate.
+    The iterations start from ``start`` (default ``beta_hat``), with β_k set to ``value``.
+    Where they stall (far out, beyond an interval limit), the best value they reached stands
+    in: a lower bound of the profile, as R's ``coxphf`` uses its last iterate. The profile's
+    slope in β_k is the penalised score's k-th element there (the others are zero at the
+    maximum).
     """
-    start = beta_hat.copy()
-    start[k] = value
+    beta = (beta_hat if start is None else start).copy()
+    beta[k] = value
     free = np.arange(len(beta_hat)) != k
     if not free.any():
-        return penalised(data, start).loglik
-    return _maximise(data, start, free, strict=False)[1].loglik
+        return penalised(data, beta), beta
+    beta, reached = _maximise(data, beta, free, strict=False)
+    return reached, beta
 
 
-def _profile_limits(data, beta_hat, k, best, level, se) -> tuple[float, float]:
+def _limit(gap, inside: float, outside: float, guess: float, xtol: float = 1e-10) -> float:
+    """Root of ``gap`` between ``inside`` (gap > 0) and ``outside`` (gap < 0).
+
+    Newton's method on the profile, with its slope from the penalised score, kept within the
+    bracket as in Numerical Recipes' ``rtsafe``: a step that would leave the bracket, or would
+    not halve the last step, is a bisection (so it converges whenever Brent's method would).
+    A handful of profiles instead of Brent's ten. Ends when a step is under ``xtol``.
+    """
+    x = guess if min(inside, outside) < guess < max(inside, outside) else (inside + outside) / 2
+    last_step = abs(outside - inside)
+    for _ in range(200):
+        value, slope = gap(x)
+        if value == 0:
+            return x
+        if value > 0:
+            inside = x
+        else:
+            outside = x
+        new = x - value / slope if np.isfinite(slope) and slope != 0 else np.nan
+        if not min(inside, outside) < new < max(inside, outside) or abs(new - x) > last_step / 2:
+            new = (inside + outside) / 2
+        last_step = abs(new - x)
+        if last_step < xtol or abs(outside - inside) < xtol:
+            return new
+        x = new
+    raise SurvivalInputError("the profile likelihood interval's limit was not found in 200 steps")
+
+
+def _start(near: tuple[np.ndarray, np.ndarray], k: int, value: float) -> np.ndarray:
+    """Where the profile at β_k = ``value`` starts: the last maximiser, moved along its tangent.
+
+    At a profile maximum, the other coefficients change with β_k as −I_ff⁻¹ I_fk (implicit
+    function theorem), so the iterations start one order closer.
+    """
+    beta, information = near
+    start = beta.copy()
+    free = np.arange(len(beta)) != k
+    if free.any():
+        try:
+            tangent = -np.linalg.solve(information[np.ix_(free, free)], information[free, k])
+        except np.linalg.LinAlgError:
+            tangent = np.zeros(free.sum())
+        if np.all(np.isfinite(tangent)):
+            start[free] += (value - beta[k]) * tangent
+    start[k] = value
+    return start
+
+
+def _profile_limits(data, beta_hat, k, best, level, se, information) -> tuple[float, float]:
     target = best - stats.chi2.ppf(level, 1) / 2
+    near = {}  # the last maximiser and its information: the next value's start (the search closes in)
 
     def gap(value):
         # beyond where the penalised likelihood exists (−inf), a finite "far below the target"
         # keeps the root search bracketed
-        return max(_profile(data, beta_hat, k, value) - target, -1e6)
+        reached, beta = _profile(data, beta_hat, k, value, _start(near["last"], k, value))
+        if not np.isfinite(reached.loglik):
+            return -1e6, np.nan
+        near["last"] = (beta, reached.information)
+        return max(reached.loglik - target, -1e6), reached.score[k]
 
     limits = []
+    z = np.sqrt(stats.chi2.ppf(level, 1))
     for direction in (-1, 1):
+        near["last"] = (beta_hat, information)
         # the first bracket 4 SEs out (at most 1 on the log-HR scale): a covariate in years or
         # score points has a small SE, and a whole unit out its profile cannot be maximised
         step = min(1.0, 4 * se) if np.isfinite(se) and se > 0 else 1.0
         far = beta_hat[k] + direction * step
-        while gap(far) > 0:
+        while gap(far)[0] > 0:
             step *= 2
             far = beta_hat[k] + direction * step
             if step > 1e3:
                 raise SurvivalInputError("profile likelihood interval is unbounded")
-        limits.append(optimize.brentq(gap, *sorted((beta_hat[k], far)), xtol=1e-10))
+        near["last"] = (beta_hat, information)
+        limits.append(_limit(gap, beta_hat[k], far, beta_hat[k] + direction * z * se))
     return limits[0], limits[1]
 
 
@@ -202,8 +263,8 @@ def fit_firth(
     se = np.sqrt(np.diag(var))
     rows = []
     for k in range(p):
-        lower, upper = _profile_limits(data, beta, k, best.loglik, conf_level, se[k])
-        lr = max(2 * (best.loglik - _profile(data, beta, k, 0.0)), 0.0)
+        lower, upper = _profile_limits(data, beta, k, best.loglik, conf_level, se[k], best.information)
+        lr = max(2 * (best.loglik - _profile(data, beta, k, 0.0)[0].loglik), 0.0)
         rows.append({"coef": beta[k], "se": se[k], "hr": np.exp(beta[k]), "hr_lower": np.exp(lower),
                      "hr_upper": np.exp(upper), "z": beta[k] / se[k], "p": stats.chi2.sf(lr, 1)})
     counts = term_counts(design, data_in.is_event)
