@@ -98,3 +98,7 @@ class RepeatedIdsWarning(ScleroWarning):
 
 class NotEstimableWarning(ScleroWarning):
     """A coefficient or curve cannot be estimated from these data; it is reported as NaN (R's NA)."""
+
+
+class UnadjustedCovariateWarning(ScleroWarning):
+    """A covariate asked for was never recorded, so a model leaves it out (nothing is adjusted for it)."""

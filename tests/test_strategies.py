@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sclero_analysis as sa
-from sclero_analysis.exceptions import NotEstimableWarning, StrategyError
+from sclero_analysis.exceptions import NotEstimableWarning, StrategyError, UnadjustedCovariateWarning
 from sclero_analysis.strategies.cloning import clone
 from sclero_analysis.strategies.curves import weighted_curve
 from sclero_analysis.strategies.weights import censoring_weights
@@ -172,6 +172,19 @@ def test_a_strategy_nobody_follows_is_a_clear_error(registry):
     cs = sa.CaseSeries(registry.patients, lines, registry.events)
     with pytest.raises(StrategyError, match="nobody follows"):
         sa.emulate_strategies(cs, {"never": sa.Strategy.never_escalate(), "cyto": nobody}, n_boot=0)
+
+
+def test_a_covariate_never_recorded_is_named_not_silently_dropped(registry, emulation):
+    # a registry whose centres never scored the skin: the weights cannot adjust for mRSS, and the
+    # warning and the result say so (the early-cytoreduction rule reads mRSS, so it is left out)
+    cs = sa.CaseSeries(registry.patients.assign(mrss=np.nan), registry.lines, registry.events)
+    strategies = {k: v for k, v in sa.strategies.default_strategies().items() if k != "early_cytoreduction"}
+    with pytest.warns(UnadjustedCovariateWarning, match="'mrss' never recorded"):
+        result = sa.emulate_strategies(cs, strategies, n_boot=0)
+    assert result.unrecorded == ("mrss",) and result.adjusted_for == ("neuro", "cardiac")
+    assert "never recorded, so not adjusted for: mrss" in repr(result)
+    assert emulation.unrecorded == () and emulation.adjusted_for == ("mrss", "neuro", "cardiac")
+    assert "not adjusted" not in repr(emulation)
 
 
 def test_all_clones_censored_before_the_horizon_gives_nan_and_a_warning(registry):

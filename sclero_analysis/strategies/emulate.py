@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sclero_analysis.caseseries import CaseSeries
-from sclero_analysis.exceptions import NotEstimableWarning, StrategyError
+from sclero_analysis.exceptions import NotEstimableWarning, StrategyError, UnadjustedCovariateWarning
 from sclero_analysis.strategies.bootstrap import bootstrap
 from sclero_analysis.strategies.cloning import clone
 from sclero_analysis.strategies.curves import weighted_curve
@@ -166,7 +166,8 @@ def emulate_strategies(
         Quantile at which stabilised weights are truncated (e.g. 0.99; both tails).
     covariates : sequence of str
         Baseline columns of the patients table in the censoring models (a missing value: mean
-        plus missing indicator; a column never recorded is left out).
+        plus missing indicator; a column never recorded is left out, with a warning, and
+        named in ``result.unrecorded``).
     progress : bool
         Show a tqdm progress bar during the bootstrap.
 
@@ -186,6 +187,9 @@ def emulate_strategies(
     -----
     NotEstimableWarning
         All clones of a strategy are censored before a reported time (that estimate is NaN).
+    UnadjustedCovariateWarning
+        A covariate was never recorded for a patient with a line (e.g. no centre scored mRSS):
+        the censoring models leave it out.
 
     Notes
     -----
@@ -234,6 +238,7 @@ def emulate_strategies(
     line = timelines(cs, covariates)
     if len(line) == 0:
         raise StrategyError("no patient has a line of therapy: there is no time zero to clone from")
+    _warn_unrecorded(line.unrecorded)
     analysis = _Analysis(line, strategies, float(horizon_months), np.array(times, float), truncate)
     rows = np.arange(len(line))
     fitted = analysis.run(rows, check=True, keep=True)
@@ -244,6 +249,17 @@ def emulate_strategies(
     seed_used = seed if isinstance(seed, int) or seed is None else None
     replicates = bootstrap(analysis, len(line), n_boot, seed, n_jobs, progress)
     return StrategyEmulation.build(analysis, fitted, estimate, replicates, seed_used)
+
+
+def _warn_unrecorded(unrecorded: tuple[str, ...]) -> None:
+    if unrecorded:
+        names = ", ".join(repr(c) for c in unrecorded)
+        warnings.warn(
+            f"{names} never recorded for a patient with a line: left out of the censoring models, "
+            "so deviations that depend on it are not adjusted for",
+            UnadjustedCovariateWarning,
+            stacklevel=3,
+        )
 
 
 def _warn_missing(estimate: np.ndarray, analysis: _Analysis) -> None:

@@ -94,6 +94,11 @@ class StrategyEmulation:
         Weighted relapse-free survival per strategy (for ``plot``).
     labels : dict of str to str
         Each strategy's description.
+    adjusted_for : tuple of str
+        The baseline covariates in the censoring models (with a missing indicator where some
+        values are missing).
+    unrecorded : tuple of str
+        Covariates asked for but never recorded: left out of the censoring models.
     """
 
     summary: pd.DataFrame
@@ -108,6 +113,8 @@ class StrategyEmulation:
     n_boot: int
     n_boot_failed: int
     seed: int | None
+    adjusted_for: tuple[str, ...] = ()
+    unrecorded: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -142,6 +149,8 @@ class StrategyEmulation:
             len(replicates),
             failed,
             seed,
+            tuple(n for n in analysis.line.covariate_names if not n.endswith(" missing")),
+            analysis.line.unrecorded,
         )
 
     def plot(self, ax=None):
@@ -165,9 +174,13 @@ class StrategyEmulation:
     def __repr__(self) -> str:
         lacking = (f", {self.n_boot_failed} of them without every estimate (a strategy nobody followed "
                    f"in the sample, or not followed to a reported time)" if self.n_boot_failed else "")
+        unrecorded = (f"; never recorded, so not adjusted for: {', '.join(self.unrecorded)}"
+                      if self.unrecorded else "")
         return (
             f"StrategyEmulation({len(self.labels)} strategies, {self.n_patients} patients, "
-            f"horizon {self.horizon_months:g} months, {self.n_boot} bootstrap replicates{lacking})"
+            f"horizon {self.horizon_months:g} months, {self.n_boot} bootstrap replicates{lacking}; "
+            f"weights adjusted for {', '.join(self.adjusted_for) or 'no baseline covariate'}, the response "
+            f"and escalation so far and time{unrecorded})"
         )
 
 

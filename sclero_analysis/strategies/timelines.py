@@ -34,6 +34,7 @@ class Timelines:
     lines: pd.DataFrame  # row (patient index), best_response, response_month: for response rules
     covariates: np.ndarray  # (n, q) baseline covariates of the weight models, standardised
     covariate_names: tuple[str, ...]
+    unrecorded: tuple[str, ...] = ()  # covariates asked for but never recorded: left out
 
     def __len__(self) -> int:
         return len(self.time)
@@ -117,4 +118,5 @@ def timelines(cs: CaseSeries, covariates: Sequence[str]) -> Timelines:
         }
     )
     x, names = _covariates(patients, covariates)
-    return Timelines(patients.reset_index(), time, status, first_start, table, x, names)
+    unrecorded = tuple(c for c in covariates if c not in names)
+    return Timelines(patients.reset_index(), time, status, first_start, table, x, names, unrecorded)
