@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--notebooks", help="folder of the notebooks (default: the package's own)")
     report.add_argument("--only", action="append", metavar="NAME", help="run only this notebook")
     report.add_argument("--fast", action="store_true", help="small simulations (a quick check)")
+    report.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="notebooks executed at once, each in its own kernel (default: one per "
+                             "core, at most 4; 1: one after the other)")
     _template_command(commands)
     return parser
 
@@ -169,7 +172,8 @@ def _report(args: argparse.Namespace) -> int:
         result = build_report(data=args.data, out=args.out, notebooks=args.only,
                               notebooks_dir=args.notebooks, seed=args.seed, tau=args.tau,
                               fast=args.fast, progress=_say, dayfirst=args.dayfirst,
-                              sheets=dict(args.sheet), literature=args.literature)
+                              sheets=dict(args.sheet), literature=args.literature,
+                              jobs=args.jobs)
     except (ReportError, FileNotFoundError) as error:
         print(f"sclero-analysis report: {error}\nNothing was written.", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -187,10 +191,11 @@ def _say(line: str) -> None:
 def report_summary(result: Report) -> str:
     """Return the last lines of ``report``: notebooks by status, the data alerts again, the index."""
     counts = result.summary["status"].value_counts()
-    total = sum(result.seconds.values())
+    total = result.elapsed if result.elapsed is not None else sum(result.seconds.values())
     parts = [f"{counts[status]} {status}" for status in (COMPLETE, SKIPPED, FAILED) if status in counts]
     n = len(result.notebooks)
-    lines = [f"{n} notebook{'s' if n != 1 else ''} in {total:.0f} s: {'; '.join(parts)}."]
+    at_once = f", {result.jobs} at a time" if result.jobs > 1 else ""
+    lines = [f"{n} notebook{'s' if n != 1 else ''} in {total:.0f} s{at_once}: {'; '.join(parts)}."]
     lines += [f"FAILED {run.name}: {run.failure}" for run in result.failed]
     lines += result.data.alerts() if result.data is not None else []
     lines.append(f"Open {result.index}")

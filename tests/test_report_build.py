@@ -13,7 +13,10 @@ import io
 import json
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -243,9 +246,10 @@ def test_data_without_valid_patients_is_refused_before_anything_is_written(tmp_p
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("failure", [RuntimeError("a bug in the builder"), KeyboardInterrupt()],
                          ids=["exception", "ctrl-c"])
-def test_an_interrupted_build_leaves_the_previous_report_untouched(tmp_path, monkeypatch, failure):
+def test_an_interrupted_build_leaves_the_previous_report_untouched(tmp_path, monkeypatch, failure, jobs):
     out = tmp_path / "reports"
     before = previous_report(out)
     books = tmp_path / "notebooks"
@@ -262,23 +266,67 @@ def test_an_interrupted_build_leaves_the_previous_report_untouched(tmp_path, mon
 
     monkeypatch.setattr(build, "run_notebook", run)
     if isinstance(failure, KeyboardInterrupt):
-        code, _, stderr = run_cli("--out", str(out), "--notebooks", str(books))
+        code, _, stderr = run_cli("--out", str(out), "--notebooks", str(books), "--jobs", jobs)
         assert code == 130 and "left as it was" in stderr
     else:
         with pytest.raises(RuntimeError, match="a bug in the builder"):
-            build_report(out=out, notebooks_dir=books, progress=None)
-    assert started == ["01_first", "02_second"]
+            build_report(out=out, notebooks_dir=books, progress=None, jobs=int(jobs))
+    # one after the other, in order; two at a time, both started at once
+    assert (started if jobs == "1" else sorted(started)) == ["01_first", "02_second"]
     assert tree(out) == before and leftovers(tmp_path) == []
 
 
-def test_ctrl_c_received_by_a_notebook_interrupts_the_report(tmp_path):
+def _marker(name: str) -> str:
+    return f"import pathlib; pathlib.Path({name!r}).touch()"
+
+
+def _wait_for(name: str) -> str:
+    return (f"import pathlib, time\nfor _ in range(600):\n    if pathlib.Path({name!r}).exists():\n"
+            "        break\n    time.sleep(0.1)")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_received_by_a_notebook_interrupts_the_report(tmp_path, jobs):
+    # two at a time, the second notebook is running when the first is interrupted: it ends,
+    # and the third never starts
     out = tmp_path / "reports"
     before = previous_report(out)
     books = tmp_path / "notebooks"
-    write_notebook(books, "01_interrupted", "raise KeyboardInterrupt")
-    write_notebook(books, "02_never", "open('ran', 'w').close()")
-    code, _, stderr = run_cli("--out", str(out), "--notebooks", str(books))
+    write_notebook(books, "01_interrupted", _marker("interrupted"), "raise KeyboardInterrupt")
+    if jobs == "2":
+        write_notebook(books, "02_running", _wait_for("interrupted"), "import time; time.sleep(3)")
+    write_notebook(books, "03_never", _marker("ran"))
+    code, _, stderr = run_cli("--out", str(out), "--notebooks", str(books), "--jobs", jobs)
     assert code == 130 and "left as it was" in stderr
+    assert tree(out) == before and leftovers(tmp_path) == [] and not (books / "ran").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_at_the_terminal_stops_the_running_notebooks_at_once(tmp_path, jobs):
+    # the kernels run in their own sessions, so Ctrl-C at the terminal reaches only the report's
+    # process: it interrupts every running kernel and starts no other notebook
+    out = tmp_path / "reports"
+    before = previous_report(out)
+    books = tmp_path / "notebooks"
+    for i in range(1, int(jobs) + 1):
+        write_notebook(books, f"0{i}_long", _marker(f"started_{i}"), "import time; time.sleep(300)")
+    write_notebook(books, "09_never", _marker("ran"))
+    cli = "import sys; from sclero_analysis.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", cli, "report", "--out", str(out), "--notebooks", str(books),
+               "--jobs", jobs]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(1200):
+            if all((books / f"started_{i}").exists() for i in range(1, int(jobs) + 1)):
+                break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        started = time.perf_counter()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "left as it was" in stderr
+    assert time.perf_counter() - started < 30  # not the notebooks' 300 s
     assert tree(out) == before and leftovers(tmp_path) == [] and not (books / "ran").exists()
 
 

@@ -14,11 +14,17 @@ in a staging folder and replaces the previous one only when complete
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -35,17 +41,19 @@ from sclero_analysis.report.literature_input import (
     check_literature,
     literature_path,
 )
-from sclero_analysis.report.runs import FAILED, NotebookRun, run_notebook
+from sclero_analysis.report.runs import FAILED, NotebookRun, interrupt_running, run_notebook
 from sclero_analysis.report.staging import check_replaceable, staged
 from sclero_analysis.synthetic.examples import DATA_DIR
 
 __all__ = ["DEFAULT_SEED", "DEFAULT_TAU", "Report", "ReportError", "build_report", "data_hash",
-           "default_notebooks_dir", "provenance"]
+           "default_jobs", "default_notebooks_dir", "provenance"]
 
 #: The seed every notebook's random draws start from unless another is given.
 DEFAULT_SEED = 20261125
 #: Horizon of restricted mean survival times (months).
 DEFAULT_TAU = 36.0
+#: Most notebooks run at once by default (each in its own kernel process).
+MAX_DEFAULT_JOBS = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +75,10 @@ class Report:
         sections with their reasons, the failing cell and error.
     data : DataCheck, optional
         What validation accepted and rejected in the data, by table and rule.
+    elapsed : float, optional
+        Wall-clock seconds from the first notebook's start to the last one's end.
+    jobs : int
+        Notebooks executed at once.
     literature : LiteratureCheck, optional
         What validation accepted and rejected in the literature the notebooks pooled (None:
         no literature).
@@ -79,6 +91,8 @@ class Report:
     runs: tuple[NotebookRun, ...] = ()
     data: DataCheck | None = None
     literature: LiteratureCheck | None = None
+    elapsed: float | None = None  # wall-clock seconds of the notebooks (several may run at once)
+    jobs: int = 1
 
     @property
     def index(self) -> Path:
@@ -175,15 +189,74 @@ def _notebook_names(source: Path, notebooks: Sequence[str] | None) -> list[str]:
     return names
 
 
+def default_jobs() -> int:
+    """Notebooks run at once by default: one per core, at most :data:`MAX_DEFAULT_JOBS`.
+
+    Examples
+    --------
+    >>> 1 <= default_jobs() <= MAX_DEFAULT_JOBS
+    True
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_JOBS))
+
+
+@contextlib.contextmanager
+def _event_loop(worker: bool):
+    """In a worker thread, close the event loop Jupyter's client made for it once the notebook ends."""
+    try:
+        yield
+    finally:
+        if worker:
+            from jupyter_core.utils import ensure_event_loop
+
+            ensure_event_loop().close()  # the thread's own loop (made by the first call)
+            asyncio.set_event_loop(None)
+
+
 def _run_all(source: Path, names: list[str], stage: Path, final: Path, parameters: dict,
-             say: Callable[[str], None]) -> tuple[NotebookRun, ...]:
-    runs = []
-    for i, name in enumerate(names, 1):
-        say(f"[{i}/{len(names)}] {name} …")
-        run = run_notebook(source / f"{name}.ipynb", stage, parameters, final)
-        say(f"[{i}/{len(names)}] {name}: {run.describe()} ({run.seconds:.1f} s)")
-        runs.append(run)
-    return tuple(runs)
+             say: Callable[[str], None], jobs: int = 1) -> tuple[NotebookRun, ...]:
+    """Run the notebooks, ``jobs`` at a time, started in order; return their runs in order.
+
+    Each notebook runs in its own kernel (a process), so a thread per running notebook only
+    waits on it. Once one raises (Ctrl-C reaching its kernel, a bug in the builder), no further
+    notebook starts; those running end, and the exception is raised.
+    """
+    stop, lock = threading.Event(), threading.Lock()
+
+    def tell(line: str) -> None:
+        with lock:  # one line at a time from the threads
+            say(line)
+
+    def one(i: int, name: str) -> NotebookRun | None:
+        if stop.is_set():
+            return None
+        tell(f"[{i}/{len(names)}] {name} …")
+        try:
+            with _event_loop(threading.current_thread() is not threading.main_thread()):
+                run = run_notebook(source / f"{name}.ipynb", stage, parameters, final)
+        except BaseException:
+            stop.set()  # before this thread takes the next notebook
+            raise
+        tell(f"[{i}/{len(names)}] {name}: {run.describe()} ({run.seconds:.1f} s)")
+        return run
+
+    if jobs <= 1:
+        return tuple(one(i, name) for i, name in enumerate(names, 1))
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
+    futures = [pool.submit(one, i, name) for i, name in enumerate(names, 1)]
+    try:
+        runs = tuple(f.result() for f in futures)
+    except BaseException:  # a notebook raised, or Ctrl-C reached this thread: start no other
+        stop.set()
+        interrupt_running()  # and stop those running (their kernels did not see the Ctrl-C)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return runs
 
 
 def build_report(
@@ -198,6 +271,7 @@ def build_report(
     dayfirst: bool | None = None,
     sheets: Mapping[str, str] | None = None,
     literature: str | Path | None = None,
+    jobs: int | None = None,
 ) -> Report:
     """Validate the data, execute the notebooks and replace ``out`` with the new report.
 
@@ -234,6 +308,10 @@ def build_report(
         workbook, :func:`~sclero_analysis.read_literature`); None: the shipped synthetic
         literature when ``data`` is None, else no literature (notebook 07 then pools nothing
         and says how to give one). It is checked with the data and recorded in the provenance.
+    jobs : int, optional
+        Notebooks executed at once, each in its own kernel (``--jobs``; default
+        :func:`default_jobs`: one per core, at most 4; 1 runs them one after the other). They
+        start in order and the outputs do not depend on it.
 
     Returns
     -------
@@ -274,6 +352,10 @@ def build_report(
                       "seed": int(seed), "tau": float(tau), "out_dir": str(stage), "fast": bool(fast),
                       "dayfirst": dayfirst, "sheets": dict(sheets) if sheets else None,
                       "literature_path": str(pooled) if literature is not None else None}
-        runs = _run_all(source, names, stage, folder, parameters, say)
+        jobs = default_jobs() if jobs is None else max(int(jobs), 1)
+        started = time.perf_counter()
+        runs = _run_all(source, names, stage, folder, parameters, say, jobs)
+        elapsed = time.perf_counter() - started
         write_index(stage, names, record, runs=runs, data=check, literature=literature_check)
-    return Report(folder, names, {r.name: r.seconds for r in runs}, record, runs, check, literature_check)
+    return Report(folder, names, {r.name: r.seconds for r in runs}, record, runs, check, literature_check,
+                  elapsed, min(jobs, len(names)))

@@ -10,9 +10,14 @@ and their reasons listed.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
 
 from sclero_analysis.report.pages import path_replacements, write_pages
 
@@ -83,6 +88,46 @@ class NotebookRun:
             n = len(self.skipped)
             return f"complete, {n} section{'s' if n > 1 else ''} skipped"
         return COMPLETE
+
+
+_running: set[AsyncKernelManager] = set()  # the kernels of the notebooks running now
+_running_lock = threading.Lock()
+
+
+class _TrackedKernelManager(AsyncKernelManager):
+    """Jupyter's kernel manager, keeping a set of the running kernels (:func:`interrupt_running`)."""
+
+    async def start_kernel(self, **kwargs) -> None:
+        await super().start_kernel(**kwargs)
+        with _running_lock:
+            _running.add(self)
+
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        with _running_lock:
+            _running.discard(self)
+        await super().shutdown_kernel(now=now, restart=restart)
+
+
+def interrupt_running() -> int:
+    """Send Ctrl-C (SIGINT) to the kernel of every notebook running now; return how many.
+
+    A kernel runs in its own session, so a Ctrl-C at the terminal reaches only the report's
+    process; with notebooks running in other threads, this passes it on (the running cell
+    raises ``KeyboardInterrupt``, and :func:`run_notebook` with it).
+    """
+    with _running_lock:
+        kernels = list(_running)
+    for km in kernels:
+        provisioner = km.provisioner
+        group, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+        try:
+            if group and hasattr(os, "killpg"):
+                os.killpg(group, signal.SIGINT)
+            elif pid:
+                os.kill(pid, signal.SIGINT)
+        except OSError:  # it has just ended
+            pass
+    return len(kernels)
 
 
 def _skipped(folder: Path, name: str) -> tuple[tuple[str, str], ...]:
@@ -173,9 +218,12 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | N
                                    # saved once, when it ends (even on an error or a dead
                                    # kernel), not after every cell: 2-3 s less per notebook
                                    request_save_on_cell_execute=False,
+                                   kernel_manager_class=_TrackedKernelManager,
                                    # the kernel's own log (e.g. "running over TCP without
-                                   # encryption") is not the user's business; cell errors still are
-                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                   # encryption", or "KeyboardInterrupt caught" when Jupyter
+                                   # interrupts an idle kernel before shutting it down) is not
+                                   # the user's business; cell errors still are
+                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except Exception as exc:  # a cell's error or a dead kernel: the notebook's status, not ours
         if getattr(exc, "ename", None) == "KeyboardInterrupt":  # Ctrl-C reached the kernel first
             raise KeyboardInterrupt from exc
