@@ -11,11 +11,13 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import pytest
 import sclero_analysis.report.build as build
 from sclero_analysis.cli import main
 from sclero_analysis.report import ReportError, build_report
+from sclero_analysis.report.runs import run_notebook
 from tests.userdata import user_tables, write_user_registry
 
 ROOT = Path(__file__).parents[1]
@@ -328,6 +331,37 @@ def test_ctrl_c_at_the_terminal_stops_the_running_notebooks_at_once(tmp_path, jo
     assert process.returncode == 130 and "left as it was" in stderr
     assert time.perf_counter() - started < 30  # not the notebooks' 300 s
     assert tree(out) == before and leftovers(tmp_path) == [] and not (books / "ran").exists()
+
+
+def test_notebooks_run_at_once_each_in_its_folder_and_leave_this_process_where_it_was(tmp_path):
+    # the working folder is the process's: a notebook run must not change it (papermill's cwd=
+    # does, and two threads restoring it in turn left it in a notebook's folder)
+    books = tmp_path / "notebooks"
+    for name, seconds in (("01_a", 1), ("02_b", 3)):  # the second ends last
+        write_notebook(books, name, f"import os, pathlib, time; time.sleep({seconds})\n"
+                                    "pathlib.Path(f'cwd_{os.getpid()}').write_text(os.getcwd())")
+    here = Path.cwd()
+    report = build_report(out=tmp_path / "r", notebooks_dir=books, progress=None, jobs=2)
+    assert Path.cwd() == here and not report.failed and report.jobs == 2
+    seen = [p.read_text() for p in books.glob("cwd_*")]
+    assert len(seen) == 2 and set(seen) == {str(books)}
+
+
+def test_a_running_notebook_never_moves_this_process_to_another_folder(tmp_path):
+    books = tmp_path / "notebooks"
+    write_notebook(books, "01_a", "import time; time.sleep(2)")
+    here, seen = os.getcwd(), set()
+
+    def run():
+        with build._event_loop(True):
+            run_notebook(books / "01_a.ipynb", tmp_path, {})
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    while thread.is_alive():
+        seen.add(os.getcwd())
+        time.sleep(0.02)
+    assert seen == {here} and (tmp_path / "01_a.html").exists()
 
 
 def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path):

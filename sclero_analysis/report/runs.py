@@ -9,6 +9,7 @@ and their reasons listed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -16,8 +17,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from jupyter_client.manager import AsyncKernelManager
 
 from sclero_analysis.report.pages import path_replacements, write_pages
 
@@ -90,22 +89,30 @@ class NotebookRun:
         return COMPLETE
 
 
-_running: set[AsyncKernelManager] = set()  # the kernels of the notebooks running now
+_running: set = set()  # the kernel managers of the notebooks running now
 _running_lock = threading.Lock()
 
 
-class _TrackedKernelManager(AsyncKernelManager):
-    """Jupyter's kernel manager, keeping a set of the running kernels (:func:`interrupt_running`)."""
+@functools.cache
+def _kernel_manager_class() -> type:
+    """Jupyter's kernel manager, keeping a set of the running kernels (:func:`interrupt_running`).
 
-    async def start_kernel(self, **kwargs) -> None:
-        await super().start_kernel(**kwargs)
-        with _running_lock:
-            _running.add(self)
+    Made on first use: importing the report layer (every notebook does) does not import Jupyter's client.
+    """
+    from jupyter_client.manager import AsyncKernelManager
 
-    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-        with _running_lock:
-            _running.discard(self)
-        await super().shutdown_kernel(now=now, restart=restart)
+    class TrackedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kwargs) -> None:
+            await super().start_kernel(**kwargs)
+            with _running_lock:
+                _running.add(self)
+
+        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            with _running_lock:
+                _running.discard(self)
+            await super().shutdown_kernel(now=now, restart=restart)
+
+    return TrackedKernelManager
 
 
 def interrupt_running() -> int:
@@ -213,12 +220,16 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, final: Path | N
     error, cell = None, None
     try:
         papermill.execute_notebook(str(notebook), str(executed), parameters=declared(notebook, parameters),
-                                   cwd=str(notebook.parent), kernel_name=KERNEL,
+                                   # the kernel starts in the notebook's folder; papermill's own
+                                   # cwd= would change this process's folder, which notebooks
+                                   # running at once in other threads share
+                                   resources={"metadata": {"path": str(notebook.parent)}},
+                                   kernel_name=KERNEL,
                                    progress_bar=False, log_output=False,
                                    # saved once, when it ends (even on an error or a dead
                                    # kernel), not after every cell: 2-3 s less per notebook
                                    request_save_on_cell_execute=False,
-                                   kernel_manager_class=_TrackedKernelManager,
+                                   kernel_manager_class=_kernel_manager_class(),
                                    # the kernel's own log (e.g. "running over TCP without
                                    # encryption", or "KeyboardInterrupt caught" when Jupyter
                                    # interrupts an idle kernel before shutting it down) is not
