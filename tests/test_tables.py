@@ -252,6 +252,18 @@ def test_a_suppressed_count_alone_in_its_row_suppresses_the_next_smallest_there(
     assert no_overall.loc["    L0"].tolist()[:3] == ["*", "30 (81.1)", "30 (60.0)"]  # the column's
 
 
+def test_a_group_of_one_shows_no_sd_instead_of_nan():
+    # a 15-patient series has a tier with one patient: its SD is not defined (R's tableone: NA)
+    df = pd.DataFrame({"age": [50.0, 60, 57.5, 40, 45], "tier": pd.Categorical(["a", "a", "b", "c", "c"])})
+    table = table_one(df, by="tier", continuous=["age"])
+    row = table.summary.loc["age, mean (SD)"]
+    assert row["b"] == "57.5 (–)" and row["a"] == "55.0 (7.1)"
+    assert not table.summary.apply(lambda c: c.str.contains("nan")).any().any()
+    assert any(note.startswith("–: not defined") for note in table.notes)
+    assert not any(note.startswith("–") for note in table_one(df.iloc[[0, 1, 3, 4]], by="tier",
+                                                                continuous=["age"]).notes)
+
+
 def test_standardized_difference_closed_forms():
     a, b = pd.Series([0.0, 2.0]), pd.Series([2.0, 4.0])  # means 1, 3; variances 2, 2
     assert standardized_difference(a, b, False) == pytest.approx(2 / np.sqrt(2))

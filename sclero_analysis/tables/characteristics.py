@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sclero_analysis.formatting import format_p
-from sclero_analysis.tables.summaries import continuous_cell, kind_of, mean_smd, p_value
+from sclero_analysis.tables.summaries import UNDEFINED, continuous_cell, kind_of, mean_smd, p_value
 from sclero_analysis.tables.suppression import COMPLEMENTARY, PRIMARY, suppress
 from sclero_analysis.tables.table import INDENT, Table, rows_to_frame
 from sclero_analysis.tables.units import Unit, check_constant, described
@@ -242,7 +242,7 @@ def table_one(
         extra = {"Missing": str(int(values.isna().sum()))}
         if by and len(levels) > 1 and smd:
             smds[name] = mean_smd(values, groups, levels, categorical=kind != "continuous")
-            extra["SMD"] = f"{smds[name]:.3f}"
+            extra["SMD"] = f"{smds[name]:.3f}" if np.isfinite(smds[name]) else UNDEFINED
         if by and len(levels) > 1 and pvalues:
             ps[name] = p_value(values, groups, levels, kind, name in nonnormal)
             extra["p"] = format_p(ps[name])
@@ -251,5 +251,8 @@ def table_one(
         columns=columns + ["Missing"] + (["SMD"] if smds else []) + (["p"] if ps else [])).fillna("")
     notes = _notes(what.word, len(df), what.notes, levels, smds, ps, min_cell,
                    int(groups.isna().sum()) if by else 0, by)
+    cells = summary.to_numpy().ravel().tolist()
+    if any(c == UNDEFINED or c.endswith(f"({UNDEFINED})") for c in cells):
+        notes += (f"{UNDEFINED}: not defined (an SD, or an SMD, needs two values or more in a group).",)
     return Table(summary, {"smd": pd.Series(smds, dtype=float), "p": pd.Series(ps, dtype=float)},
                  title or (f"Characteristics by {by}" if by else "Characteristics"), notes)

@@ -58,6 +58,10 @@ def kind_of(values: pd.Series) -> str:
     return "categorical"
 
 
+#: What a table shows for a statistic that is not defined (the SD of one value, an SMD without one).
+UNDEFINED = "–"
+
+
 def continuous_cell(x: pd.Series, nonnormal: bool, decimals: int) -> str:
     """Return mean (SD), or median [Q1, Q3] with R's type-7 quantiles, of the non-missing values."""
     x = x.dropna()
@@ -66,8 +70,9 @@ def continuous_cell(x: pd.Series, nonnormal: bool, decimals: int) -> str:
     if nonnormal:
         q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])  # R's type 7, as tableone
         return f"{med:.{decimals}f} [{q1:.{decimals}f}, {q3:.{decimals}f}]"
-    sd = x.std(ddof=1) if len(x) > 1 else math.nan
-    return f"{x.mean():.{decimals}f} ({sd:.{decimals}f})"
+    if len(x) == 1:  # no SD from a single value (R's tableone prints NA)
+        return f"{x.mean():.{decimals}f} ({UNDEFINED})"
+    return f"{x.mean():.{decimals}f} ({x.std(ddof=1):.{decimals}f})"
 
 
 def p_value(values: pd.Series, groups: pd.Series, levels: list, kind: str, nonnormal: bool) -> float:
