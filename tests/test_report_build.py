@@ -364,6 +364,19 @@ def test_a_running_notebook_never_moves_this_process_to_another_folder(tmp_path)
     assert seen == {here} and (tmp_path / "01_a.html").exists()
 
 
+def test_notebooks_show_missing_cells_in_words_not_nan(tmp_path):
+    books = tmp_path / "notebooks"
+    write_notebook(books, "01_frames", "import pandas as pd\nimport sclero_analysis as sa\n"
+                   "out = sa.report.notebook_outputs(out_dir, '01_frames')\n"
+                   "display(pd.DataFrame({'median': [12.5, None], 'upper': [20.0, None],\n"
+                   "                      'se': [None, 1.0]}))")
+    with build._event_loop(False):
+        run_notebook(books / "01_frames.ipynb", tmp_path, {"out_dir": str(tmp_path)})
+    book = nbformat.read(tmp_path / "01_frames.ipynb", as_version=4)
+    shown = book.cells[-1].outputs[0]["data"]["text/html"]
+    assert "not reached" in shown and "–" in shown and "NaN" not in shown
+
+
 def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path):
     out = tmp_path / "thesis"
     out.mkdir()

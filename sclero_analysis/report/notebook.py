@@ -20,6 +20,7 @@ from sclero_analysis.caseseries import CaseSeries, read_case_series
 from sclero_analysis.report.save import save_figure, save_table
 from sclero_analysis.synthetic.examples import load_example
 from sclero_analysis.tables import Table
+from sclero_analysis.tables.table import MEDIAN_COLUMNS, NOT_REACHED
 
 
 def load_data(data_path: str | Path | None = None, dayfirst: bool | None = None,
@@ -177,8 +178,43 @@ class NotebookOutputs:
         }, indent=1))
 
 
+def frame_html(frame: pd.DataFrame) -> str:
+    """Return a DataFrame's notebook HTML with its missing cells in words instead of ``NaN``.
+
+    In a table of medians (a ``median`` column), NaN in ``median, lower, upper`` is "not
+    reached" (the curve never reaches 0.5), as in the saved tables; any other missing cell is
+    "–" (not estimated, or not applicable to that row).
+
+    Examples
+    --------
+    >>> html = frame_html(pd.DataFrame({"median": [12.5, float("nan")], "n": [3, None]}))
+    >>> "not reached" in html and "–" in html and "NaN" not in html
+    True
+    """
+    if "median" in frame.columns:
+        frame = frame.copy()
+        for column in (c for c in MEDIAN_COLUMNS if c in frame.columns):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), NOT_REACHED)
+    return frame.to_html(na_rep="–", notebook=True, max_rows=pd.get_option("display.max_rows"),
+                         max_cols=pd.get_option("display.max_columns"), show_dimensions=False)
+
+
+def _show_missing_in_words() -> None:
+    """In a running notebook, display DataFrames by :func:`frame_html` (outside one, nothing)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
+
+
 def notebook_outputs(out_dir: str | Path, notebook: str) -> NotebookOutputs:
     """Start a notebook's outputs in ``out_dir`` (its manifest starts empty).
+
+    In a running notebook, DataFrames are then displayed with missing cells in words
+    (:func:`frame_html`: "not reached", "–") instead of ``NaN``, as the saved tables are.
 
     Parameters
     ----------
@@ -202,4 +238,5 @@ def notebook_outputs(out_dir: str | Path, notebook: str) -> NotebookOutputs:
     """
     outputs = NotebookOutputs(Path(out_dir), notebook)
     outputs._write()
+    _show_missing_in_words()
     return outputs
