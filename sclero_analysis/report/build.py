@@ -24,7 +24,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -222,8 +222,9 @@ def _run_all(source: Path, names: list[str], stage: Path, final: Path, parameter
     """Run the notebooks, ``jobs`` at a time, started in order; return their runs in order.
 
     Each notebook runs in its own kernel (a process), so a thread per running notebook only
-    waits on it. Once one raises (Ctrl-C reaching its kernel, a bug in the builder), no further
-    notebook starts; those running end, and the exception is raised.
+    waits on it. Once one raises (Ctrl-C reaching its kernel, a bug in the builder) or Ctrl-C
+    reaches this thread, no further notebook starts, those running are interrupted, and the
+    exception is raised. A notebook whose cell fails does not raise: its run says so.
     """
     stop, lock = threading.Event(), threading.Lock()
 
@@ -249,6 +250,10 @@ def _run_all(source: Path, names: list[str], stage: Path, final: Path, parameter
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
     futures = [pool.submit(one, i, name) for i, name in enumerate(names, 1)]
     try:
+        wait(futures, return_when=FIRST_EXCEPTION)  # at once, whichever notebook raises
+        raised = [f.exception() for f in futures if f.done() and not f.cancelled() and f.exception()]
+        if raised:
+            raise raised[0]
         runs = tuple(f.result() for f in futures)
     except BaseException:  # a notebook raised, or Ctrl-C reached this thread: start no other
         stop.set()
