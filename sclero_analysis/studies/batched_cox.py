@@ -48,6 +48,7 @@ class BatchedCoxResult:
 
 @dataclass(frozen=True)
 class _Batch:
+    # the per-row arrays are (B, n[, p]) when the robust variance is asked, else one replicate's scratch
     x: np.ndarray  # (B, n, p), centred, sorted by time descending
     w: np.ndarray  # (B, n) case weights (0 on padding)
     d: np.ndarray  # (B, n) event indicator as float
@@ -78,16 +79,18 @@ def _fit(time, event, x, weight, mask, cluster, ties: Ties, max_iter: int, tol: 
     if not np.all(np.isfinite(time)[mask]):
         raise ValueError("time must be finite on every row in use")
     weight = np.ones((b, n)) if weight is None else np.ascontiguousarray(weight, float)
-    order, start, end = (np.empty((b, n), np.int64) for _ in range(3))
-    w, d, frac, c, n_dead = (np.empty((b, n)) for _ in range(5))
-    x_sorted = np.empty((b, n, p))
+    kept = b if rows else 1  # the sorted rows of every replicate (for the robust variance), or scratch
+    order, start, end = (np.empty((kept, n), np.int64) for _ in range(3))
+    w, d, frac, c, n_dead = (np.empty((kept, n)) for _ in range(5))
+    x_sorted = np.empty((kept, n, p))
     last, iterations = np.empty(b, np.int64), np.empty(b, np.int64)
     constant, converged = np.empty((b, p), bool), np.empty(b, bool)
     beta, loglik, info = np.empty((b, p)), np.empty(b), np.empty((b, p, p))
     row_shape = (b, n) if rows else (b, 1)  # placeholders when no robust variance is asked
     denom, xbar, risk = np.ones(row_shape), np.zeros(row_shape + (p,)), np.zeros(row_shape)
+    event = np.ascontiguousarray(event, bool)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        fit_kernel(np.ascontiguousarray(time), np.ascontiguousarray(event, bool), np.ascontiguousarray(x),
+        fit_kernel(np.ascontiguousarray(time), event, np.ascontiguousarray(x),
                    weight, mask, ties == "efron", max_iter, tol, rows, order, x_sorted, w, d, start, end,
                    frac, c, n_dead, last, constant, beta, loglik, info, iterations, converged, denom,
                    xbar, risk)
@@ -98,7 +101,7 @@ def _fit(time, event, x, weight, mask, cluster, ties: Ties, max_iter: int, tol: 
             raise ValueError("cluster must hold non-negative integer codes")
         codes = np.take_along_axis(cluster, order, axis=1)
     batch = _Batch(x_sorted, w, d, start, end, last, codes, frac, c, n_dead, ties == "efron", constant)
-    converged &= d.sum(axis=1) > 0
+    converged &= np.any(event & mask, axis=1)  # a replicate without events has no fit
     return batch, beta, loglik, info, iterations, converged, _Rows(denom, xbar, risk)
 
 

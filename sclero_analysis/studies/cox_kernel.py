@@ -338,6 +338,10 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
                beta, loglik, info, iterations, converged, denom, xbar, risk):
     """Fit every replicate: prepare its rows, then Newton–Raphson from beta = 0.
 
+    The sorted rows (``order, x, w, d, start, end, frac, c, n_dead``) are written per replicate
+    with ``rows``; without, they have one row of scratch reused by every replicate (first
+    dimension 1): nothing reads them afterwards, and a batch then writes no fresh memory.
+
     A step that lowers the log likelihood is halved; converged when the accepted step is below
     ``tol`` × (1 + max |beta|). With ``rows`` the row-level quantities of the final beta
     (denominators, x̄, exp(eta)) are written for the robust variance.
@@ -353,13 +357,14 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     score, trial_score, trial_info = np.empty(p), np.empty(p), np.empty((p, p))
     step, trial = np.empty(p), np.empty(p)
     for b in range(b_count):
-        lb = _prepare_one(time[b], weight[b], event[b], x_in[b], mask[b], efron, rows, order[b], buffer, keys,
-                          key_buffer, counts, t, mean, x[b], w[b], d[b], start[b], end[b], frac[b], c[b],
-                          n_dead[b], constant[b], xx)
+        r = b if rows else 0  # without rows, one replicate's sorted rows at a time (kept in cache)
+        lb = _prepare_one(time[b], weight[b], event[b], x_in[b], mask[b], efron, rows, order[r], buffer, keys,
+                          key_buffer, counts, t, mean, x[r], w[r], d[r], start[r], end[r], frac[r], c[r],
+                          n_dead[r], constant[b], xx)
         last[b] = lb
-        xb, wb, db, eb, cb, bb, ib = x[b], w[b], d[b], end[b], constant[b], beta[b], info[b]
+        xb, wb, db, eb, cb, bb, ib = x[r], w[r], d[r], end[r], constant[b], beta[b], info[b]
         fill(bb, 0.0)
-        nb = n_dead[b]
+        nb = n_dead[r]
         ll = _evaluate_one(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, score, ib, denom[b], xbar[b],
                            risk[b], s1, e1, a, s2, e2, packed, pair)
         ok = _newton_direction(ib, score, cb, step, lu)
