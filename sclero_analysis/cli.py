@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--fast", action="store_true", help="small simulations (a quick check)")
     report.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="notebooks executed at once, each in its own kernel (default: one per "
-                             "core, at most 4; 1: one after the other)")
+                             "core, at most 4; 1: one after the other; -1: one per core)")
     _template_command(commands)
     return parser
 

@@ -383,6 +383,17 @@ def test_notebooks_show_missing_cells_in_words_not_nan(tmp_path):
     assert "not reached" in shown and "–" in shown and "NaN" not in shown
 
 
+def test_jobs_say_how_many_notebooks_run_at_once(tmp_path, monkeypatch):
+    books = tmp_path / "notebooks"
+    for name in ("01_a", "02_b", "03_c"):
+        write_notebook(books, name)
+    monkeypatch.setattr(build, "run_notebook", lambda notebook, *_: build.NotebookRun(notebook.stem, 0.1))
+    for jobs, expected in ((1, 1), (2, 2), (9, 3), (-1, min(build._cores(), 3)),
+                           (None, min(build.default_jobs(), 3))):
+        report = build_report(out=tmp_path / "r", notebooks_dir=books, progress=None, jobs=jobs)
+        assert report.jobs == expected and [r.name for r in report.runs] == ["01_a", "02_b", "03_c"]
+
+
 def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path):
     out = tmp_path / "thesis"
     out.mkdir()

@@ -189,6 +189,13 @@ def _notebook_names(source: Path, notebooks: Sequence[str] | None) -> list[str]:
     return names
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def default_jobs() -> int:
     """Notebooks run at once by default: one per core, at most :data:`MAX_DEFAULT_JOBS`.
 
@@ -197,11 +204,7 @@ def default_jobs() -> int:
     >>> 1 <= default_jobs() <= MAX_DEFAULT_JOBS
     True
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_DEFAULT_JOBS))
+    return max(1, min(_cores(), MAX_DEFAULT_JOBS))
 
 
 @contextlib.contextmanager
@@ -315,8 +318,8 @@ def build_report(
         and says how to give one). It is checked with the data and recorded in the provenance.
     jobs : int, optional
         Notebooks executed at once, each in its own kernel (``--jobs``; default
-        :func:`default_jobs`: one per core, at most 4; 1 runs them one after the other). They
-        start in order and the outputs do not depend on it.
+        :func:`default_jobs`: one per core, at most 4; 1 runs them one after the other; -1 one
+        per core). They start in order and the outputs do not depend on it.
 
     Returns
     -------
@@ -357,7 +360,7 @@ def build_report(
                       "seed": int(seed), "tau": float(tau), "out_dir": str(stage), "fast": bool(fast),
                       "dayfirst": dayfirst, "sheets": dict(sheets) if sheets else None,
                       "literature_path": str(pooled) if literature is not None else None}
-        jobs = default_jobs() if jobs is None else max(int(jobs), 1)
+        jobs = default_jobs() if jobs is None else int(jobs) if int(jobs) >= 1 else _cores()
         started = time.perf_counter()
         runs = _run_all(source, names, stage, folder, parameters, say, jobs)
         elapsed = time.perf_counter() - started
