@@ -205,19 +205,24 @@ def _links(folder: Path, name: str) -> str:
     return f'<p class="links">{shown}</p>' if shown else ""
 
 
+def _counts_table(counts) -> str:
+    """Rows read, accepted and rejected per table (a data or literature check's ``counts``)."""
+    head = "<tr><th></th>" + "".join(f"<th>{esc(str(c))}</th>" for c in counts.columns) + "</tr>"
+    rows = "".join(f"<tr><td>{esc(str(t))}</td>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+                   for t, row in counts.iterrows())
+    return f'<table class="counts">{head}{rows}</table>'
+
+
 def _data_section(data: DataCheck | None) -> str:
     """Rows accepted and rejected per table, rejected rows by rule, and the alerts."""
     if data is None:
         return ""
-    head = "<tr><th></th>" + "".join(f"<th>{esc(str(c))}</th>" for c in data.counts.columns) + "</tr>"
-    rows = "".join(f"<tr><td>{esc(str(t))}</td>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
-                   for t, row in data.counts.iterrows())
     rules = "".join(f"<li>{esc(str(r.table))}: {esc(str(r.rule))} ({r.rows} rows)</li>"
                     for r in data.rejected_by_rule.itertuples(index=False))
     alerts = "".join(f'<p class="alert">{esc(a)}</p>' for a in data.alerts())
     return (f'<h2 id="data">Data</h2><p>{esc(data.source)} (dates: {esc(data.dates)}). Rows '
             "with errors are left out of every analysis; rows with warnings are kept.</p>"
-            f"{alerts}<table class=\"counts\">{head}{rows}</table>"
+            f"{alerts}{_counts_table(data.counts)}"
             + (f"<p>Rejected rows by rule broken:</p><ul>{rules}</ul>" if rules else "")
             + f"<p>Every problem and its cell: <code>{esc(data.validate)}</code></p>")
 
@@ -226,15 +231,12 @@ def _literature_section(literature: LiteratureCheck | None) -> str:
     """Show the literature the notebooks pooled: rows accepted and rejected per table."""
     if literature is None:
         return ""
-    head = "<tr><th></th>" + "".join(f"<th>{esc(str(c))}</th>" for c in literature.counts.columns) + "</tr>"
-    rows = "".join(f"<tr><td>{esc(str(t))}</td>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
-                   for t, row in literature.counts.iterrows())
     problems = (f"<p>{literature.n_errors} errors, {literature.n_warnings} warnings: "
                 f"<code>sclero-analysis validate {esc(literature.source)}</code></p>"
                 if literature.n_errors or literature.n_warnings else "")
     return (f'<h2 id="literature">Literature</h2><p>{esc(literature.source)}, pooled in notebooks 04 and '
             "07. Rows with errors are left out of the pooling.</p>"
-            f'<table class="counts">{head}{rows}</table>{problems}')
+            f"{_counts_table(literature.counts)}{problems}")
 
 
 def _contents(folder: Path, notebooks: list[str], runs: Sequence[NotebookRun] | None) -> str:
