@@ -120,11 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--notebooks", help="folder of the notebooks (default: the package's own)")
     report.add_argument("--only", action="append", metavar="NAME", help="run only this notebook")
     report.add_argument("--fast", action="store_true", help="small simulations (a quick check)")
-    report.add_argument("--jobs", type=int, default=None, metavar="N",
+    report.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                         help="notebooks executed at once, each in its own kernel (default: one per "
                              "core, at most 4; 1: one after the other; -1: one per core)")
     _template_command(commands)
     return parser
+
+
+def _jobs(text: str) -> int:
+    """``--jobs``: 1 or more notebooks at once, or -1 (one per core)."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1 and jobs != -1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, or -1 (one per core), not {text!r}")
+    return jobs
 
 
 def _template_command(commands) -> None:

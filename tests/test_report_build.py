@@ -305,15 +305,18 @@ def test_ctrl_c_received_by_a_notebook_interrupts_the_report(tmp_path, jobs):
     assert tree(out) == before and leftovers(tmp_path) == [] and not (books / "ran").exists()
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_ctrl_c_at_the_terminal_stops_the_running_notebooks_at_once(tmp_path, jobs):
+@pytest.mark.parametrize(("jobs", "deaf"), [("1", False), ("2", False), ("2", True)],
+                         ids=["one at a time", "two at a time", "a kernel ignoring Ctrl-C"])
+def test_ctrl_c_at_the_terminal_stops_the_running_notebooks_at_once(tmp_path, jobs, deaf):
     # the kernels run in their own sessions, so Ctrl-C at the terminal reaches only the report's
-    # process: it interrupts every running kernel and starts no other notebook
+    # process: it interrupts every running kernel, ends one that does not stop (an interrupt
+    # between two cells, or one that hung the kernel), and starts no other notebook
     out = tmp_path / "reports"
     before = previous_report(out)
     books = tmp_path / "notebooks"
     for i in range(1, int(jobs) + 1):
-        write_notebook(books, f"0{i}_long", _marker(f"started_{i}"), "import time; time.sleep(300)")
+        ignore = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n" if deaf and i == 2 else ""
+        write_notebook(books, f"0{i}_long", _marker(f"started_{i}"), ignore + "import time; time.sleep(300)")
     write_notebook(books, "09_never", _marker("ran"))
     # Ctrl-C handled as at a terminal: a test run started in the background ignores SIGINT, and
     # its children would inherit that
@@ -334,7 +337,7 @@ def test_ctrl_c_at_the_terminal_stops_the_running_notebooks_at_once(tmp_path, jo
         if process.poll() is None:
             process.kill()
             process.communicate()  # closes its pipes
-    assert process.returncode == 130 and "left as it was" in stderr
+    assert process.returncode == 130 and "left as it was" in stderr, stderr
     assert time.perf_counter() - started < 30  # not the notebooks' 300 s
     assert tree(out) == before and leftovers(tmp_path) == [] and not (books / "ran").exists()
 
@@ -388,10 +391,16 @@ def test_jobs_say_how_many_notebooks_run_at_once(tmp_path, monkeypatch):
     for name in ("01_a", "02_b", "03_c"):
         write_notebook(books, name)
     monkeypatch.setattr(build, "run_notebook", lambda notebook, *_: build.NotebookRun(notebook.stem, 0.1))
-    for jobs, expected in ((1, 1), (2, 2), (9, 3), (-1, min(build._cores(), 3)),
+    for jobs, expected in ((1, 1), (2, 2), (9, 3), (-1, min(build.cores(), 3)),
                            (None, min(build.default_jobs(), 3))):
         report = build_report(out=tmp_path / "r", notebooks_dir=books, progress=None, jobs=jobs)
         assert report.jobs == expected and [r.name for r in report.runs] == ["01_a", "02_b", "03_c"]
+    with pytest.raises(ValueError, match="jobs must be"):
+        build_report(out=tmp_path / "r", notebooks_dir=books, progress=None, jobs=0)
+    for bad in ("0", "-2", "two"):
+        with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+            main(["report", "--jobs", bad])
+        assert "--jobs" in err.getvalue() and "-1 (one per core)" in err.getvalue()
 
 
 def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path):

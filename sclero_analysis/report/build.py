@@ -19,8 +19,8 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import platform
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from sclero_analysis._compiled import KERNEL_MODULES, ready_kernels
+from sclero_analysis._compiled import _cores as cores  # the cores this process may use
 from sclero_analysis.exceptions import ReportError
 from sclero_analysis.report.datacheck import DataCheck, check_data, date_order
 from sclero_analysis.report.index import write_index
@@ -54,6 +55,8 @@ DEFAULT_SEED = 20261125
 DEFAULT_TAU = 36.0
 #: Most notebooks run at once by default (each in its own kernel process).
 MAX_DEFAULT_JOBS = 4
+#: Seconds a running notebook has to stop on Ctrl-C before its kernel is ended.
+STOP_SECONDS = 3.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,13 +192,6 @@ def _notebook_names(source: Path, notebooks: Sequence[str] | None) -> list[str]:
     return names
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def default_jobs() -> int:
     """Notebooks run at once by default: one per core, at most :data:`MAX_DEFAULT_JOBS`.
 
@@ -204,7 +200,7 @@ def default_jobs() -> int:
     >>> 1 <= default_jobs() <= MAX_DEFAULT_JOBS
     True
     """
-    return max(1, min(_cores(), MAX_DEFAULT_JOBS))
+    return max(1, min(cores(), MAX_DEFAULT_JOBS))
 
 
 @contextlib.contextmanager
@@ -260,8 +256,15 @@ def _run_all(source: Path, names: list[str], stage: Path, final: Path, parameter
         runs = tuple(f.result() for f in futures)
     except BaseException:  # a notebook raised, or Ctrl-C reached this thread: start no other
         stop.set()
-        interrupt_running()  # and stop those running (their kernels did not see the Ctrl-C)
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+        # and stop those running (their kernels did not see the Ctrl-C): Ctrl-C, then, for a
+        # kernel it did not stop within a few seconds (one caught between two cells, or hung
+        # by an interrupt in its own message handling), the end of its process
+        interrupt_running()
+        wait(futures, timeout=STOP_SECONDS)
+        while not all(f.done() for f in futures):
+            interrupt_running(getattr(signal, "SIGKILL", signal.SIGTERM))
+            wait(futures, timeout=0.5)
         raise
     pool.shutdown()
     return runs
@@ -337,6 +340,8 @@ def build_report(
     KeyboardInterrupt
         Passed on after removing the staging folder: the previous report is untouched.
     """
+    if jobs is not None and not (int(jobs) >= 1 or int(jobs) == -1):
+        raise ValueError(f"jobs must be a number of notebooks (1 or more) or -1 (one per core), not {jobs}")
     folder = Path(out).resolve()
     source = Path(notebooks_dir).resolve() if notebooks_dir is not None else default_notebooks_dir()
     if data is not None and not Path(data).exists():
@@ -360,7 +365,7 @@ def build_report(
                       "seed": int(seed), "tau": float(tau), "out_dir": str(stage), "fast": bool(fast),
                       "dayfirst": dayfirst, "sheets": dict(sheets) if sheets else None,
                       "literature_path": str(pooled) if literature is not None else None}
-        jobs = default_jobs() if jobs is None else int(jobs) if int(jobs) >= 1 else _cores()
+        jobs = default_jobs() if jobs is None else int(jobs) if jobs != -1 else cores()
         started = time.perf_counter()
         runs = _run_all(source, names, stage, folder, parameters, say, jobs)
         elapsed = time.perf_counter() - started

@@ -115,12 +115,13 @@ def _kernel_manager_class() -> type:
     return TrackedKernelManager
 
 
-def interrupt_running() -> int:
-    """Send Ctrl-C (SIGINT) to the kernel of every notebook running now; return how many.
+def interrupt_running(signum: int = signal.SIGINT) -> int:
+    """Send Ctrl-C (or ``signum``) to the kernel of every notebook running now; return how many.
 
     A kernel runs in its own session, so a Ctrl-C at the terminal reaches only the report's
     process; with notebooks running in other threads, this passes it on (the running cell
-    raises ``KeyboardInterrupt``, and :func:`run_notebook` with it).
+    raises ``KeyboardInterrupt``, and :func:`run_notebook` with it). ``signal.SIGKILL`` ends
+    a kernel that did not stop (its run is then failed: a dead kernel).
     """
     with _running_lock:
         kernels = list(_running)
@@ -129,9 +130,9 @@ def interrupt_running() -> int:
         group, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
         try:
             if group and hasattr(os, "killpg"):
-                os.killpg(group, signal.SIGINT)
+                os.killpg(group, signum)
             elif pid:
-                os.kill(pid, signal.SIGINT)
+                os.kill(pid, signum)
         except OSError:  # it has just ended
             pass
     return len(kernels)
