@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sclero_analysis.studies import fit_cox_batched
-from sclero_analysis.studies.cox_kernel import KEY_BYTES, _sort_rows
+from sclero_analysis.studies.cox_kernel import KEY_BYTES, _log_term, _sort_rows
 
 
 def sort(t: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -56,3 +56,34 @@ def test_a_replicate_with_its_rows_shuffled_gives_the_same_fit(ties):
     # the same partial likelihood summed in another order, equal to rounding
     np.testing.assert_allclose(fits[1].coef, fits[0].coef, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(fits[1].se, fits[0].se, rtol=1e-12)
+
+
+def _fold_logs(weights, dens) -> float:
+    ll, product, product_w = 0.0, 1.0, 0.0
+    for weight, den in zip(weights, dens, strict=True):
+        ll, product, product_w = _log_term(ll, product, product_w, weight, den)
+    return ll - product_w * np.log(product)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_batched_logs_of_the_denominators_equal_their_sum(seed):
+    # the kernel multiplies denominators of equal weight and takes one log per run: a sum of
+    # w·log(den) over runs of equal and changing weights, denominators from 1e-300 to 1e300 (and
+    # many in range, whose product must be logged before it overflows)
+    rng = np.random.default_rng(seed)
+    n = 2_000
+    dens = 10.0 ** rng.uniform(-300, 300, n) * rng.uniform(0.5, 2, n)
+    in_range = rng.uniform(size=n) < 0.7
+    dens[in_range] = rng.uniform(1, 1e4, in_range.sum())
+    weights = np.where(rng.uniform(size=n) < 0.9, 1.0, rng.uniform(0.2, 3, n))
+    with np.errstate(over="ignore"):
+        got = _fold_logs(weights, dens)
+    expected = -np.sum(weights * np.log(dens))
+    assert got == pytest.approx(expected, rel=1e-13)
+
+
+def test_a_zero_or_infinite_denominator_gives_the_infinite_log_and_nan_stays_nan():
+    with np.errstate(divide="ignore"):
+        assert _fold_logs([1.0, 1.0, 1.0], [2.0, 0.0, 3.0]) == np.inf
+    assert _fold_logs([1.0, 2.0], [np.inf, 5.0]) == -np.inf
+    assert np.isnan(_fold_logs([1.0, 1.0], [np.nan, 5.0]))

@@ -161,6 +161,30 @@ def _pairs(p):
     return pair
 
 
+#: Bounds within which denominators are multiplied into the running product (whose log is taken
+#: only when it leaves (1 / LOG_RANGE, LOG_RANGE), when the weight changes, and at the end).
+LOG_RANGE, LOG_FACTOR = 1e150, 1e100
+
+
+@helper
+def _log_term(ll, product, product_w, weight, den):
+    """Subtract ``weight`` · log(``den``) from ``ll`` through the running product; return the state.
+
+    One log per run of equal weights (every death without case weights) instead of one per
+    denominator: the product of denominators of weight ``product_w`` is kept in range, and its
+    log subtracted, as a run ends. A denominator outside the factor range (or not finite) has
+    its own log.
+    """
+    if weight != product_w or not (1.0 / LOG_RANGE < product < LOG_RANGE):
+        ll -= product_w * np.log(product)
+        product, product_w = 1.0, weight
+    if 1.0 / LOG_FACTOR < den < LOG_FACTOR:
+        product *= den
+    else:
+        ll -= weight * np.log(den)
+    return ll, product, product_w
+
+
 @helper
 def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: C901
                   risk, s1, e1, a, s2, e2, packed, pair):
@@ -171,12 +195,14 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
     deaths). At a tie group's last row, its deaths (a group of one row directly, as most
     are): Breslow, or a single death, one denominator S0 for the group's total weight; Efron
     with tied deaths, sub-steps in row order, the k-th with S0 − (k/d)·E0, each weighted by
-    the deaths' mean weight (R's rule). At beta = 0 no exponential is taken. ``rows``: also
+    the deaths' mean weight (R's rule). At beta = 0 no exponential is taken; the
+    denominators' logs are taken once per run of equal weights (:func:`_log_term`). ``rows``: also
     write each death's denominator and x̄ and every row's exp(eta).
     """
     p, nq = x.shape[1], xx.shape[1]
     at_zero = _max_abs(beta) == 0.0
     s0, ll, e0, w_dead = 0.0, 0.0, 0.0, 0.0
+    product, product_w = 1.0, 0.0  # the denominators whose logs are still to subtract (_log_term)
     fill(s1, 0.0)
     fill(s2, 0.0)
     fill(score, 0.0)
@@ -217,7 +243,7 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
             if d[j] > 0:
                 inv = 1.0 / s0
                 wj = w[j]
-                ll -= wj * np.log(s0)
+                ll, product, product_w = _log_term(ll, product, product_w, wj, s0)
                 for k in range(p):
                     a[k] = s1[k] * inv
                     score[k] -= wj * a[k]
@@ -245,7 +271,7 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
             den = s0 - frac * e0
             if tied or step == 0:  # else the group's one denominator, already counted
                 inv = 1.0 / den
-                ll -= mean_w * np.log(den)
+                ll, product, product_w = _log_term(ll, product, product_w, mean_w, den)
                 for k in range(p):
                     a[k] = (s1[k] - frac * e1[k]) * inv
                     score[k] -= mean_w * a[k]
@@ -269,7 +295,7 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
     for q in range(nq):
         info[pair[q, 0], pair[q, 1]] = packed[q]
         info[pair[q, 1], pair[q, 0]] = packed[q]
-    return ll
+    return ll - product_w * np.log(product)
 
 
 @helper
