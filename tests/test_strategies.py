@@ -109,6 +109,46 @@ def test_window_weight_is_the_inverse_share_of_compliers():
     assert set(np.unique(pieces.clone[late])) == {0, 1}
 
 
+def test_the_line_in_course_response_is_read_month_by_month():
+    import pandas as pd
+
+    from sclero_analysis.strategies.timelines import Timelines
+
+    # 0: PR at 1.5 on a first line, a new line (same tier) from 2.5 without response; 1: CR at 3;
+    # 2: no response; 3: two lines started together, the second (in line order) responding at 1
+    lines = pd.DataFrame({
+        "row": [0, 0, 1, 2, 3, 3],
+        "start_month": [0.0, 2.5, 0.0, 0.0, 0.0, 0.0],
+        "best_response": ["PR", "SD", "CR", "PD", "SD", "PR"],
+        "response_month": [1.5, np.nan, 3.0, np.nan, np.nan, 1.0],
+    })
+    t = Timelines(pd.DataFrame(index=range(4)), np.full(4, 9.0), np.zeros(4, int), {}, lines,
+                  np.empty((4, 0)), ())
+    got = t.line_responded(("CR", "PR"), 5).astype(int).tolist()
+    assert got == [[0, 0, 1, 0, 0], [0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]]
+    assert t.line_responded(("CR",), 5)[1].tolist() == [False, False, False, True, True]
+    assert t.response_month(("CR", "PR")).tolist() == [1.5, 3.0, INF, 1.0]  # any line's, for the rules
+
+
+def test_monthly_weights_follow_the_response_of_the_line_in_course():
+    # 8 patients who responded by month 1 (any line); 4 changed to a line without response at
+    # month 2, and 2 of those escalate in month 3 (never escalate: they deviate). The followers
+    # judged on the line in course stand in for those 2: 1 / (2/4) = 2 after month 3, the
+    # others 1 (a model on the first response only would give everyone 1 / (6/8))
+    n = 8
+    escalated = np.array([3.5, 3.6, INF, INF, INF, INF, INF, INF])
+    c = clone(sa.Strategy.never_escalate(), np.full(n, 8.0), np.zeros(n, int), _first(escalated, [INF] * n),
+              np.full(n, 1.0), np.zeros(n, bool))
+    in_course = np.ones((n, 8), bool)
+    in_course[:4, 2:] = False
+    pieces = censoring_weights(c, np.empty((n, 0)), np.full(n, 1.0), escalated, 8.0, line_responded=in_course)
+    late = pieces.month >= 4
+    changed = pieces.clone < 4
+    assert set(np.unique(pieces.clone[late & changed])) == {2, 3}
+    assert np.allclose(pieces.unstabilised[late & changed], 2.0, rtol=0.01)
+    assert np.allclose(pieces.unstabilised[late & ~changed], 1.0, rtol=0.01)
+
+
 def test_weighted_curves_match_r_survfit_with_weights():
     ref = json.loads(REFERENCE.read_text())
     d = {k: np.asarray(v, float) for k, v in ref["data"].items()}

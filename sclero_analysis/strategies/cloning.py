@@ -35,7 +35,8 @@ def _beyond(first: dict[str, np.ndarray], tier: str) -> np.ndarray:
     return np.minimum.reduce(above)
 
 
-def _escalation_rule(strategy: Strategy, first: dict[str, np.ndarray], responded_by: np.ndarray):
+def _escalation_rule(strategy: Strategy, first: dict[str, np.ndarray], responded_by: np.ndarray,
+                     line_responded: np.ndarray | None):
     """Deviation and window of the non-severe rules (never escalate, or escalate if no response)."""
     any_escalation = _beyond(first, "ivig")
     n = len(any_escalation)
@@ -43,7 +44,10 @@ def _escalation_rule(strategy: Strategy, first: dict[str, np.ndarray], responded
         return any_escalation, np.full(n, np.nan), np.full(n, np.nan)
     start, end = strategy.window
     premature = any_escalation < start
-    responded = responded_by <= start
+    if line_responded is not None and int(start) < line_responded.shape[1]:
+        responded = line_responded[:, int(start)]  # the line in course at the check
+    else:
+        responded = responded_by <= start
     complied = (
         (any_escalation >= start) & (any_escalation <= end) & (first[strategy.escalate_to] == any_escalation)
     )
@@ -63,6 +67,7 @@ def clone(
     first: dict[str, np.ndarray],
     responded_by: np.ndarray,
     severe: np.ndarray,
+    line_responded: np.ndarray | None = None,
 ) -> Clones:
     """Clone every patient into ``strategy`` and censor at deviation (see the module docstring).
 
@@ -77,6 +82,10 @@ def clone(
         First month with a response as the strategy counts it (inf: none).
     severe : numpy.ndarray of bool
         Severe at time zero by the strategy's rule (all False without one).
+    line_responded : numpy.ndarray, optional
+        (n, months) whether the line in course had responded by each whole month
+        (:meth:`~sclero_analysis.strategies.timelines.Timelines.line_responded`): the response
+        check reads it at the check's month. Without it, any response by then counts.
 
     Examples
     --------
@@ -87,7 +96,7 @@ def clone(
     >>> c.deviation.tolist(), c.status.tolist()
     ([inf, 4.0], [1, 0])
     """
-    deviation, window_start, window_end = _escalation_rule(strategy, first, responded_by)
+    deviation, window_start, window_end = _escalation_rule(strategy, first, responded_by, line_responded)
     if strategy.severe is not None and severe.any():
         w = strategy.severe_within_months
         beyond = _beyond(first, strategy.severe_tier)

@@ -62,6 +62,8 @@ class _Analysis:
             truncate,
         )
         self.responded = {n: line.response_month(s.response) for n, s in strategies.items()}
+        months = int(np.ceil(horizon))
+        self.line_responded = {n: line.line_responded(s.response, months) for n, s in strategies.items()}
         self.severe = {n: _severe(line, s) for n, s in strategies.items()}
         self.escalated = np.minimum.reduce([line.first_start[t] for t in ESCALATION_TIERS])
         rules = sorted({s.severe for s in strategies.values() if s.severe is not None})
@@ -85,8 +87,9 @@ class _Analysis:
         out = {}
         for name, strategy in self.strategies.items():
             responded = self.responded[name][rows]
+            in_course = self.line_responded[name][rows]
             clones = clone(
-                strategy, taken["time"], taken["status"], first, responded, self.severe[name][rows]
+                strategy, taken["time"], taken["status"], first, responded, self.severe[name][rows], in_course
             )
             if check:
                 _check_followed(name, strategy, clones)
@@ -99,6 +102,7 @@ class _Analysis:
                 self.truncate,
                 self.zero_covariates[rows],
                 self.cache.setdefault(name, {"name": name}),
+                in_course,
             )
             out[name] = {
                 "weighted": weighted_curve(pieces.start, pieces.stop, pieces.status, pieces.weight),
@@ -142,8 +146,9 @@ def emulate_strategies(
     Time zero is the start of each patient's first line of therapy; every patient with a line is
     cloned into each strategy; a clone is censored when its patient deviates from the strategy
     (after its grace period); inverse-probability-of-censoring weights from pooled logistic
-    models of deviation (on the baseline covariates, the response so far, escalation so far and
-    time) make the clones still following represent all; weighted curves compare the strategies.
+    models of deviation (on the baseline covariates, the response so far on any line and on the
+    line in course, escalation so far and time) make the clones still following represent all;
+    weighted curves compare the strategies.
 
     Parameters
     ----------

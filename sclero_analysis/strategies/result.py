@@ -180,7 +180,7 @@ class StrategyEmulation:
             f"StrategyEmulation({len(self.labels)} strategies, {self.n_patients} patients, "
             f"horizon {self.horizon_months:g} months, {self.n_boot} bootstrap replicates{lacking}; "
             f"weights adjusted for {', '.join(self.adjusted_for) or 'no baseline covariate'}, the response "
-            f"and escalation so far and time{unrecorded})"
+            f"so far (any line's and the line in course's), escalation so far and time{unrecorded})"
         )
 
 

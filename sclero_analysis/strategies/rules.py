@@ -1,7 +1,8 @@
 """``Strategy``: a management strategy of the treatment ladder, as data.
 
 A strategy says which tiers a patient may start on (time zero: the first line's start), when
-immunosuppression must be added (no PR or better by a given month, within a grace period), and
+immunosuppression must be added (no PR or better on the line in course by a given month, within
+a grace period), and
 what severe patients get (cytoreduction within a grace period). It regulates escalation only:
 stopping IVIG maintenance or changing agents within a tier is part of usual care under every
 strategy, and a relapse or progression ends follow-up (it is the outcome), so rules after a
@@ -31,8 +32,10 @@ class Strategy:
     label : str
         Name shown in tables and figures.
     no_response_months : float, optional
-        Without PR or better (``response``) by this month, ``escalate_to`` must be added within
-        ``grace_months``; before it, and for responders, no escalation. None: never escalate.
+        Without PR or better (``response``) on the line in course by this month (a patient who
+        responded to a first line and then changed agents within the tier is judged on the new
+        one), ``escalate_to`` must be added within ``grace_months``; before it, and for
+        responders, no escalation. None: never escalate.
     grace_months : float
         Grace period of both rules (whole months).
     escalate_to : str
@@ -88,7 +91,7 @@ class Strategy:
 
     @classmethod
     def escalate_if_no_response(cls, by_months: float = 3, grace_months: float = 1) -> Strategy:
-        """Add immunosuppression within ``grace_months`` if no PR or better by ``by_months``."""
+        """Add immunosuppression in ``grace_months`` unless the line in course responded by ``by_months``."""
         return cls(
             f"escalate if no response by {by_months:g} months",
             no_response_months=by_months,

@@ -3,7 +3,8 @@
 One row per patient with at least one line of therapy: the outcome (first relapse or
 progression, death without it, or censoring at the last follow-up, in months from time zero),
 the first start of each tier above IVIG, the first response (PR or better, or what a strategy
-counts as response) and the baseline covariates the censoring weights use. Computed once per
+counts as response), whether the line in course responded, month by month, and the baseline
+covariates the censoring weights use. Computed once per
 analysis; the bootstrap resamples these rows.
 """
 
@@ -31,7 +32,7 @@ class Timelines:
     time: np.ndarray  # outcome time
     status: np.ndarray  # 1 relapse or progression, 2 death without it, 0 censored
     first_start: dict[str, np.ndarray]  # tier → first start (inf: never)
-    lines: pd.DataFrame  # row (patient index), best_response, response_month: for response rules
+    lines: pd.DataFrame  # row (patient index), start_month, best_response, response_month, by start
     covariates: np.ndarray  # (n, q) baseline covariates of the weight models, standardised
     covariate_names: tuple[str, ...]
     unrecorded: tuple[str, ...] = ()  # covariates asked for but never recorded: left out
@@ -45,6 +46,28 @@ class Timelines:
         first = np.full(len(self), np.inf)
         np.minimum.at(first, lines["row"].to_numpy(), lines["response_month"].fillna(np.inf).to_numpy())
         return first
+
+    def line_responded(self, responses: Sequence[str], months: int) -> np.ndarray:
+        """Whether the line in course at each whole month 0 … ``months`` − 1 had responded by then.
+
+        (n, months) booleans: at month m, the line started last by m (the latest start, then
+        the last in line order) has one of ``responses`` recorded by m months. Clinicians judge
+        the therapy in course: a patient who responded to a first line and then changed agents
+        within the tier is, at month m, a non-responder on the new line until it responds.
+        """
+        row = self.lines["row"].to_numpy()
+        start = self.lines["start_month"].to_numpy()
+        answered = self.lines["best_response"].isin(list(responses)).to_numpy()
+        response = np.where(answered, self.lines["response_month"].fillna(np.inf).to_numpy(), np.inf)
+        position = np.arange(len(row))
+        out = np.zeros((len(self), months), bool)
+        for m in range(months):
+            current = np.full(len(self), -1)
+            started = start <= m
+            np.maximum.at(current, row[started], position[started])  # lines are in start order
+            seen = current >= 0
+            out[seen, m] = response[current[seen]] <= m
+        return out
 
     def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Return the arrays of ``rows`` (a bootstrap sample, with repeats)."""
@@ -113,6 +136,7 @@ def timelines(cs: CaseSeries, covariates: Sequence[str]) -> Timelines:
     table = pd.DataFrame(
         {
             "row": line_rows,
+            "start_month": start,
             "best_response": lines["best_response"].astype(str).to_numpy(),
             "response_month": response,
         }

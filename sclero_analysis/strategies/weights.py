@@ -12,9 +12,11 @@ missing value is the mean with a missing indicator) and the patient's state:
   following at a that either deviate in the window or are still followed after it, with the
   response so far;
 * **every other month** (m, m+1]: deviating in it, a pooled model over clone-months with an
-  intercept per period (months 0-5 each, then 6-8, 9-11, 12-17, 18-23, 24 on) and the response
-  and escalation so far, fitted on the clone-months that end in a deviation or are followed to
-  the month's end (an outcome first leaves nothing to deviate from).
+  intercept per period (months 0-5 each, then 6-8, 9-11, 12-17, 18-23, 24 on), the response
+  so far (any line's, and the line in course's: a patient who responded to a first line and
+  changed agents is judged on the new one) and escalation so far, fitted on the clone-months
+  that end in a deviation or are followed to the month's end (an outcome first leaves nothing
+  to deviate from).
 
 A clone's weight in month (m, m+1] is the inverse of its probability of having followed through
 month m−1 (a deviation at a month's end is exact; one within a month counts from the next),
@@ -158,6 +160,7 @@ def censoring_weights(
     truncate: float | None = None,
     zero_covariates: np.ndarray | None = None,
     cache: dict | None = None,
+    line_responded: np.ndarray | None = None,
 ) -> Pieces:
     """Return the clone-months of one strategy with their censoring weights (see the module docstring).
 
@@ -179,6 +182,9 @@ def censoring_weights(
         Starting coefficients of the models (keyed by ``cache["name"]`` and model), updated
         unless ``cache["frozen"]`` (the bootstrap starts every replicate from the data's fit, so
         its numbers do not depend on the order of the replicates).
+    line_responded : numpy.ndarray, optional
+        (n, months) whether the line in course at each whole month had responded by then
+        (:meth:`Timelines.line_responded`): a covariate of the monthly model.
     """
     n = len(clones.time)
     deviated = clones.deviated
@@ -198,8 +204,10 @@ def censoring_weights(
     x_base = np.column_stack([ones, covariates])
     x_zero = x_base if zero_covariates is None else np.column_stack([ones, zero_covariates])
     x_window = np.column_stack([x_base, responded_by <= np.maximum(a, 0)])
+    in_course = [] if line_responded is None else [line_responded[clone, month]]
     x_month = np.column_stack(
-        [_periods(month), covariates[clone], responded_by[clone] <= month, escalated_by[clone] <= month]
+        [_periods(month), covariates[clone], responded_by[clone] <= month, escalated_by[clone] <= month,
+         *in_course]
     )
     rows = {
         "zero": (zero_rows, zero_dev[zero_rows].astype(float), None),
