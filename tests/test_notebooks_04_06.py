@@ -27,7 +27,13 @@ from sclero_analysis.literature import (
     sweep_gaps,
     sweep_summary,
 )
-from sclero_analysis.report import build_report, findings, sizing
+from sclero_analysis.report import (
+    build_report,
+    firth_findings,
+    planning_findings,
+    publication_findings,
+    sizing,
+)
 from sclero_analysis.survival.inputs import SurvivalInputError
 from sclero_analysis.synthetic.publication import expected_reports
 from tests.userdata import write_user_registry
@@ -175,7 +181,8 @@ def test_publication_gaps_turn_with_the_data(tiny):
     sections = [s for s, _ in publication_gaps(empty, has_truth=False)]
     assert sections[:3] == ["Registry vs literature curves", "Response rate of the reports",
                             "Crude HR in the published cases"]
-    text = findings.publication_finding(empty, sweep_summary(sa.publication_sweep(tiny, (0, 2), range(2))))
+    sweep = sweep_summary(sa.publication_sweep(tiny, (0, 2), range(2)))
+    text = publication_findings.publication_finding(empty, sweep)
     assert "no report would tell an assessed line" in text.lower() and not NAN.search(text)
 
 
@@ -186,11 +193,11 @@ def _comparison(reported: int, assessed: int, registry: int = 60, registry_asses
 
 
 def test_the_reported_rate_sentence_turns_with_the_numbers():
-    above = findings.reported_rate(_comparison(10, 10))
-    within = findings.reported_rate(_comparison(6, 10))
+    above = publication_findings.reported_rate(_comparison(10, 10))
+    within = publication_findings.reported_rate(_comparison(6, 10))
     assert "10 of 10 reports (100%), above the 95% CI" in above
     assert "6 of 10 reports (60%), within the 95% CI" in within
-    plain = findings.publication_plain_words
+    plain = publication_findings.publication_plain_words
     assert "quote a response rate above" in plain(_comparison(10, 10), _flat_sweep())
     assert "does not contradict" in plain(_comparison(6, 10), _flat_sweep())
 
@@ -201,14 +208,14 @@ def _flat_sweep(first=0.6, last=0.62, se=0.03):
 
 
 def test_the_sweep_sentence_says_rises_only_beyond_monte_carlo_error():
-    assert "does not change beyond Monte Carlo error" in findings._sweep_change(_flat_sweep())
-    assert "rises from 60%" in findings._sweep_change(_flat_sweep(last=0.9))
-    assert "falls from 60%" in findings._sweep_change(_flat_sweep(last=0.3))
-    assert "cannot be compared" in findings._sweep_change(_flat_sweep(last=float("nan")))
+    assert "does not change beyond Monte Carlo error" in publication_findings._sweep_change(_flat_sweep())
+    assert "rises from 60%" in publication_findings._sweep_change(_flat_sweep(last=0.9))
+    assert "falls from 60%" in publication_findings._sweep_change(_flat_sweep(last=0.3))
+    assert "cannot be compared" in publication_findings._sweep_change(_flat_sweep(last=float("nan")))
 
 
 def test_unseen_relapses_are_counted():
-    text = findings.publication_plain_words(_comparison(6, 10), _flat_sweep())
+    text = publication_findings.publication_plain_words(_comparison(6, 10), _flat_sweep())
     assert "the reports tell 4 relapses or progressions of the 10 published patients, the registry " \
            "records 9" in text
 
@@ -231,11 +238,11 @@ def test_relapse_rate_counts_every_analysable_line():
 
 def test_the_relapse_rate_comparison_turns():
     design = sizing.RelapseRate(900, 500, 25_000.0)  # 2.0 per 100 line-months
-    assert "conservative" in findings.relapse_rate_comparison(sizing.RelapseRate(40, 40, 1000.0), design)
-    assert "optimistic" in findings.relapse_rate_comparison(sizing.RelapseRate(40, 10, 1000.0), design)
-    assert "of this registry's order" in findings.relapse_rate_comparison(sizing.RelapseRate(40, 22, 1000.0),
-                                                                          design)
-    assert "unknown" in findings.relapse_rate_comparison(sizing.RelapseRate(0, 0, 0.0), design)
+    compare = planning_findings.relapse_rate_comparison
+    assert "conservative" in compare(sizing.RelapseRate(40, 40, 1000.0), design)
+    assert "optimistic" in compare(sizing.RelapseRate(40, 10, 1000.0), design)
+    assert "of this registry's order" in compare(sizing.RelapseRate(40, 22, 1000.0), design)
+    assert "unknown" in compare(sizing.RelapseRate(0, 0, 0.0), design)
 
 
 def _study_summary(iptw_power, naive_bias=0.4, iptw_bias=0.02, n_used_own=0):
@@ -253,8 +260,8 @@ def _study_summary(iptw_power, naive_bias=0.4, iptw_bias=0.02, n_used_own=0):
 
 
 def test_the_planning_finding_turns_with_the_computed_power():
-    reached = findings.planning_finding(_study_summary([np.nan, 0.4, 0.85, 0.95]), 8)
-    short = findings.planning_finding(_study_summary([np.nan, 0.2, 0.4, 0.6]), 8)
+    reached = planning_findings.planning_finding(_study_summary([np.nan, 0.4, 0.85, 0.95]), 8)
+    short = planning_findings.planning_finding(_study_summary([np.nan, 0.2, 0.4, 0.6]), 8)
     assert "IPTW Cox reaches 80% power between 50 patients (40%) and 100 (85%)" in reached
     assert "IPTW Cox does not reach 80% power at any size up to 200 patients (the best: 60% at 200)" in short
     for text in (reached, short):
@@ -268,8 +275,9 @@ def test_the_planning_finding_turns_with_the_computed_power():
 
 
 def test_the_planning_plain_words_turn_with_the_bias():
-    biased = findings.planning_plain_words(_study_summary([np.nan, 0.4, 0.85, 0.95]), 8)
-    unbiased = findings.planning_plain_words(_study_summary([np.nan, 0.4, 0.85, 0.95], naive_bias=0.03), 8)
+    biased = planning_findings.planning_plain_words(_study_summary([np.nan, 0.4, 0.85, 0.95]), 8)
+    summary = _study_summary([np.nan, 0.4, 0.85, 0.95], naive_bias=0.03)
+    unbiased = planning_findings.planning_plain_words(summary, 8)
     assert biased.startswith("a registry of between 50 and 100 patients would detect")
     assert "more patients do not remove the naive Cox's bias" in biased
     assert "reduces the bias to +0.02" in biased
@@ -278,16 +286,16 @@ def test_the_planning_plain_words_turn_with_the_bias():
 
 
 def test_power_bias_and_coverage_sentences_turn():
-    assert findings.power_statement(0.85, 0.05, 20, 20).endswith("reaching 80%")
-    partly = findings.power_statement(0.5, 0.1, 15, 20)  # 10 detections in 20 registries, 5 not fitted
+    assert planning_findings.power_statement(0.85, 0.05, 20, 20).endswith("reaching 80%")
+    partly = planning_findings.power_statement(0.5, 0.1, 15, 20)  # 10 detections in 20, 5 not fitted
     assert partly.startswith("38% power") and partly.endswith("(50% among the 15 it could fit)")
     fitted_half = pd.DataFrame({"power": [0.9], "n_used": [10], "n_reps": [20]}, index=[400])
     assert "does not reach 80% power at any size up to 400 patients (the best: 45% at 400)" == \
-        findings.size_for_power(fitted_half)  # failed fits detect nothing
-    assert "is biased by +0.30" in findings.bias_statement(0.3, 0.05, "naive Cox")
-    assert "no bias beyond" in findings.bias_statement(0.05, 0.05, "naive Cox")
-    assert "above the nominal" in findings.coverage_statement(0.999, 0.001)
-    assert "cannot be estimated" in findings.coverage_statement(float("nan"), float("nan"))
+        planning_findings.size_for_power(fitted_half)  # failed fits detect nothing
+    assert "is biased by +0.30" in planning_findings.bias_statement(0.3, 0.05, "naive Cox")
+    assert "no bias beyond" in planning_findings.bias_statement(0.05, 0.05, "naive Cox")
+    assert "above the nominal" in planning_findings.coverage_statement(0.999, 0.001)
+    assert "cannot be estimated" in planning_findings.coverage_statement(float("nan"), float("nan"))
 
 
 # --- notebook 06: series size, one-series fits, counted Firth failures ------------------------
@@ -326,16 +334,16 @@ def test_fit_series_leaves_out_the_tier_that_breaks_firth_and_says_so():
     assert list(fit.tiers.index) == ["ivig", "immunosuppression"]
     (section, reason), = fit.notes
     assert section == "One small series" and "cytoreduction (1 line, 0 relapses) was left out" in reason
-    drawn = findings.one_series_hr(fit, ss.plan_series(400))
+    drawn = firth_findings.one_series_hr(fit, ss.plan_series(400))
     assert drawn.endswith("in one 30-patient series drawn from this registry")
-    assert findings.one_series_hr(fit, ss.plan_series(25)) == "there is no cytoreduction line to " \
+    assert firth_findings.one_series_hr(fit, ss.plan_series(25)) == "there is no cytoreduction line to " \
                                                                 "compare in this registry's 25 patients"
 
 
 def test_fit_series_with_one_tier_fits_nothing_and_says_why():
     fit = ss.fit_series(_frame([("ivig", 3.0, 1), ("ivig", 5.0, 0), ("ivig", 7.0, 1)]))
     assert fit.models == {} and "one tier (ivig: 3 lines)" in fit.notes[0][1]
-    assert "no tier comparison" in findings.one_series_hr(fit)
+    assert "no tier comparison" in firth_findings.one_series_hr(fit)
 
 
 def _draws(statuses_firth, excluded=0):
@@ -356,9 +364,9 @@ def test_firth_failures_are_counted_and_the_sentence_changes():
     assert (firth["estimated"], firth["failed"], firth["not_estimable"]) == (5, 3, 2)
     assert firth["failure"] == "no finite maximum here"
     plan = ss.plan_series(400)
-    text = findings.firth_finding(plan, failing)
+    text = firth_findings.firth_finding(plan, failing)
     assert "finite estimate in 5 of 8 (62%) and failed in 3 (most often: no finite maximum here)" in text
-    clean = findings.firth_finding(plan, ss.summarise_draws(_draws(["estimated"] * 10)))
+    clean = firth_findings.firth_finding(plan, ss.summarise_draws(_draws(["estimated"] * 10)))
     assert "finite estimate in 10 of 10 (100%);" in clean and "failed" not in clean
 
 
@@ -366,13 +374,13 @@ def test_firth_power_against_80_percent_turns_the_plain_words():
     plan = ss.plan_series(400)
     weak = ss.summarise_draws(_draws(["estimated"] * 10, excluded=2))
     strong = ss.summarise_draws(_draws(["estimated"] * 10, excluded=9))
-    assert "excluded HR = 1 in 2 of 10 (20%), below the 80%" in findings.firth_finding(plan, weak)
-    assert "reaching the 80%" in findings.firth_finding(plan, strong)
-    assert "can describe courses, not rank therapies" in findings.firth_plain_words(plan, weak)
-    assert "a comparison is informative" in findings.firth_plain_words(plan, strong)
+    assert "excluded HR = 1 in 2 of 10 (20%), below the 80%" in firth_findings.firth_finding(plan, weak)
+    assert "reaching the 80%" in firth_findings.firth_finding(plan, strong)
+    assert "can describe courses, not rank therapies" in firth_findings.firth_plain_words(plan, weak)
+    assert "a comparison is informative" in firth_findings.firth_plain_words(plan, strong)
     nothing = ss.summarise_draws(_draws(["failed"] * 4))
-    assert "no draw of 30 patients allowed" in findings.firth_plain_words(plan, nothing)
-    assert not NAN.search(findings.firth_finding(plan, nothing))
+    assert "no draw of 30 patients allowed" in firth_findings.firth_plain_words(plan, nothing)
+    assert not NAN.search(firth_findings.firth_finding(plan, nothing))
 
 
 def test_a_draw_without_the_contrast_is_not_a_firth_failure():
@@ -391,7 +399,7 @@ def test_the_crude_hr_sentence_names_each_missing_estimate():
     hr = _comparison(6, 10).registry_hr
     none = CrudeHR("cytoreduction", np.nan, np.nan, {"ivig": 3, "cytoreduction": 1},
                    {"ivig": 2, "cytoreduction": 0}, "no relapse on cytoreduction")
-    pair = findings.crude_hr_pair
+    pair = publication_findings.crude_hr_pair
 
     def compare(registry, literature):
         return pair(PublicationComparison(9, 3, 2.0, 3, 3, 20, 12, registry, literature))

@@ -8,7 +8,6 @@ numbers say the opposite gets the opposite answer, with the threshold that decid
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 from sclero_analysis.report.findings import (
@@ -17,6 +16,7 @@ from sclero_analysis.report.findings import (
     baseline_difference,
     closeness,
     evidence,
+    finite,
     group_months,
     hazard_ratio,
     share,
@@ -27,9 +27,6 @@ Ratio = tuple[float, float, float]  # hazard ratio, lower and upper 95% limits
 #: How the methods of ``compare_tiers`` are named in sentences.
 METHOD_NAMES = {"naive": "naive", "adjusted": "covariate-adjusted", "iptw": "IPTW"}
 
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(float(value))
 
 
 def headline_term(levels: Sequence[str], prefer: str = "cytoreduction") -> tuple[str, str] | None:
@@ -102,7 +99,7 @@ def overview_plain(smd: Mapping[str, float], smallest_tier: int | None = None,
     True
     """
     measured = baseline_difference(dict(smd), threshold)
-    values = [abs(v) for v in smd.values() if _finite(v)]
+    values = [abs(v) for v in smd.values() if finite(v)]
     if values and max(values) >= threshold:
         reading = ("a crude comparison of tiers mixes the treatment with who received it, which "
                    "notebook 03 weights for")
@@ -177,7 +174,7 @@ def relapse_plain(logrank_p: float | None, unadjusted: Ratio | None, adjusted: R
         moved = f"{shift(unadjusted[0], adjusted[0], 'adjusting for the recorded covariates')} ({label})"
     else:
         moved = f"the unadjusted and adjusted hazard ratios of {label} cannot both be estimated"
-    tested = f"the data give {tested}" if _finite(logrank_p) else tested
+    tested = f"the data give {tested}" if finite(logrank_p) else tested
     text = f"{tested}; {moved}; {deaths}."
     if caveats:
         text += f" Caution: {'; '.join(caveats)}."
@@ -215,7 +212,7 @@ def confounding_finding(label: str, ratios: Mapping[str, Ratio | None], truth: f
     naive, iptw = ratios.get("naive"), ratios.get("iptw")
     moved = (shift(naive[0], iptw[0], "weighting") if naive is not None and iptw is not None
              else "naive and IPTW estimates cannot both be given")
-    truth_text = f"; true marginal HR {truth:.2f}" if _finite(truth) else ""
+    truth_text = f"; true marginal HR {truth:.2f}" if finite(truth) else ""
     caution = f"; caution: {'; '.join(caveats)}" if caveats else ""
     return f"{label}: {parts}{truth_text}; {moved}; {balanced}{caution}."
 
@@ -232,7 +229,7 @@ def confounding_plain(max_smd_before: float | None, max_smd_after: float | None,
     >>> "did not balance" in text, "no truth" in text
     (True, True)
     """
-    if not (_finite(max_smd_before) and _finite(max_smd_after)):
+    if not (finite(max_smd_before) and finite(max_smd_after)):
         return ("no propensity model could be fitted on these data, so the tiers "
                 "cannot be compared fairly here; the crude comparison of notebook 02 stays "
                 "confounded by indication.")
@@ -241,7 +238,7 @@ def confounding_plain(max_smd_before: float | None, max_smd_after: float | None,
     text = f"{before}; {balance(max_smd_before, max_smd_after, threshold)}"
     marginal = {METHOD_NAMES.get(name, name): r[0] for name, r in ratios.items()
                 if r is not None and name != "adjusted"}  # the covariate-adjusted HR is conditional
-    if _finite(truth):
+    if finite(truth):
         text += (f"; {closeness(marginal, truth)} (the covariate-adjusted HR is conditional and "
                  "targets another quantity)")
     else:

@@ -19,8 +19,18 @@ EVENTS_PER_PARAMETER = 10
 MIN_CLUSTERS = 30
 
 
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(float(value))
+def finite(value: float | None) -> bool:
+    """Return whether ``value`` is a finite number (not None, NaN, pandas' NA or infinite).
+
+    Examples
+    --------
+    >>> finite(0.3), finite(None), finite(float("nan")), finite(float("inf"))
+    (True, False, False, False)
+    """
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):  # pandas' NA, or not a number
+        return False
 
 
 def months(value: float | None, decimals: int = 1) -> str:
@@ -31,7 +41,7 @@ def months(value: float | None, decimals: int = 1) -> str:
     >>> months(12.345), months(float("nan"))
     ('12.3 months', 'not reached')
     """
-    return f"{float(value):.{decimals}f} months" if _finite(value) else "not reached"
+    return f"{float(value):.{decimals}f} months" if finite(value) else "not reached"
 
 
 def count(n: int, noun: str) -> str:
@@ -81,7 +91,7 @@ def evidence(p: float | None, effect: str, test: str, alpha: float = ALPHA, reas
     >>> evidence(0.0004, "a difference between tiers", "log-rank")
     'evidence of a difference between tiers (log-rank p < 0.001, below 0.05)'
     """
-    if not _finite(p):
+    if not finite(p):
         return f"{effect} could not be tested ({test}: {reason or 'not computable on these data'})"
     where = "below" if p < alpha else "not below"
     lead = "evidence of" if p < alpha else "no evidence of"
@@ -140,7 +150,7 @@ def few_clusters(n_clusters: int, minimum: int = MIN_CLUSTERS) -> str:
 
 
 def _estimable(*values: float | None) -> bool:
-    return all(_finite(v) and 0 < float(v) for v in values)
+    return all(finite(v) and 0 < float(v) for v in values)
 
 
 def hazard_ratio(hr: float, lower: float, upper: float, label: str = "HR") -> str:
@@ -214,7 +224,7 @@ def baseline_difference(smd: dict[str, float], threshold: float = SMD_THRESHOLD)
     >>> baseline_difference({"mrss": 0.06, "age": 0.05})
     'the tiers look alike on the recorded characteristics (largest SMD 0.06, below 0.1)'
     """
-    values = {k: abs(float(v)) for k, v in smd.items() if _finite(v)}
+    values = {k: abs(float(v)) for k, v in smd.items() if finite(v)}
     if not values:
         return "baseline differences between tiers cannot be measured (fewer than two tiers)"
     largest = max(values, key=values.get)
@@ -252,10 +262,10 @@ def e_value(point: float, limit: float, label: str) -> str:
     >>> e_value(4.52, 1.0, "cytoreduction")[:70]
     'cytoreduction: an unmeasured confounder associated with both tier and '
     """
-    if not _finite(point):
+    if not finite(point):
         return f"{label}: no E-value (the estimate is not estimable)"
     ci = (f"the confidence interval already includes 1 (E-value of its limit {limit:.2f})"
-          if _finite(limit) and limit <= 1.0 else f"{limit:.2f} to move its confidence limit to 1")
+          if finite(limit) and limit <= 1.0 else f"{limit:.2f} to move its confidence limit to 1")
     return (f"{label}: an unmeasured confounder associated with both tier and relapse by a risk "
             f"ratio of {point:.2f} each could explain the estimate away; {ci}")
 
@@ -278,10 +288,8 @@ def closeness(estimates: dict[str, float], truth: float) -> str:
             f"{truth:.2f}" + (f" ({others})" if others else ""))
 
 
-# =============================================================================================
-# Notebooks 04-06: publication bias, registry planning, small samples.
-# Kept in one block at the end so that sentences added for other notebooks merge apart.
-# =============================================================================================
+# Shared by the sentences of notebooks 04-06 (publication_findings, planning_findings,
+# firth_findings).
 
 #: Power a planned comparison should reach.
 POWER_TARGET = 0.8
@@ -301,12 +309,12 @@ def percent(value: float | None, decimals: int = 0) -> str:
     >>> percent(0.623), percent(float("nan"))
     ('62%', 'not available')
     """
-    return f"{float(value):.{decimals}%}" if _finite(value) else "not available"
+    return f"{float(value):.{decimals}%}" if finite(value) else "not available"
 
 
-def _beyond(difference: float, se: float, z: float = MC_Z) -> bool | None:
+def beyond(difference: float, se: float, z: float = MC_Z) -> bool | None:
     """Is ``|difference|`` larger than ``z`` SEs? None when the SE is unknown."""
-    if not (_finite(difference) and _finite(se)):
+    if not (finite(difference) and finite(se)):
         return None
     return abs(difference) > z * se
 
@@ -322,419 +330,15 @@ def change(first: float, last: float, se_first: float, se_last: float, what: str
     >>> change(0.45, 0.47, 0.05, 0.03, "the rate", "strength 0", "strength 2")[:45]
     'the rate does not change beyond Monte Carlo e'
     """
-    if not (_finite(first) and _finite(last)):
-        missing = at_first if not _finite(first) else at_last
+    if not (finite(first) and finite(last)):
+        missing = at_first if not finite(first) else at_last
         return f"{what} cannot be compared between {at_first} and {at_last} (no estimate at {missing})"
-    se = math.hypot(se_first, se_last) if _finite(se_first) and _finite(se_last) else float("nan")
+    se = math.hypot(se_first, se_last) if finite(se_first) and finite(se_last) else float("nan")
     moves = f"from {fmt.format(first)} at {at_first} to {fmt.format(last)} at {at_last}"
-    verdict = _beyond(last - first, se, z)
+    verdict = beyond(last - first, se, z)
     if verdict is None:
         return f"{what} moves {moves} (too few draws for a Monte Carlo SE)"
     if verdict:
         return (f"{what} {'rises' if last > first else 'falls'} {moves} (more than {z:g} Monte Carlo "
                 f"SEs of {se_fmt.format(se)})")
     return f"{what} does not change beyond Monte Carlo error ({moves}; Monte Carlo SE {se_fmt.format(se)})"
-
-
-def reported_rate(comparison) -> str:
-    """Compare the reports' response rate with the registry's 95% interval (notebook 04).
-
-    Parameters
-    ----------
-    comparison : sclero_analysis.literature.PublicationComparison
-    """
-    c = comparison
-    registry, lower, upper = c.rate("registry")
-    if c.registry_assessed == 0:
-        return "the registry has no assessed line, so no response rate can be compared"
-    reference = (f"the registry's rate ({percent(registry)} of {c.registry_assessed} assessed lines, 95% CI "
-                 f"{percent(lower)} to {percent(upper)})")
-    if c.reported_assessed == 0:
-        return (f"no report would tell an assessed line ({c.published_patients} of {c.registry_patients} "
-                f"patients published), so the literature shows no response rate to set against {reference}")
-    reported = c.reported_responses / c.reported_assessed
-    where = ("above the 95% CI of" if reported > upper else "below the 95% CI of" if reported < lower
-             else "within the 95% CI of")
-    return (f"the line each published case report tells is a response in {c.reported_responses} of "
-            f"{c.reported_assessed} reports ({percent(reported)}), {where} {reference}")
-
-
-def crude_hr_pair(comparison) -> str:
-    """Give the crude HR in the published cases against the registry's, or why one is missing.
-
-    Examples
-    --------
-    >>> from sclero_analysis.literature import CrudeHR, PublicationComparison
-    >>> hr = CrudeHR("cytoreduction", -0.5, 0.2, {"ivig": 9, "cytoreduction": 4}, {"ivig": 5,
-    ...              "cytoreduction": 2})
-    >>> none = CrudeHR("cytoreduction", float("nan"), float("nan"), {"ivig": 1, "cytoreduction": 0},
-    ...                {"ivig": 1, "cytoreduction": 0}, "no cytoreduction lines")
-    >>> crude_hr_pair(PublicationComparison(8, 1, 0.9, 1, 1, 10, 6, hr, none))[42:]
-    'not estimable in the published cases (no cytoreduction lines), against 0.61 in the registry'
-    >>> crude_hr_pair(PublicationComparison(8, 1, 0.9, 1, 1, 10, 6, none, none))[104:]
-    'nor in the registry (no cytoreduction lines)'
-    """
-    c = comparison
-    lead = f"the crude HR for {c.registry_hr.contrast} vs IVIG is"
-    published, registry = c.literature_hr, c.registry_hr
-    if published.estimable and registry.estimable:
-        return f"{lead} {published.hr:.2f} in the published cases, against {registry.hr:.2f} in the registry"
-    if registry.estimable:
-        return (f"{lead} not estimable in the published cases ({published.reason}), against "
-                f"{registry.hr:.2f} in the registry")
-    if published.estimable:
-        return (f"{lead} {published.hr:.2f} in the published cases; in the registry it is not estimable "
-                f"({registry.reason})")
-    return (f"{lead} not estimable in the published cases ({published.reason}) nor in the registry "
-            f"({registry.reason})")
-
-
-def _sweep_change(sweep) -> str:
-    """How the reported response rate moves from the weakest to the strongest selection."""
-    first, last = sweep.index.min(), sweep.index.max()
-    return change(sweep.loc[first, "response_rate"], sweep.loc[last, "response_rate"],
-                  sweep.loc[first, "response_rate_mcse"], sweep.loc[last, "response_rate_mcse"],
-                  "across publication draws the reported response rate", f"selection strength {first:g}",
-                  f"{last:g}")
-
-
-def publication_finding(comparison, sweep) -> str:
-    """Notebook 04's finding: reported vs registry response, crude HRs, the selection sweep.
-
-    Parameters
-    ----------
-    comparison : sclero_analysis.literature.PublicationComparison
-    sweep : pandas.DataFrame
-        :func:`sclero_analysis.literature.sweep_summary`.
-    """
-    c = comparison
-    stand = (f"{c.published_patients} published patients stand for {c.registry_patients}; "
-             if c.published_patients else "")
-    text = f"{reported_rate(c)}; {crude_hr_pair(c)}; {stand}{_sweep_change(sweep)}."
-    return text[0].upper() + text[1:]
-
-
-def publication_plain_words(comparison, sweep) -> str:
-    """Notebook 04's plain-words answer, computed from the same numbers as the finding."""
-    c = comparison
-    _, lower, upper = c.rate("registry")
-    if c.reported_assessed == 0 or c.registry_assessed == 0:
-        seen = (f"with {c.published_patients} of {c.registry_patients} patients published, the reports "
-                "would show too little to judge a response rate")
-    else:
-        reported = c.reported_responses / c.reported_assessed
-        seen = ("a reader of these case reports would quote a response rate above what the registry "
-                f"shows ({percent(reported)} against at most {percent(upper)})" if reported > upper else
-                "a reader of these case reports would quote a response rate the registry's interval does "
-                f"not contradict ({percent(reported)} against {percent(lower)} to {percent(upper)})")
-    return f"{seen}; {_unseen_events(c)}; and {_sweep_change(sweep)}."
-
-
-def _unseen_events(comparison) -> str:
-    """How many relapses of the published patients the reports miss (written before they happened)."""
-    c = comparison
-    if c.published_patients == 0:
-        return "no follow-up is published at all"
-    if c.events_registry > c.events_reported:
-        return (f"their follow-up stops at the writing date: the reports tell {c.events_reported} relapses "
-                f"or progressions of the {c.published_patients} published patients, the registry records "
-                f"{c.events_registry}")
-    return (f"the registry records no relapse or progression of the {c.published_patients} published "
-            f"patients after the reports were written ({c.events_registry} in all)")
-
-
-def power_statement(power: float, mcse: float, n_used: int, n_reps: int, target: float = POWER_TARGET) -> str:
-    """Say a simulated power against ``target``; a registry the analysis could not fit detects nothing.
-
-    Parameters
-    ----------
-    power, mcse : float
-        Power among the simulated registries the analysis could fit, and its MC SE.
-    n_used, n_reps : int
-        Registries the analysis could fit, and all simulated.
-    target : float
-
-    Examples
-    --------
-    >>> power_statement(0.45, 0.11, 20, 20)
-    '45% power (MC SE 11%), below 80%'
-    >>> power_statement(0.5, 0.25, 4, 20)[:92]
-    '10% power (MC SE 7%), below 80%, counting the 16 of 20 simulated registries it could not fit'
-    >>> power_statement(float("nan"), float("nan"), 0, 20)
-    'no power estimate: the analysis failed in all 20 simulated registries'
-    """
-    if n_used == 0 or not _finite(power):
-        return f"no power estimate: the analysis failed in all {n_reps} simulated registries"
-    if n_used == n_reps:
-        verdict = "reaching" if power >= target else "below"
-        return f"{percent(power)} power (MC SE {percent(mcse)}), {verdict} {target:.0%}"
-    overall = power * n_used / n_reps
-    overall_mcse = math.sqrt(overall * (1 - overall) / n_reps)
-    verdict = "reaching" if overall >= target else "below"
-    return (f"{percent(overall)} power (MC SE {percent(overall_mcse)}), {verdict} {target:.0%}, counting the "
-            f"{n_reps - n_used} of {n_reps} simulated registries it could not fit as no detection "
-            f"({percent(power)} among the {n_used} it could fit)")
-
-
-def overall_power(table):
-    """Power over every simulated registry: one the analysis could not fit detects nothing.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Study-summary rows with ``power, n_used, n_reps``.
-
-    Returns
-    -------
-    pandas.Series
-        ``power * n_used / n_reps`` (NaN where no registry could be fitted).
-    """
-    return (table["power"] * table["n_used"] / table["n_reps"]).where(table["n_used"] > 0)
-
-
-def size_for_power(table, target: float = POWER_TARGET) -> str:
-    """Say between which simulated sizes an analysis reaches ``target`` power (a verb phrase).
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        One analysis's rows of a study summary, indexed by ``n_patients``: ``power, n_used,
-        n_reps``; power counts registries the analysis could not fit as no detection
-        (:func:`overall_power`).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"power": [0.3, 0.85], "n_used": [20, 20], "n_reps": 20}, index=[50, 400])
-    >>> size_for_power(t)
-    'reaches 80% power between 50 patients (30%) and 400 (85%)'
-    >>> size_for_power(t.assign(power=[0.3, 0.6]))
-    'does not reach 80% power at any size up to 400 patients (the best: 60% at 400)'
-    """
-    power = overall_power(table).dropna()
-    if power.empty:
-        return f"gave no power estimate at any size up to {max(table.index)} patients"
-    enough = power.index[power >= target]
-    if len(enough):
-        size = min(enough)
-        below = power[power.index < size]
-        if below.empty:
-            return (f"reaches {target:.0%} power already at the smallest size simulated, {size} patients "
-                    f"({percent(power[size])})")
-        return (f"reaches {target:.0%} power between {below.index[-1]} patients ({percent(below.iloc[-1])}) "
-                f"and {size} ({percent(power[size])})")
-    best = power.idxmax()
-    return (f"does not reach {target:.0%} power at any size up to {max(table.index)} patients "
-            f"(the best: {percent(power[best])} at {best})")
-
-
-def bias_statement(bias: float, mcse: float, label: str, z: float = MC_Z) -> str:
-    """Say whether an estimator is biased beyond ``z`` Monte Carlo SEs (log-HR scale).
-
-    Examples
-    --------
-    >>> bias_statement(0.39, 0.06, "naive Cox")
-    'the naive Cox is biased by +0.39 on the log-HR scale (MC SE 0.06)'
-    >>> bias_statement(0.02, 0.03, "IPTW Cox")
-    'the IPTW Cox shows no bias beyond Monte Carlo error (+0.02, MC SE 0.03)'
-    """
-    verdict = _beyond(bias, mcse, z)
-    if verdict is None:
-        return f"the bias of the {label} cannot be estimated (too few usable simulated registries)"
-    if verdict:
-        return f"the {label} is biased by {bias:+.2f} on the log-HR scale (MC SE {mcse:.2f})"
-    return f"the {label} shows no bias beyond Monte Carlo error ({bias:+.2f}, MC SE {mcse:.2f})"
-
-
-def coverage_statement(coverage: float, mcse: float, nominal: float = NOMINAL_COVERAGE,
-                       z: float = MC_Z) -> str:
-    """Compare an interval's simulated coverage with its nominal level.
-
-    Examples
-    --------
-    >>> coverage_statement(0.78, 0.04)
-    'its 95% CIs cover the truth in 78% of simulated registries (MC SE 4%), below the nominal 95%'
-    """
-    verdict = _beyond(coverage - nominal, mcse, z) if _finite(coverage) else None
-    if not _finite(coverage):
-        return "its coverage cannot be estimated"
-    where = ("consistent with" if not verdict else "below" if coverage < nominal else "above")
-    return (f"its {nominal:.0%} CIs cover the truth in {percent(coverage)} of simulated registries "
-            f"(MC SE {percent(mcse)}), {where} the nominal {nominal:.0%}")
-
-
-def relapse_rate_comparison(registry, design, factor: float = RATE_FACTOR) -> str:
-    """Compare the registry's relapse rate with the planning design's (what the plan assumes).
-
-    Parameters
-    ----------
-    registry, design : sclero_analysis.report.sizing.RelapseRate
-
-    Examples
-    --------
-    >>> from sclero_analysis.report.sizing import RelapseRate
-    >>> relapse_rate_comparison(RelapseRate(40, 10, 1000.0), RelapseRate(900, 500, 25000.0))[:80]
-    'this registry has 10 relapses in 1000 line-months (1.0 per 100), against 2.0 in '
-    """
-    if registry.line_months <= 0:
-        return "this registry has no follow-up time on any line, so its relapse rate is unknown"
-    mine, theirs = registry.per_100, design.per_100
-    numbers = (f"this registry has {registry.relapses} relapses in {registry.line_months:.0f} line-months "
-               f"({mine:.1f} per 100), against {theirs:.1f} in the design")
-    if mine > factor * theirs:
-        return f"{numbers}: more events than planned for, so the plan's power is conservative here"
-    if mine * factor < theirs:
-        return f"{numbers}: fewer events than planned for, so the plan's power is optimistic here"
-    return f"{numbers}: within a factor {factor:g}, so the plan's event rates are of this registry's order"
-
-
-def _analysis(summary, name: str):
-    return summary[summary["analysis"] == name].set_index("n_patients").sort_index()
-
-
-def planning_finding(summary, n_patients: int, target: float = POWER_TARGET) -> str:
-    """Notebook 05's finding: the size for ``target`` power, power at the registry's size, bias, coverage.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        ``StudyResult.summary`` of a study varying ``n_patients`` with ``naive_cox`` and ``iptw_cox``.
-    n_patients : int
-        The registry's size (one of the simulated sizes).
-    """
-    naive, iptw = _analysis(summary, "naive_cox"), _analysis(summary, "iptw_cox")
-    own = iptw.loc[n_patients]
-    own_power = power_statement(own["power"], own["power_mcse"], own["n_used"], own["n_reps"], target)
-    both = iptw.index[(iptw["n_used"] > 1) & (naive["n_used"] > 1)]
-    at = max(both) if len(both) else max(iptw.index)
-    performance = "; ".join(
-        f"{bias_statement(rows.loc[at, 'bias'], rows.loc[at, 'bias_mcse'], label)} and "
-        f"{coverage_statement(rows.loc[at, 'coverage'], rows.loc[at, 'coverage_mcse'])}"
-        for label, rows in (("naive Cox", naive), ("IPTW Cox", iptw)))
-    return (f"Under the default design, IPTW Cox {size_for_power(iptw, target)}; at this registry's "
-            f"size ({n_patients} patients) IPTW Cox has {own_power}. At {at} patients {performance} "
-            f"({int(iptw['n_reps'].max())} simulated registries per size).")
-
-
-#: Sizes compared for the naive bias: at least this share of the simulated registries analysed.
-ANALYSED_SHARE = 0.9
-
-
-def _persistent_bias(naive) -> str:
-    """Say whether the naive bias stays beyond Monte Carlo error from the smallest to the largest size.
-
-    Only sizes where at least :data:`ANALYSED_SHARE` of the simulated registries could be analysed
-    are compared (at smaller sizes the fits that succeed are a selected few).
-    """
-    usable = naive[naive["n_used"] >= ANALYSED_SHARE * naive["n_reps"]]
-    if len(usable) < 2:
-        return (f"fewer than two sizes had {ANALYSED_SHARE:.0%} of their simulated registries analysed, "
-                "too few to say how the naive bias moves with size")
-    small, large = usable.iloc[0], usable.iloc[-1]
-    sizes = (f"{small['bias']:+.2f} at {usable.index[0]} and {large['bias']:+.2f} at {usable.index[-1]} "
-             "patients")
-    if _beyond(large["bias"], large["bias_mcse"]):
-        return (f"more patients do not remove the naive Cox's bias from confounding by indication "
-                f"({sizes}, sizes with at least {ANALYSED_SHARE:.0%} of registries analysed)")
-    return f"the naive Cox shows no bias beyond Monte Carlo error at the largest size ({sizes})"
-
-
-def planning_plain_words(summary, n_patients: int, target: float = POWER_TARGET) -> str:
-    """Notebook 05's plain-words answer, from the same study summary as the finding."""
-    naive, iptw = _analysis(summary, "naive_cox"), _analysis(summary, "iptw_cox")
-    power = overall_power(iptw)
-    usable = iptw[power >= target]
-    if len(usable):
-        need = int(usable.index.min())
-        smaller = power[power.index < need].dropna()
-        between = f"between {smaller.index[-1]} and {need}" if len(smaller) else f"{need}"
-        size = (f"a registry of {between} patients would detect the default cytoreduction effect "
-                f"with IPTW Cox at {target:.0%} power; this one has {n_patients}")
-    else:
-        size = (f"even {max(iptw.index)} patients do not give IPTW Cox {target:.0%} power for the "
-                f"default cytoreduction effect; this registry has {n_patients}")
-    both = iptw.index[(iptw["n_used"] > 1) & (naive["n_used"] > 1)]
-    if not len(both):
-        return f"{size}; too few simulated registries could be analysed to judge bias."
-    at = max(both)
-    gap = abs(naive.loc[at, "bias"]) - abs(iptw.loc[at, "bias"])
-    reduced = _beyond(gap, math.hypot(naive.loc[at, "bias_mcse"], iptw.loc[at, "bias_mcse"])) and gap > 0
-    weighting = (f"propensity weighting (IPTW) reduces the bias to {iptw.loc[at, 'bias']:+.2f} at {at} "
-                 "patients" if reduced else
-                 f"propensity weighting (IPTW) does not reduce the bias beyond Monte Carlo error at {at} "
-                 f"patients ({iptw.loc[at, 'bias']:+.2f} against {naive.loc[at, 'bias']:+.2f})")
-    return f"{size}; {_persistent_bias(naive)}; {weighting}."
-
-
-def firth_finding(plan, table, fit=None, contrast: str = "cytoreduction") -> str:
-    """Notebook 06's finding: monotone ordinary fits, Firth failures counted, interval width, power.
-
-    Parameters
-    ----------
-    plan : sclero_analysis.small_samples.SeriesPlan
-    table : pandas.DataFrame
-        :func:`sclero_analysis.small_samples.summarise_draws`.
-    fit : sclero_analysis.small_samples.SeriesFit, optional
-        The one series fitted on the registry itself.
-    """
-    cox, firth = table.loc["cox"], table.loc["firth"]
-    fitted = int(firth["series"] - firth["not_estimable"])
-    text = (f"In {firth['series']} draws of {plan.n_patients} patients from {plan.source}, "
-            f"{firth['not_estimable']} had no {contrast} line or no relapse; of the other {fitted}, the "
-            f"ordinary Cox likelihood was monotone in {share(cox['monotone'], fitted)} and Firth gave a "
-            f"finite estimate in {share(firth['estimated'], fitted)}")
-    if firth["failed"]:
-        often = "most often: " if firth["failed"] > 1 else ""
-        text += f" and failed in {firth['failed']} ({often}{firth['failure']})"
-    if firth["estimated"]:
-        width = firth["median_ci_width"]
-        text += (f"; Firth's 95% interval for the {contrast} log-HR is typically {width:.1f} wide (a factor "
-                 f"of {math.exp(width):.0f} on the HR)" if _finite(width) else "")
-        text += (f" and excluded HR = 1 in {share(firth['excludes_null'], firth['estimated'])}, "
-                 f"{'reaching' if firth['excludes_null'] >= POWER_TARGET * firth['estimated'] else 'below'} "
-                 f"the {POWER_TARGET:.0%} power a planned comparison needs")
-    return text + (f"; {one_series_hr(fit, plan, contrast)}." if fit is not None else ".")
-
-
-def one_series_hr(fit, plan=None, contrast: str = "cytoreduction") -> str:
-    """Give Firth's HR of ``contrast`` vs the reference tier in the series fitted on the data (or why not).
-
-    Parameters
-    ----------
-    fit : sclero_analysis.small_samples.SeriesFit
-    plan : sclero_analysis.small_samples.SeriesPlan, optional
-        Names the series: the whole registry, or a draw from it.
-    contrast : str
-    """
-    if plan is None or plan.n_patients >= plan.available:
-        series = "this registry's series" if plan is None else f"this registry's {plan.n_patients} patients"
-    else:
-        series = f"one {plan.n_patients}-patient series drawn from this registry"
-    term = f"tier[{contrast}]"
-    if not fit.models:
-        return f"in {series} no tier comparison could be fitted"
-    summary = fit.models["Firth (profile CI)"].summary
-    if term not in summary.index:
-        return f"there is no {contrast} line to compare in {series}"
-    row = summary.loc[term]
-    reference = "IVIG" if fit.tiers.index[0] == "ivig" else fit.tiers.index[0]
-    return (f"in {series} Firth's HR for {contrast} vs {reference} is "
-            f"{row['hr']:.2f} (95% CI {row['hr_lower']:.2f} to {row['hr_upper']:.2f})")
-
-
-def firth_plain_words(plan, table, target: float = POWER_TARGET) -> str:
-    """Notebook 06's plain-words answer: whether series of this size can compare therapies."""
-    firth = table.loc["firth"]
-    n = plan.n_patients
-    if not firth["estimated"]:
-        return (f"no draw of {n} patients allowed a finite comparison of the tiers: a series of this "
-                "size can describe courses, not compare therapies.")
-    detected = firth["excludes_null"] / firth["estimated"]
-    shown = (f"in series of {n} patients drawn from {plan.source}, Firth's 95% interval excluded HR = 1 for "
-             f"cytoreduction vs IVIG in {percent(detected)} of the draws it could fit")
-    if detected >= target:
-        return (f"{shown} (at least {target:.0%}): at this size a comparison is informative, with Firth's "
-                "finite estimates where the ordinary model breaks down.")
-    return (f"{shown} (below {target:.0%}): Firth's correction gives finite estimates, but their intervals "
-            "mostly leave benefit and harm both compatible with the data, so such a series can describe "
-            "courses, not rank therapies.")

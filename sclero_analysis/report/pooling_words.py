@@ -9,22 +9,17 @@ its interval and p-value. When the numbers turn, so does the sentence.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from sclero_analysis.formatting import format_p
 from sclero_analysis.labels import value_label
-from sclero_analysis.report.findings import ALPHA, count, evidence, months
+from sclero_analysis.report.findings import ALPHA, count, evidence, finite, months
 from sclero_analysis.report.source_types import PLURALS, SourceTypeRegression
 
 #: The option that gives the report a literature, named wherever one is missing.
 LITERATURE_HINT = ("pass --literature PATH (an extraction workbook written by `sclero-analysis "
                    "template literature`, or a folder of CSV files) to pool the published evidence")
 
-
-def _finite(value) -> bool:
-    return value is not None and not pd.isna(value) and math.isfinite(float(value))
 
 
 def interval(p: float, lower: float, upper: float) -> str:
@@ -35,7 +30,7 @@ def interval(p: float, lower: float, upper: float) -> str:
     >>> interval(0.982, 0.859, 0.998)
     '98% (86–100%)'
     """
-    if not (_finite(lower) and _finite(upper)):
+    if not (finite(lower) and finite(upper)):
         return f"{100 * p:.0f}%"
     return f"{100 * p:.0f}% ({100 * lower:.0f}–{100 * upper:.0f}%)"
 
