@@ -416,6 +416,27 @@ def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path):
     assert (out / "chapter1.docx").read_bytes() == b"months of work" and data.exists()
 
 
+def test_a_killed_build_leaves_nothing_behind_the_next_build():
+    import tempfile
+
+    from sclero_analysis.report.staging import staged
+
+    # a build killed (SIGKILL, power cut) leaves its staging folder; the next build deletes it,
+    # and never the folder of a build still running (here: this process)
+    out = Path(tempfile.mkdtemp()) / "reports"
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    killed = out.parent / f".reports.building-{ended.pid}-0badcafe"
+    running = out.parent / f".reports.building-{os.getpid()}-00c0ffee"
+    other = out.parent / f".other.building-{ended.pid}-0badcafe"  # another report's: not ours
+    for folder in (killed, running, other):
+        (folder / "figures").mkdir(parents=True)
+    with staged(out) as stage:
+        (stage / "index.html").write_text("done")
+    assert not killed.exists() and running.exists() and other.exists()
+    assert (out / "index.html").read_text() == "done"
+
+
 def test_validate_names_the_command_line_flags(capsys):
     assert main(["validate", str(BAD / "ambiguous_date")]) == 1
     assert "--dayfirst/--monthfirst" in capsys.readouterr().out

@@ -3,11 +3,14 @@
 A report is built in a staging folder beside its destination (``.reports.building-XXXX`` next
 to ``reports/``, on the same file system) and moved into place only when the build completes.
 An interruption (Ctrl-C) or an error of the builder removes the staging folder and leaves the
-previous report as it was: never a new ``provenance.json`` beside old figures.
+previous report as it was: never a new ``provenance.json`` beside old figures. A build that was
+killed (no chance to clean up) leaves its staging folder behind; the next build deletes the
+staging folders of builds whose process is gone.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
 import shutil
@@ -77,6 +80,41 @@ def _replace(stage: Path, folder: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_abandoned(folder: Path) -> list[Path]:
+    """Delete the staging folders of ``folder`` left by killed builds; return them.
+
+    A staging folder is named after its build's process (``.reports.building-PID-XXXX``): it is
+    abandoned when that process no longer runs (a build still running keeps its own). Only on
+    POSIX systems, where a process can be asked whether it exists.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> remove_abandoned(Path(tempfile.mkdtemp()) / "reports")
+    []
+    """
+    if os.name != "posix":
+        return []
+    removed = []
+    for stale in folder.parent.glob(glob.escape(f".{folder.name}.building-") + "*"):
+        pid = stale.name.rsplit(".building-", 1)[1].split("-", 1)[0]
+        if stale.is_dir() and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+            removed.append(stale)
+    return removed
+
+
 @contextmanager
 def staged(folder: Path) -> Iterator[Path]:
     """Yield a staging folder next to ``folder``; on a normal exit it becomes ``folder``.
@@ -103,6 +141,7 @@ def staged(folder: Path) -> Iterator[Path]:
     'done'
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(folder)
     stage = folder.parent / f".{folder.name}.building-{os.getpid()}-{secrets.token_hex(4)}"
     stage.mkdir()  # not mkdtemp: the report keeps the user's usual permissions (umask), not 0700
     try:
