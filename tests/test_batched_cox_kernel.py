@@ -87,3 +87,55 @@ def test_a_zero_or_infinite_denominator_gives_the_infinite_log_and_nan_stays_nan
         assert _fold_logs([1.0, 1.0, 1.0], [2.0, 0.0, 3.0]) == np.inf
     assert _fold_logs([1.0, 2.0], [np.inf, 5.0]) == -np.inf
     assert np.isnan(_fold_logs([1.0, 1.0], [np.nan, 5.0]))
+
+
+def _prepared(n: int, p: int, seed: int, weighted: bool):
+    """One replicate sorted and grouped by the kernel's own preparation (with ties and padding)."""
+    from sclero_analysis.studies.cox_kernel import _prepare_one
+
+    rng = np.random.default_rng(seed)
+    t = np.ceil(rng.exponential(8, n))  # whole months: many tied deaths
+    e = rng.uniform(size=n) < 0.7
+    x = np.column_stack([rng.integers(0, 2, n), *rng.normal(size=(p - 1, n))])[:, :p]
+    w = rng.uniform(0.3, 3.0, n) if weighted else np.ones(n)
+    m = rng.uniform(size=n) < 0.95  # a few padding rows
+    nq = p * (p + 1) // 2
+    out = dict(order=np.empty(n, np.int64), x=np.empty((n, p)), w=np.empty(n), d=np.empty(n),
+               start=np.empty(n, np.int64), end=np.empty(n, np.int64), frac=np.empty(n), c=np.empty(n),
+               n_dead=np.empty(n), constant=np.empty(p, bool), xx=np.empty((n, nq)))
+    scratch = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64),
+               np.empty((KEY_BYTES, 256), np.int64), np.empty(n), np.empty(p))
+    last = _prepare_one(t, w, e, x, m, True, True, out["order"], *scratch,
+                        out["x"], out["w"], out["d"], out["start"], out["end"], out["frac"], out["c"],
+                        out["n_dead"], out["constant"], np.empty((n, nq)))
+    xx = np.column_stack([out["x"][:, k] * out["x"][:, m2] for k in range(p) for m2 in range(k, p)])
+    return out, xx, last
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, 4])
+@pytest.mark.parametrize("efron", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_small_evaluation_gives_the_general_ones_digits(p, efron, weighted):
+    # up to four covariates the likelihood, score, information and row quantities are summed in
+    # local variables (_evaluate_small): the same operations in the same order as the general
+    # evaluation over arrays, so the same numbers to the last bit, at beta = 0 and away from it
+    from sclero_analysis.studies.cox_kernel import _evaluate_one, _evaluate_small, _pairs
+
+    n = 300
+    prepared, xx, last = _prepared(n, p, seed=10 * p + efron, weighted=weighted)
+    nq = p * (p + 1) // 2
+    for beta in (np.zeros(p), np.linspace(0.4, -0.3, p)):
+        results = []
+        for small in (True, False):
+            score, info = np.empty(p), np.empty((p, p))
+            denom, xbar, risk = np.zeros(n), np.zeros((n, p)), np.zeros(n)
+            args = (prepared["w"], prepared["d"], prepared["end"], prepared["n_dead"], last, efron, beta,
+                    True, score, info, denom, xbar, risk)
+            if small:
+                ll = _evaluate_small(prepared["x"], *args)
+            else:
+                sums = (np.empty(p), np.empty(p), np.empty(p), np.empty(nq), np.empty(nq), np.empty(nq))
+                ll = _evaluate_one(prepared["x"], xx, *args, *sums, _pairs(p))
+            results.append((ll, score, info, denom, xbar, risk))
+        for got, expected in zip(results[0], results[1], strict=True):
+            np.testing.assert_array_equal(got, expected)

@@ -17,6 +17,8 @@ from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kerne
 
 #: Bits of a sort key (exponent, then 24 bits of mantissa) and its centre (time 0).
 KEY_BYTES, KEY_ZERO = 5, 1 << 36
+#: Covariates up to which :func:`_evaluate_small` (sums in local variables) replaces :func:`_evaluate_one`.
+SMALL_P = 4
 
 
 @helper
@@ -87,8 +89,9 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
     """Sort, centre and group one replicate's rows; return its last real row (−1 when none).
 
     ``xx``: each row's products x_k·x_m (k ≤ m) of the centred covariates, in the order of
-    :func:`_pairs`. The tie groups' first rows, Efron fractions and weights (``start``, ``frac``,
-    ``c``) only with ``rows`` (the robust variance).
+    :func:`_pairs` (only beyond ``SMALL_P`` covariates: :func:`_evaluate_one` reads them). The
+    tie groups' first rows, Efron fractions and weights (``start``, ``frac``, ``c``) only with
+    ``rows`` (the robust variance).
     """
     n, p = x.shape
     count = _sort_rows(t_in, m, order, buffer, keys, key_buffer, counts, t)
@@ -118,7 +121,7 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
             x[i, k] = 0.0
         constant[k] = not varies
     q = 0
-    for k in range(p):
+    for k in range(p if p > SMALL_P else 0):  # only _evaluate_one reads them
         for m2 in range(k, p):
             for i in range(n):
                 xx[i, q] = x[i, k] * x[i, m2]
@@ -299,6 +302,189 @@ def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info
 
 
 @helper
+def _death_step(wt, inv, c0, c1, c2, c3, q00, q01, q02, q03, q11, q12, q13, q22, q23, q33,  # noqa: PLR0913
+                u0, u1, u2, u3, p00, p01, p02, p03, p11, p12, p13, p22, p23, p33):
+    """One death's (or tie group's) terms of :func:`_evaluate_small`, as :func:`_evaluate_one` adds them.
+
+    ``c``: the numerators of x̄ (S1, or S1 − f·E1), ``q``: of the second moments; returns x̄, the
+    score and the packed information, updated.
+    """
+    a0, a1, a2, a3 = c0 * inv, c1 * inv, c2 * inv, c3 * inv
+    u0, u1, u2, u3 = u0 - wt * a0, u1 - wt * a1, u2 - wt * a2, u3 - wt * a3
+    w0, w1, w2, w3 = wt * a0, wt * a1, wt * a2, wt * a3
+    p00 += wt * q00 * inv - w0 * a0
+    p01 += wt * q01 * inv - w0 * a1
+    p02 += wt * q02 * inv - w0 * a2
+    p03 += wt * q03 * inv - w0 * a3
+    p11 += wt * q11 * inv - w1 * a1
+    p12 += wt * q12 * inv - w1 * a2
+    p13 += wt * q13 * inv - w1 * a3
+    p22 += wt * q22 * inv - w2 * a2
+    p23 += wt * q23 * inv - w2 * a3
+    p33 += wt * q33 * inv - w3 * a3
+    return a0, a1, a2, a3, u0, u1, u2, u3, p00, p01, p02, p03, p11, p12, p13, p22, p23, p33
+
+
+@helper
+def _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: C901
+                    risk):
+    """:func:`_evaluate_one` for at most ``SMALL_P`` covariates, every sum in a local variable.
+
+    The same arithmetic in the same order (the same numbers to the last digit), with the
+    covariates beyond ``p`` read as 0: the sums stay in registers instead of being read and
+    written through arrays at every row. Returns the log partial likelihood.
+    """
+    p = x.shape[1]
+    at_zero = _max_abs(beta) == 0.0
+    b0 = beta[0]
+    b1 = beta[1] if p > 1 else 0.0
+    b2 = beta[2] if p > 2 else 0.0
+    b3 = beta[3] if p > 3 else 0.0
+    s0, ll, e0, w_dead = 0.0, 0.0, 0.0, 0.0
+    product, product_w = 1.0, 0.0
+    s10 = s11 = s12 = s13 = 0.0
+    s200 = s201 = s202 = s203 = s211 = s212 = s213 = s222 = s223 = s233 = 0.0
+    e10 = e11 = e12 = e13 = 0.0
+    e200 = e201 = e202 = e203 = e211 = e212 = e213 = e222 = e223 = e233 = 0.0
+    u0 = u1 = u2 = u3 = 0.0
+    p00 = p01 = p02 = p03 = p11 = p12 = p13 = p22 = p23 = p33 = 0.0
+    a0 = a1 = a2 = a3 = 0.0
+    first = 0
+    for j in range(last + 1):
+        x0 = x[j, 0]
+        x1 = x[j, 1] if p > 1 else 0.0
+        x2 = x[j, 2] if p > 2 else 0.0
+        x3 = x[j, 3] if p > 3 else 0.0
+        eta, ej = 0.0, 1.0
+        if not at_zero:
+            eta = 0.0 + x0 * b0
+            if p > 1:
+                eta += x1 * b1
+            if p > 2:
+                eta += x2 * b2
+            if p > 3:
+                eta += x3 * b3
+            ej = np.exp(eta)
+        if rows:
+            risk[j] = ej
+        rj = w[j] * ej
+        s0 += rj
+        s10 += rj * x0
+        s11 += rj * x1
+        s12 += rj * x2
+        s13 += rj * x3
+        s200 += rj * (x0 * x0)
+        s201 += rj * (x0 * x1)
+        s202 += rj * (x0 * x2)
+        s203 += rj * (x0 * x3)
+        s211 += rj * (x1 * x1)
+        s212 += rj * (x1 * x2)
+        s213 += rj * (x1 * x3)
+        s222 += rj * (x2 * x2)
+        s223 += rj * (x2 * x3)
+        s233 += rj * (x3 * x3)
+        dead = n_dead[j]
+        tied = efron and dead > 1
+        if d[j] > 0:
+            wj = w[j]
+            w_dead += wj
+            ll += wj * eta
+            u0 += wj * x0
+            u1 += wj * x1
+            u2 += wj * x2
+            u3 += wj * x3
+            if tied:
+                e0 += rj
+                e10 += rj * x0
+                e11 += rj * x1
+                e12 += rj * x2
+                e13 += rj * x3
+                e200 += rj * (x0 * x0)
+                e201 += rj * (x0 * x1)
+                e202 += rj * (x0 * x2)
+                e203 += rj * (x0 * x3)
+                e211 += rj * (x1 * x1)
+                e212 += rj * (x1 * x2)
+                e213 += rj * (x1 * x3)
+                e222 += rj * (x2 * x2)
+                e223 += rj * (x2 * x3)
+                e233 += rj * (x3 * x3)
+        if end[j] != j:
+            continue
+        if first == j:  # a group of one row: at most one death, with its own denominator
+            if d[j] > 0:
+                inv = 1.0 / s0
+                wj = w[j]
+                ll, product, product_w = _log_term(ll, product, product_w, wj, s0)
+                (a0, a1, a2, a3, u0, u1, u2, u3, p00, p01, p02, p03, p11, p12, p13, p22, p23,
+                 p33) = _death_step(wj, inv, s10, s11, s12, s13, s200, s201, s202, s203, s211, s212,
+                                    s213, s222, s223, s233, u0, u1, u2, u3, p00, p01, p02, p03, p11,
+                                    p12, p13, p22, p23, p33)
+                if rows:
+                    denom[j] = s0
+                    _write_small(xbar[j], p, a0, a1, a2, a3)
+            w_dead, first = 0.0, j + 1
+            continue
+        if dead == 0:
+            w_dead, first = 0.0, j + 1
+            continue
+        step = 0
+        mean_w = w_dead / dead if tied else w_dead
+        for i in range(first, j + 1):  # the deaths, in row order
+            if d[i] == 0:
+                continue
+            frac = step / dead if tied else 0.0
+            den = s0 - frac * e0
+            if tied or step == 0:  # else the group's one denominator, already counted
+                inv = 1.0 / den
+                ll, product, product_w = _log_term(ll, product, product_w, mean_w, den)
+                (a0, a1, a2, a3, u0, u1, u2, u3, p00, p01, p02, p03, p11, p12, p13, p22, p23,
+                 p33) = _death_step(mean_w, inv, s10 - frac * e10, s11 - frac * e11, s12 - frac * e12,
+                                    s13 - frac * e13, s200 - frac * e200, s201 - frac * e201,
+                                    s202 - frac * e202, s203 - frac * e203, s211 - frac * e211,
+                                    s212 - frac * e212, s213 - frac * e213, s222 - frac * e222,
+                                    s223 - frac * e223, s233 - frac * e233, u0, u1, u2, u3, p00, p01,
+                                    p02, p03, p11, p12, p13, p22, p23, p33)
+            if rows:
+                denom[i] = den
+                _write_small(xbar[i], p, a0, a1, a2, a3)
+            step += 1
+        if tied:
+            e0 = e10 = e11 = e12 = e13 = 0.0
+            e200 = e201 = e202 = e203 = e211 = e212 = e213 = e222 = e223 = e233 = 0.0
+        w_dead = 0.0
+        first = j + 1
+    _write_small(score, p, u0, u1, u2, u3)
+    packed = ((p00, p01, p02, p03), (p01, p11, p12, p13), (p02, p12, p22, p23), (p03, p13, p23, p33))
+    for k in range(p):
+        for m in range(p):
+            info[k, m] = packed[k][m]
+    return ll - product_w * np.log(product)
+
+
+@helper
+def _write_small(target, p, v0, v1, v2, v3):
+    """Write the first ``p`` of v0 … v3 into the vector ``target``."""
+    target[0] = v0
+    if p > 1:
+        target[1] = v1
+    if p > 2:
+        target[2] = v2
+    if p > 3:
+        target[3] = v3
+
+
+@helper
+def _evaluate(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: PLR0913
+              risk, s1, e1, a, s2, e2, packed, pair):
+    """:func:`_evaluate_small` for at most ``SMALL_P`` covariates, else :func:`_evaluate_one`."""
+    if x.shape[1] <= SMALL_P:
+        return _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar, risk)
+    return _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,
+                         risk, s1, e1, a, s2, e2, packed, pair)
+
+
+@helper
 def _newton_direction(info, score, constant, step, lu):  # noqa: C901
     """Solve info · step = score (Gaussian elimination, partial pivoting); return success.
 
@@ -378,7 +564,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     counts = np.empty((KEY_BYTES, 256), np.int64)
     s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
     nq = p * (p + 1) // 2
-    pair, xx = _pairs(p), np.empty((n, nq))
+    pair, xx = _pairs(p), np.empty((n if p > SMALL_P else 0, nq))
     s2, e2, packed, lu = np.empty(nq), np.empty(nq), np.empty(nq), np.empty((p, p))
     score, trial_score, trial_info = np.empty(p), np.empty(p), np.empty((p, p))
     step, trial = np.empty(p), np.empty(p)
@@ -391,7 +577,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
         xb, wb, db, eb, cb, bb, ib = x[r], w[r], d[r], end[r], constant[b], beta[b], info[b]
         fill(bb, 0.0)
         nb = n_dead[r]
-        ll = _evaluate_one(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, score, ib, denom[b], xbar[b],
+        ll = _evaluate(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, score, ib, denom[b], xbar[b],
                            risk[b], s1, e1, a, s2, e2, packed, pair)
         ok = _newton_direction(ib, score, cb, step, lu)
         done = ok and _max_abs(step) <= tol
@@ -402,7 +588,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
                 break
             for k in range(p):
                 trial[k] = bb[k] + step[k]
-            new = _evaluate_one(xb, xx, wb, db, eb, nb, lb, efron, trial, rows, trial_score, trial_info,
+            new = _evaluate(xb, xx, wb, db, eb, nb, lb, efron, trial, rows, trial_score, trial_info,
                                 denom[b], xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair)
             fresh = False
             if not np.isfinite(new) or new < ll - 1e-13 * abs(ll):
@@ -419,7 +605,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
             ok = _newton_direction(ib, score, cb, step, lu)
             done = ok and _max_abs(step) <= tol * (1 + _max_abs(bb))
         if rows and not fresh:
-            _evaluate_one(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, trial_score, trial_info, denom[b],
+            _evaluate(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, trial_score, trial_info, denom[b],
                           xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair)
         loglik[b] = ll
         iterations[b] = count
