@@ -132,7 +132,7 @@ def test_the_small_evaluation_gives_the_general_ones_digits(p, efron, weighted):
             args = (prepared["w"], prepared["d"], prepared["end"], prepared["n_dead"], last, efron, beta,
                     True, score, info, denom, xbar, risk)
             if small:
-                ll = _evaluate_small(prepared["x"], *args)
+                ll = _evaluate_small(prepared["x"], *args, np.empty(n), np.empty(n))
             else:
                 sums = (np.empty(p), np.empty(p), np.empty(p), np.empty(nq), np.empty(nq), np.empty(nq))
                 ll = _evaluate_one(prepared["x"], xx, *args, *sums, _pairs(p))

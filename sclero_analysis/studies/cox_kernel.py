@@ -327,12 +327,14 @@ def _death_step(wt, inv, c0, c1, c2, c3, q00, q01, q02, q03, q11, q12, q13, q22,
 
 @helper
 def _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: C901
-                    risk):
+                    risk, etas, exps):
     """:func:`_evaluate_one` for at most ``SMALL_P`` covariates, every sum in a local variable.
 
     The same arithmetic in the same order (the same numbers to the last digit), with the
     covariates beyond ``p`` read as 0: the sums stay in registers instead of being read and
-    written through arrays at every row. Returns the log partial likelihood.
+    written through arrays at every row. The linear predictors and their exponentials are
+    computed first (``etas``, ``exps``: scratch), so that no call to ``exp`` inside the loop of
+    sums makes the sums leave the registers. Returns the log partial likelihood.
     """
     p = x.shape[1]
     at_zero = _max_abs(beta) == 0.0
@@ -350,6 +352,17 @@ def _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, 
     p00 = p01 = p02 = p03 = p11 = p12 = p13 = p22 = p23 = p33 = 0.0
     a0 = a1 = a2 = a3 = 0.0
     first = 0
+    if not at_zero:
+        for j in range(last + 1):
+            eta = 0.0 + x[j, 0] * b0
+            if p > 1:
+                eta += x[j, 1] * b1
+            if p > 2:
+                eta += x[j, 2] * b2
+            if p > 3:
+                eta += x[j, 3] * b3
+            etas[j] = eta
+            exps[j] = np.exp(eta)
     for j in range(last + 1):
         x0 = x[j, 0]
         x1 = x[j, 1] if p > 1 else 0.0
@@ -357,14 +370,7 @@ def _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, 
         x3 = x[j, 3] if p > 3 else 0.0
         eta, ej = 0.0, 1.0
         if not at_zero:
-            eta = 0.0 + x0 * b0
-            if p > 1:
-                eta += x1 * b1
-            if p > 2:
-                eta += x2 * b2
-            if p > 3:
-                eta += x3 * b3
-            ej = np.exp(eta)
+            eta, ej = etas[j], exps[j]
         if rows:
             risk[j] = ej
         rj = w[j] * ej
@@ -476,10 +482,11 @@ def _write_small(target, p, v0, v1, v2, v3):
 
 @helper
 def _evaluate(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: PLR0913
-              risk, s1, e1, a, s2, e2, packed, pair):
+              risk, s1, e1, a, s2, e2, packed, pair, etas, exps):
     """:func:`_evaluate_small` for at most ``SMALL_P`` covariates, else :func:`_evaluate_one`."""
     if x.shape[1] <= SMALL_P:
-        return _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar, risk)
+        return _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar, risk,
+                               etas, exps)
     return _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,
                          risk, s1, e1, a, s2, e2, packed, pair)
 
@@ -565,6 +572,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
     nq = p * (p + 1) // 2
     pair, xx = _pairs(p), np.empty((n if p > SMALL_P else 0, nq))
+    etas, exps = np.empty(n), np.empty(n)
     s2, e2, packed, lu = np.empty(nq), np.empty(nq), np.empty(nq), np.empty((p, p))
     score, trial_score, trial_info = np.empty(p), np.empty(p), np.empty((p, p))
     step, trial = np.empty(p), np.empty(p)
@@ -578,7 +586,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
         fill(bb, 0.0)
         nb = n_dead[r]
         ll = _evaluate(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, score, ib, denom[b], xbar[b],
-                           risk[b], s1, e1, a, s2, e2, packed, pair)
+                           risk[b], s1, e1, a, s2, e2, packed, pair, etas, exps)
         ok = _newton_direction(ib, score, cb, step, lu)
         done = ok and _max_abs(step) <= tol
         fresh = True  # the row-level quantities are those of the current beta
@@ -589,7 +597,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
             for k in range(p):
                 trial[k] = bb[k] + step[k]
             new = _evaluate(xb, xx, wb, db, eb, nb, lb, efron, trial, rows, trial_score, trial_info,
-                                denom[b], xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair)
+                                denom[b], xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair, etas, exps)
             fresh = False
             if not np.isfinite(new) or new < ll - 1e-13 * abs(ll):
                 for k in range(p):
@@ -606,7 +614,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
             done = ok and _max_abs(step) <= tol * (1 + _max_abs(bb))
         if rows and not fresh:
             _evaluate(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, trial_score, trial_info, denom[b],
-                          xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair)
+                          xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair, etas, exps)
         loglik[b] = ll
         iterations[b] = count
         converged[b] = done and ok and lb >= 0
