@@ -139,3 +139,24 @@ def test_the_small_evaluation_gives_the_general_ones_digits(p, efron, weighted):
             results.append((ll, score, info, denom, xbar, risk))
         for got, expected in zip(results[0], results[1], strict=True):
             np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("p", [0, 5])
+def test_no_covariate_and_more_than_four_use_the_array_evaluation(p):
+    # the null model's log partial likelihood in closed form (Breslow, tied deaths share the
+    # risk set): 6 deaths at 3 times with 6, 4 and 2 at risk; with 5 covariates the fit agrees
+    # with the same fit through the small evaluation on its first 4 columns plus one constant
+    t = np.array([[1.0, 1, 2, 2, 3, 3]])
+    e = np.ones((1, 6), bool)
+    if p == 0:
+        fit = fit_cox_batched(t, e, np.zeros((1, 6, 0)), ties="breslow")
+        assert fit.loglik[0] == pytest.approx(-(2 * np.log(6) + 2 * np.log(4) + 2 * np.log(2)), rel=1e-14)
+        return
+    rng = np.random.default_rng(4)
+    t = np.ceil(rng.exponential(10, (3, 80)))
+    e = rng.uniform(size=(3, 80)) < 0.7
+    x4 = rng.normal(size=(3, 80, 4))
+    x5 = np.concatenate([x4, np.ones((3, 80, 1))], axis=2)  # a constant: NaN, the rest as without it
+    small, general = fit_cox_batched(t, e, x4), fit_cox_batched(t, e, x5)
+    np.testing.assert_allclose(general.coef[:, :4], small.coef, rtol=1e-10)
+    np.testing.assert_allclose(general.loglik, small.loglik, rtol=1e-12)

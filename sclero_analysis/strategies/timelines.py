@@ -4,8 +4,8 @@ One row per patient with at least one line of therapy: the outcome (first relaps
 progression, death without it, or censoring at the last follow-up, in months from time zero),
 the first start of each tier above IVIG, the first response (PR or better, or what a strategy
 counts as response), whether the line in course responded, month by month, and the baseline
-covariates the censoring weights use. Computed once per
-analysis; the bootstrap resamples these rows.
+covariates the censoring weights use. Computed once per analysis; the bootstrap resamples
+these rows.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
     """Sort, centre and group one replicate's rows; return its last real row (−1 when none).
 
     ``xx``: each row's products x_k·x_m (k ≤ m) of the centred covariates, in the order of
-    :func:`_pairs` (only beyond ``SMALL_P`` covariates: :func:`_evaluate_one` reads them). The
+    :func:`_pairs` (only where :func:`_evaluate_one` reads them: beyond ``SMALL_P``). The
     tie groups' first rows, Efron fractions and weights (``start``, ``frac``, ``c``) only with
     ``rows`` (the robust variance).
     """
@@ -121,7 +121,7 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
             x[i, k] = 0.0
         constant[k] = not varies
     q = 0
-    for k in range(p if p > SMALL_P else 0):  # only _evaluate_one reads them
+    for k in range(0 if 0 < p <= SMALL_P else p):  # only _evaluate_one reads them
         for m2 in range(k, p):
             for i in range(n):
                 xx[i, q] = x[i, k] * x[i, m2]
@@ -483,8 +483,8 @@ def _write_small(target, p, v0, v1, v2, v3):
 @helper
 def _evaluate(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: PLR0913
               risk, s1, e1, a, s2, e2, packed, pair, etas, exps):
-    """:func:`_evaluate_small` for at most ``SMALL_P`` covariates, else :func:`_evaluate_one`."""
-    if x.shape[1] <= SMALL_P:
+    """:func:`_evaluate_small` for 1 to ``SMALL_P`` covariates, else :func:`_evaluate_one` (also none)."""
+    if 0 < x.shape[1] <= SMALL_P:
         return _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar, risk,
                                etas, exps)
     return _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,
@@ -571,7 +571,7 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     counts = np.empty((KEY_BYTES, 256), np.int64)
     s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
     nq = p * (p + 1) // 2
-    pair, xx = _pairs(p), np.empty((n if p > SMALL_P else 0, nq))
+    pair, xx = _pairs(p), np.empty((0 if 0 < p <= SMALL_P else n, nq))
     etas, exps = np.empty(n), np.empty(n)
     s2, e2, packed, lu = np.empty(nq), np.empty(nq), np.empty(nq), np.empty((p, p))
     score, trial_score, trial_info = np.empty(p), np.empty(p), np.empty((p, p))
