@@ -28,7 +28,6 @@ Ratio = tuple[float, float, float]  # hazard ratio, lower and upper 95% limits
 METHOD_NAMES = {"naive": "naive", "adjusted": "covariate-adjusted", "iptw": "IPTW"}
 
 
-
 def headline_term(levels: Sequence[str], prefer: str = "cytoreduction") -> tuple[str, str] | None:
     """Choose the contrast an answer leads with: the level holding ``prefer``, else the last.
 

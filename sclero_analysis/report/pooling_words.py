@@ -21,7 +21,6 @@ LITERATURE_HINT = ("pass --literature PATH (an extraction workbook written by `s
                    "template literature`, or a folder of CSV files) to pool the published evidence")
 
 
-
 def interval(p: float, lower: float, upper: float) -> str:
     """``"98% (86–100%)"``: a proportion with its interval.
 
