@@ -386,6 +386,25 @@ def test_notebooks_show_missing_cells_in_words_not_nan(tmp_path):
     assert "not reached" in shown and "–" in shown and "NaN" not in shown
 
 
+def test_named_warnings_are_notes_in_the_output_not_error_output(tmp_path):
+    # a Kaplan-Meier with a group without events warns (SmallSampleWarning): in a report it is a
+    # note the reader sees, not stderr (hidden from the reader pages, error output in the
+    # notebook); other warnings stay as Python shows them
+    books = tmp_path / "notebooks"
+    write_notebook(books, "01_notes", "import warnings\nimport pandas as pd\nimport sclero_analysis as sa\n"
+                   "out = sa.report.notebook_outputs(out_dir, '01_notes')\n"
+                   "df = pd.DataFrame({'time_months': [1.0, 2, 3, 4], 'event': [1, 0, 0, 0],\n"
+                   "                   'tier': ['ivig', 'ivig', 'other', 'other']})\n"
+                   "km = sa.kaplan_meier(df)\n"
+                   "warnings.warn('not a named warning')")
+    with build._event_loop(False):
+        run_notebook(books / "01_notes.ipynb", tmp_path, {"out_dir": str(tmp_path)})
+    outputs = nbformat.read(tmp_path / "01_notes.ipynb", as_version=4).cells[-1].outputs
+    shown = {o["name"]: o["text"] for o in outputs if o["output_type"] == "stream"}
+    assert "Note: group 'other' has no events" in shown["stdout"]
+    assert "other" not in shown["stderr"] and "not a named warning" in shown["stderr"]
+
+
 def test_jobs_say_how_many_notebooks_run_at_once(tmp_path, monkeypatch):
     books = tmp_path / "notebooks"
     for name in ("01_a", "02_b", "03_c"):

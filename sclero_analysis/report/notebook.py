@@ -10,6 +10,7 @@ figures to ``<out>/figures/``, tables to ``<out>/tables/``, and a manifest
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sclero_analysis.caseseries import CaseSeries, read_case_series
+from sclero_analysis.exceptions import ScleroWarning
 from sclero_analysis.report.save import save_figure, save_table
 from sclero_analysis.synthetic.examples import load_example
 from sclero_analysis.tables import Table
@@ -199,8 +201,32 @@ def frame_html(frame: pd.DataFrame) -> str:
                          max_cols=pd.get_option("display.max_columns"), show_dimensions=False)
 
 
-def _show_missing_in_words() -> None:
-    """In a running notebook, display DataFrames by :func:`frame_html` (outside one, nothing)."""
+#: How Python shows a warning (kept: :func:`show_as_note` hands it every other warning).
+_PYTHON_SHOWWARNING = warnings.showwarning
+
+
+def show_as_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a named warning as a note in the output, any other warning as Python does.
+
+    Named warnings (:class:`~sclero_analysis.exceptions.ScleroWarning`: a group without
+    events, a small sample) are messages to the reader; on stderr a report's reader pages
+    would hide them and the executed notebook would show them as error output, with the
+    interpreter's file and line.
+
+    Examples
+    --------
+    >>> from sclero_analysis.exceptions import SmallSampleWarning
+    >>> show_as_note(SmallSampleWarning("group 'other' has no events"), SmallSampleWarning, "x.py", 1)
+    Note: group 'other' has no events
+    """
+    if issubclass(category, ScleroWarning):
+        print(f"Note: {message}")
+    else:
+        _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
+
+
+def _notebook_display() -> None:
+    """In a running notebook, DataFrames by :func:`frame_html`, named warnings by :func:`show_as_note`."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -208,13 +234,15 @@ def _show_missing_in_words() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
+        warnings.showwarning = show_as_note
 
 
 def notebook_outputs(out_dir: str | Path, notebook: str) -> NotebookOutputs:
     """Start a notebook's outputs in ``out_dir`` (its manifest starts empty).
 
     In a running notebook, DataFrames are then displayed with missing cells in words
-    (:func:`frame_html`: "not reached", "–") instead of ``NaN``, as the saved tables are.
+    (:func:`frame_html`: "not reached", "–") instead of ``NaN``, as the saved tables are, and
+    the package's named warnings are printed as notes (:func:`show_as_note`).
 
     Parameters
     ----------
@@ -238,5 +266,5 @@ def notebook_outputs(out_dir: str | Path, notebook: str) -> NotebookOutputs:
     """
     outputs = NotebookOutputs(Path(out_dir), notebook)
     outputs._write()
-    _show_missing_in_words()
+    _notebook_display()
     return outputs
