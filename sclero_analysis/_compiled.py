@@ -22,7 +22,9 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import threading
+import types as pytypes
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from numba import njit, types
 from numba.core import event
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
+from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
 from sclero_analysis._kernel_cache import KernelCache, cache_folder, called_functions
@@ -41,6 +44,8 @@ __all__ = ["B1", "F8", "I8", "KERNEL_MODULES", "OPTIONS", "Kernel", "cache_folde
 #: Options of every compiled function: no GIL held, NumPy's rules for division by zero, no C
 #: callback wrapper (nothing takes their address; one wrapper less to compile).
 OPTIONS = {"nogil": True, "error_model": "numpy", "no_cfunc_wrapper": True}
+#: Options of the functions compiled only into kernels (helpers, overloads): nor a Python wrapper.
+INNER_OPTIONS = {**OPTIONS, "no_cpython_wrapper": True}
 #: Scalar types of kernel signatures.
 F8, I8, B1 = types.float64, types.int64, types.boolean
 #: CPU seconds a fresh install spends compiling every kernel, about (benchmarks/bench_first_use.py):
@@ -118,13 +123,14 @@ class Kernel:
     """A compiled function of one signature, loaded from the cache or compiled on its first call.
 
     Made by :func:`kernel`: ``py_func`` is the Python function, ``signature`` its one
-    signature, ``dispatcher`` Numba's compiled function once ready. Calling the kernel calls
-    the compiled function (a ``TypeError`` for other argument types).
+    signature, ``dispatcher`` Numba's compiled function once ready, ``on_demand`` whether it
+    is left out when other kernels are compiled (:func:`kernel`). Calling the kernel calls the
+    compiled function (a ``TypeError`` for other argument types).
     """
 
-    def __init__(self, function: Callable, signature) -> None:
+    def __init__(self, function: Callable, signature, on_demand: bool = False) -> None:
         functools.update_wrapper(self, function)
-        self.py_func, self.signature = function, signature
+        self.py_func, self.signature, self.on_demand = function, signature, on_demand
         self.dispatcher: Dispatcher | None = None
         self._candidate: Dispatcher | None = None
         _kernels.append(self)
@@ -163,7 +169,8 @@ class Kernel:
         """Return the compiled function: from the cache, else compiled with every kernel missing there."""
         with _lock:
             if self.dispatcher is None and not self.load():
-                _compile_missing(self, [k for k in _kernels if k.dispatcher is None and k is not self])
+                _compile_missing(self, [k for k in _kernels if k.dispatcher is None and k is not self
+                                        and not k.on_demand])
         return self.dispatcher
 
     def load(self) -> bool:
@@ -206,23 +213,49 @@ class Kernel:
 def _compile_missing(first: Kernel, others: list[Kernel]) -> None:
     """Compile ``first`` and the ``others`` missing from the cache, spread over the machine's cores.
 
-    This process compiles its share and then loads the helper processes' shares from the cache
+    This process and one helper process per further core go down the same list, the longest
+    first, each compiling the next kernel no other has claimed (so the work balances itself
+    whatever each kernel costs); this process then loads the helpers' kernels from the cache
     (compiling here whatever a helper could not).
     """
-    shares = _shares([first, *(k for k in others if not k.load())])
-    helpers = [_start_helper(share) for share in shares[1:]]
-    try:
-        for k in shares[0]:
-            k.compile(len(shares))
-    except BaseException:
+    missing = [first, *(k for k in others if not k.load())]
+    movable = sorted((k for k in missing if _movable(k)), key=lambda k: k.cost, reverse=True)
+    count = 1 if os.environ.get(CHILD_FLAG) else min(_cores(), len(movable))
+    if count < 2:
+        for k in missing:
+            k.compile()
+        return
+    with tempfile.TemporaryDirectory(prefix="sclero-analysis-compiling-") as claims:
+        helpers = [_start_helper(movable, claims) for _ in range(count - 1)]
+        try:
+            _compile_claimed(movable, claims, count)
+            for k in missing:
+                if not _movable(k):
+                    k.compile(count)
+        except BaseException:
+            for process in helpers:
+                process.kill()
+            raise
         for process in helpers:
-            process.kill()
-        raise
-    for process in helpers:
-        process.wait()
-    for share in shares[1:]:
-        for k in share:
-            k.compile(len(shares))
+            process.wait()
+    for k in movable:
+        k.compile(count)
+
+
+def _compile_claimed(kernels: list[Kernel], claims: str | os.PathLike | None, processes: int = 1) -> None:
+    """Compile, in order, the ``kernels`` this process claims first in the folder ``claims`` (all without)."""
+    for k in kernels:
+        if claims is None or _claim(claims, k):
+            k.compile(processes)
+
+
+def _claim(claims: str | os.PathLike, k: Kernel) -> bool:
+    """Claim ``k`` for this process in the folder ``claims``: True unless another process did first."""
+    try:
+        os.close(os.open(Path(claims) / k.name.replace(":", "-"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
 
 
 def _cores() -> int:
@@ -238,38 +271,27 @@ def _movable(k: Kernel) -> bool:
         and k.folder is not None
 
 
-def _shares(missing: list[Kernel]) -> list[list[Kernel]]:
-    """Split kernels into one share per core, of about equal cost; the first is this process's."""
-    movable = [k for k in missing if _movable(k)]
-    count = 1 if os.environ.get(CHILD_FLAG) else min(_cores(), len(movable))
-    if count < 2:
-        return [missing]
-    shares, costs = [[] for _ in range(count)], [0] * count
-    for k in sorted(movable, key=lambda k: k.cost, reverse=True):  # the longest first, to the lightest share
-        lightest = costs.index(min(costs))
-        shares[lightest].append(k)
-        costs[lightest] += k.cost
-    shares[0] += [k for k in missing if not _movable(k)]
-    return shares
-
-
 def _import_root(k: Kernel) -> str:
     """Return the folder to put on ``sys.path`` to import the kernel's module."""
     depth = k.py_func.__module__.count(".") + (k.source.name == "__init__.py")
     return str(k.source.resolve().parents[depth])
 
 
-def _start_helper(share: list[Kernel]) -> subprocess.Popen:
-    """Start a process compiling ``share`` into the cache (quietly: this process checks the cache after)."""
-    roots = dict.fromkeys([str(Path(__file__).resolve().parents[1]), *map(_import_root, share)])
+def _start_helper(kernels: list[Kernel], claims: str) -> subprocess.Popen:
+    """Start a process compiling into the cache the ``kernels`` it claims first.
+
+    Quietly: this process checks the cache afterwards.
+    """
+    roots = dict.fromkeys([str(Path(__file__).resolve().parents[1]), *map(_import_root, kernels)])
     path = os.pathsep.join([*roots, *filter(None, [os.environ.get("PYTHONPATH")])])
     env = {**os.environ, CHILD_FLAG: str(os.getpid()), "PYTHONPATH": path}
-    code = "import sys; from sclero_analysis._compiled import compile_kernels; compile_kernels(sys.argv[1:])"
-    return subprocess.Popen([sys.executable, "-c", code, *(k.name for k in share)], env=env,
+    code = ("import sys; from sclero_analysis._compiled import compile_kernels; "
+            "compile_kernels(sys.argv[2:], claims=sys.argv[1])")
+    return subprocess.Popen([sys.executable, "-c", code, claims, *(k.name for k in kernels)], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def compile_kernels(names: Iterable[str]) -> None:
+def compile_kernels(names: Iterable[str], claims: str | os.PathLike | None = None) -> None:
     """Compile the named kernels in this process (loading those already in the cache).
 
     What the helper processes of a first call run; also a way to fill the cache ahead of use.
@@ -278,18 +300,23 @@ def compile_kernels(names: Iterable[str]) -> None:
     ----------
     names : iterable of str
         ``module:function`` of each kernel (:attr:`Kernel.name`).
+    claims : str or path-like, optional
+        A folder shared by processes compiling the same kernels: only those this process
+        claims there first (others are compiled by the process that claimed them).
 
     Examples
     --------
     >>> compile_kernels(["sclero_analysis.synthetic.line_kernel:days_array"])
     """
+    kernels = []
     for name in names:
         module, _, qualname = name.partition(":")
-        getattr(importlib.import_module(module), qualname).compile()
+        kernels.append(getattr(importlib.import_module(module), qualname))
+    _compile_claimed(kernels, claims)
 
 
 def ready_kernels(modules: Iterable[str] = ()) -> None:
-    """Make every kernel defined so far ready: loaded from the cache, else compiled, all at once.
+    """Make every kernel defined so far ready, on demand or not: from the cache, else compiled, all at once.
 
     Call before starting processes on this machine that use them (workers, notebooks): they
     then load what this process compiled instead of each compiling it again.
@@ -305,11 +332,13 @@ def ready_kernels(modules: Iterable[str] = ()) -> None:
     """
     for module in modules:
         importlib.import_module(module)
-    for k in list(_kernels):
-        k.ready()
+    with _lock:
+        missing = [k for k in list(_kernels) if k.dispatcher is None and not k.load()]
+        if missing:
+            _compile_missing(missing[0], missing[1:])
 
 
-def kernel(signature) -> Callable:
+def kernel(signature, on_demand: bool = False, name: str | None = None) -> Callable:
     """Decorate a function as a compiled kernel of one signature, cached in its cache folder.
 
     Parameters
@@ -319,6 +348,13 @@ def kernel(signature) -> Callable:
         exactly these dtypes, C-contiguous. Loaded from the cache, or compiled, on the first
         call (see the module's description), so importing the module compiles nothing and a
         worker process loads what its parent compiled.
+    on_demand : bool
+        Compiled only when itself is first called or made ready (:func:`ready_kernels`), not
+        with the other kernels missing from the cache when one of them is first called: for a
+        kernel most work never calls.
+    name : str, optional
+        Compile a copy of the function (same code) named ``name``, the module's name for the
+        kernel: one Python function can so be several kernels, of different signatures.
 
     Returns
     -------
@@ -341,13 +377,43 @@ def kernel(signature) -> Callable:
     def decorate(function: Callable):
         if numba.config.DISABLE_JIT:
             return function
-        return Kernel(function, signature)
+        return Kernel(function if name is None else _renamed(function, name), signature, on_demand)
 
     return decorate
 
 
+class _Helper(CPUDispatcher):
+    """A function compiled only into kernels: without the wrapper that lets Python call compiled code.
+
+    Kernels call it as any compiled function. A call from Python (a test, a prompt) goes to a
+    second compilation of the same function with that wrapper, made on the first such call:
+    Numba's own call of a function compiled without its wrapper would crash the interpreter.
+    """
+
+    def __init__(self, function: Callable) -> None:
+        super().__init__(function, locals={},
+                         targetoptions={"nopython": True, **INNER_OPTIONS})
+        self._from_python: Dispatcher | None = None
+
+    def __call__(self, *args, **kwargs):
+        if self._from_python is None:
+            self._from_python = njit(**OPTIONS)(self.py_func)
+        return self._from_python(*args, **kwargs)
+
+
+def _renamed(function: Callable, name: str) -> Callable:
+    """Return a copy of a module-level function under another name (its code, globals and defaults)."""
+    copy = pytypes.FunctionType(function.__code__, function.__globals__, name, function.__defaults__,
+                                function.__closure__)
+    copy.__qualname__, copy.__doc__, copy.__module__ = name, function.__doc__, function.__module__
+    return copy
+
+
 def helper(function: Callable) -> Callable:
     """Compile a function called only from kernels (typed and compiled with its caller, not cached alone).
+
+    Without the wrapper that makes compiled code callable from Python (a fresh install compiles
+    about a tenth less): a call from Python compiles the function again, with it.
 
     Examples
     --------
@@ -357,7 +423,9 @@ def helper(function: Callable) -> Callable:
     >>> twice(2.0)
     4.0
     """
-    return njit(**OPTIONS)(function)
+    if numba.config.DISABLE_JIT:
+        return function
+    return _Helper(function)
 
 
 def fill(a, value) -> None:
@@ -387,7 +455,7 @@ def copy_into(source, target) -> None:
     target[...] = source
 
 
-@overload(fill, jit_options=OPTIONS)
+@overload(fill, jit_options=INNER_OPTIONS)
 def _fill_loops(a, value):
     if a.ndim == 1:
         def fill_1d(a, value):
@@ -403,7 +471,7 @@ def _fill_loops(a, value):
     return None
 
 
-@overload(copy_into, jit_options=OPTIONS)
+@overload(copy_into, jit_options=INNER_OPTIONS)
 def _copy_loops(source, target):
     if source.ndim == 1:
         def copy_1d(source, target):

@@ -22,6 +22,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from types import FunctionType
 
 import platformdirs
 from numba.core.caching import (
@@ -91,6 +92,9 @@ def cache_folder(source: str | os.PathLike) -> Path | None:
 def called_functions(function: Callable) -> list[Callable]:
     """Return ``function`` and the Python functions of every compiled function it calls, transitively.
 
+    Also the Python functions of its package it calls: in compiled code, those Numba compiles
+    through an overload (e.g. a choice between compiled functions).
+
     Examples
     --------
     >>> from sclero_analysis.studies.batched_logit import fit_kernel
@@ -107,7 +111,13 @@ def called_functions(function: Callable) -> list[Callable]:
             value = current.__globals__.get(name)
             if isinstance(value, Dispatcher):
                 todo.append(value.py_func)
+            elif isinstance(value, FunctionType) and _package(value) == _package(current):
+                todo.append(value)
     return seen
+
+
+def _package(function: Callable) -> str:
+    return (function.__module__ or "").partition(".")[0]
 
 
 def _called_files(function: Callable) -> set[str]:

@@ -119,11 +119,10 @@ def test_the_small_evaluation_gives_the_general_ones_digits(p, efron, weighted):
     # up to four covariates the likelihood, score, information and row quantities are summed in
     # local variables (_evaluate_small): the same operations in the same order as the general
     # evaluation over arrays, so the same numbers to the last bit, at beta = 0 and away from it
-    from sclero_analysis.studies.cox_kernel import _evaluate_one, _evaluate_small, _pairs
+    from sclero_analysis.studies import cox_kernel
 
     n = 300
     prepared, xx, last = _prepared(n, p, seed=10 * p + efron, weighted=weighted)
-    nq = p * (p + 1) // 2
     for beta in (np.zeros(p), np.linspace(0.4, -0.3, p)):
         results = []
         for small in (True, False):
@@ -132,10 +131,11 @@ def test_the_small_evaluation_gives_the_general_ones_digits(p, efron, weighted):
             args = (prepared["w"], prepared["d"], prepared["end"], prepared["n_dead"], last, efron, beta,
                     True, score, info, denom, xbar, risk)
             if small:
-                ll = _evaluate_small(prepared["x"], *args, np.empty(n), np.empty(n))
+                ll = cox_kernel._evaluate_small(prepared["x"], *args, cox_kernel.small_scratch(n))
             else:
-                sums = (np.empty(p), np.empty(p), np.empty(p), np.empty(nq), np.empty(nq), np.empty(nq))
-                ll = _evaluate_one(prepared["x"], xx, *args, *sums, _pairs(p))
+                scratch = cox_kernel.general_scratch(n, p)
+                scratch[-1][...] = xx
+                ll = cox_kernel._evaluate_one(prepared["x"], *args, scratch)
             results.append((ll, score, info, denom, xbar, risk))
         for got, expected in zip(results[0], results[1], strict=True):
             np.testing.assert_array_equal(got, expected)
@@ -160,3 +160,24 @@ def test_no_covariate_and_more_than_four_use_the_array_evaluation(p):
     small, general = fit_cox_batched(t, e, x4), fit_cox_batched(t, e, x5)
     np.testing.assert_allclose(general.coef[:, :4], small.coef, rtol=1e-10)
     np.testing.assert_allclose(general.loglik, small.loglik, rtol=1e-12)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_the_two_fit_kernels_give_the_same_digits(monkeypatch, ties):
+    # up to four covariates fit_small_kernel fits (the evaluation in local variables), else
+    # fit_kernel: one function compiled with either evaluation, so forcing the general kernel on
+    # the same weighted, tied, clustered replicates changes no bit of any result
+    from sclero_analysis.studies import batched_cox
+
+    rng = np.random.default_rng(8)
+    t = np.ceil(rng.exponential(8, (4, 120)))
+    e = rng.uniform(size=(4, 120)) < 0.6
+    x = rng.normal(size=(4, 120, 3))
+    w = rng.uniform(0.5, 2.0, (4, 120))
+    cluster = rng.integers(0, 30, (4, 120))
+    kwargs = dict(weight=w, cluster=cluster, ties=ties, robust=True)
+    small = fit_cox_batched(t, e, x, **kwargs)
+    monkeypatch.setattr(batched_cox, "SMALL_P", 0)  # every p through fit_kernel
+    general = fit_cox_batched(t, e, x, **kwargs)
+    for name in ("coef", "se", "se_naive", "loglik", "iterations", "converged"):
+        np.testing.assert_array_equal(getattr(general, name), getattr(small, name), err_msg=name)

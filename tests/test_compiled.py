@@ -116,12 +116,19 @@ def largest(values):
     return out
 """
 FIRST_CALL = """
-import subprocess, sys, numpy as np
+import subprocess, sys, time, numpy as np
 from sclero_analysis import _compiled
 import tiny_kernels
 _compiled._cores = lambda: 2
 if sys.argv[1] == "failing-helper":  # a helper process that compiles nothing
-    _compiled._start_helper = lambda share: subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    _compiled._start_helper = lambda *args: subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+else:  # this process slow to compile its first kernel: the helper claims the other
+    compile_here = _compiled.Kernel.compile
+    def slow(k, processes=1):
+        if k.dispatcher is None and not k.load():
+            time.sleep(3)
+        compile_here(k, processes)
+    _compiled.Kernel.compile = slow
 assert tiny_kernels.total.dispatcher is None and tiny_kernels.largest.dispatcher is None  # import: nothing
 print(tiny_kernels.total(np.arange(4.0)))
 kernels = (tiny_kernels.total, tiny_kernels.largest)
@@ -159,6 +166,78 @@ def test_a_cold_first_call_compiles_the_other_missing_kernels_in_a_helper_proces
                            cwd=source.parent, env=_env(NUMBA_CACHE_DIR=str(cache)))
     # warm: the kernel called is loaded, the other waits for its own first call
     assert again.stderr == "" and again.stdout.splitlines()[1:] == ["[True, False]", "[1, None]"]
+
+# One Python function compiled as two kernels (as the Cox fits are), one of them on demand.
+TWINS = TINY + """
+
+def _scaled(factor, values):
+    out = 0.0
+    for v in values:
+        out += factor * v
+    return out
+
+scaled = kernel(types.float64(types.float64, read(types.float64, 1)), name="scaled")(_scaled)
+scaled_int = kernel(types.float64(types.int64, read(types.float64, 1)), name="scaled_int",
+                    on_demand=True)(_scaled)
+"""
+TWINS_CALL = """
+import sys, numpy as np
+from sclero_analysis import _compiled
+import tiny_kernels
+kernels = (tiny_kernels.total, tiny_kernels.scaled, tiny_kernels.scaled_int)
+if sys.argv[1] == "ready":
+    _compiled.ready_kernels()
+else:
+    print(tiny_kernels.total(np.arange(4.0)))
+print([k.dispatcher is not None for k in kernels])
+print(tiny_kernels.scaled(2.0, np.arange(4.0)), tiny_kernels.scaled_int(3, np.arange(4.0)))
+"""
+
+
+def test_an_on_demand_kernel_waits_for_its_own_first_call_and_one_function_makes_two_kernels(tmp_path):
+    source = _tiny_module(tmp_path / "pkg")
+    source.write_text(TWINS)
+    cache = tmp_path / "numba-cache"
+
+    def run(how: str, folder: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", TWINS_CALL, how], capture_output=True, text=True,
+                              cwd=source.parent, env=_env(NUMBA_CACHE_DIR=str(folder)))
+
+    first = run("call", cache)
+    assert first.returncode == 0, first.stderr
+    # the first call compiles the kernels missing from the cache except the one on demand
+    assert first.stdout.splitlines() == ["6.0", "[True, True, False]", "12.0 18.0"]
+    for name in ("total", "scaled", "scaled_int"):  # a cache of its own each
+        assert len(list(cache.rglob(f"tiny_kernels.{name}-*.nbi"))) == 1, name
+    again = run("call", cache)  # a new process loads each on its first call, compiles nothing
+    assert again.stdout.splitlines() == ["6.0", "[True, False, False]", "12.0 18.0"] and again.stderr == ""
+    ready = run("ready", tmp_path / "fresh-cache")  # made ready for workers: on demand too
+    assert ready.stdout.splitlines() == ["[True, True, True]", "12.0 18.0"], ready.stderr
+
+
+def test_a_helper_is_compiled_into_kernels_without_a_python_wrapper_and_still_callable_from_python():
+    from numba import types
+
+    @_compiled.helper
+    def twice(x):
+        return 2.0 * x
+
+    @_compiled.kernel(types.float64(types.float64))
+    def four_times(x):
+        return twice(twice(x))
+
+    assert four_times(1.5) == 6.0
+    assert twice.targetoptions["no_cpython_wrapper"] and twice._from_python is None
+    assert twice(2.0) == 4.0  # from Python: a second compilation, with the wrapper
+    assert twice._from_python is not None
+
+
+def test_a_kernel_is_claimed_by_one_process_only(tmp_path):
+    from sclero_analysis.synthetic.line_kernel import days_array
+
+    assert _compiled._claim(tmp_path, days_array)
+    assert not _compiled._claim(tmp_path, days_array)
+
 
 @pytest.mark.slow
 def test_the_study_and_simulation_modules_import_and_run_from_an_unwritable_install(tmp_path):

@@ -16,7 +16,14 @@ from typing import Literal
 
 import numpy as np
 
-from sclero_analysis.studies.cox_kernel import fit_kernel, robust_kernel
+from sclero_analysis.studies.cox_kernel import (
+    SMALL_P,
+    fit_kernel,
+    fit_small_kernel,
+    general_scratch,
+    robust_kernel,
+    small_scratch,
+)
 
 Ties = Literal["efron", "breslow"]
 
@@ -73,7 +80,11 @@ class _Rows:
 
 
 def _fit(time, event, x, weight, mask, cluster, ties: Ties, max_iter: int, tol: float, rows: bool):
-    """Prepare and fit every replicate in compiled code (:func:`cox_kernel.fit_kernel`)."""
+    """Prepare and fit every replicate in compiled code.
+
+    :func:`cox_kernel.fit_small_kernel` up to ``SMALL_P`` covariates, else
+    :func:`cox_kernel.fit_kernel` (the same numbers).
+    """
     b, n, p = x.shape
     mask = np.ones((b, n), bool) if mask is None else np.ascontiguousarray(mask, bool)
     if not np.all(np.isfinite(time)[mask]):
@@ -89,11 +100,14 @@ def _fit(time, event, x, weight, mask, cluster, ties: Ties, max_iter: int, tol: 
     row_shape = (b, n) if rows else (b, 1)  # placeholders when no robust variance is asked
     denom, xbar, risk = np.ones(row_shape), np.zeros(row_shape + (p,)), np.zeros(row_shape)
     event = np.ascontiguousarray(event, bool)
+    if 0 < p <= SMALL_P:
+        fit, scratch = fit_small_kernel, small_scratch(n)
+    else:
+        fit, scratch = fit_kernel, general_scratch(n, p)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        fit_kernel(np.ascontiguousarray(time), event, np.ascontiguousarray(x),
-                   weight, mask, ties == "efron", max_iter, tol, rows, order, x_sorted, w, d, start, end,
-                   frac, c, n_dead, last, constant, beta, loglik, info, iterations, converged, denom,
-                   xbar, risk)
+        fit(scratch, np.ascontiguousarray(time), event, np.ascontiguousarray(x), weight, mask,
+            ties == "efron", max_iter, tol, rows, order, x_sorted, w, d, start, end, frac, c, n_dead, last,
+            constant, beta, loglik, info, iterations, converged, denom, xbar, risk)
     codes = None
     if cluster is not None:
         cluster = np.asarray(cluster)

@@ -8,16 +8,19 @@ from the latest time, Efron sub-steps within tied deaths weighted by the deaths'
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 from numba import types
+from numba.extending import overload
 
-from sclero_analysis._compiled import B1, F8, I8, copy_into, fill, helper, kernel, read, write
+from sclero_analysis._compiled import B1, F8, I8, INNER_OPTIONS, copy_into, fill, helper, kernel, read, write
 
 #: Bits of a sort key (exponent, then 24 bits of mantissa) and its centre (time 0).
 KEY_BYTES, KEY_ZERO = 5, 1 << 36
-#: Covariates up to which :func:`_evaluate_small` (sums in local variables) replaces :func:`_evaluate_one`.
+#: Covariates up to which :func:`_evaluate_small` (sums in local variables, :func:`fit_small_kernel`)
+#: replaces :func:`_evaluate_one` (:func:`fit_kernel`).
 SMALL_P = 4
 
 
@@ -89,7 +92,7 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
     """Sort, centre and group one replicate's rows; return its last real row (−1 when none).
 
     ``xx``: each row's products x_k·x_m (k ≤ m) of the centred covariates, in the order of
-    :func:`_pairs` (only where :func:`_evaluate_one` reads them: beyond ``SMALL_P``). The
+    :func:`general_scratch`'s pairs, when it has rows (only :func:`_evaluate_one` reads them). The
     tie groups' first rows, Efron fractions and weights (``start``, ``frac``, ``c``) only with
     ``rows`` (the robust variance).
     """
@@ -121,7 +124,7 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
             x[i, k] = 0.0
         constant[k] = not varies
     q = 0
-    for k in range(0 if 0 < p <= SMALL_P else p):  # only _evaluate_one reads them
+    for k in range(p if xx.shape[0] > 0 else 0):
         for m2 in range(k, p):
             for i in range(n):
                 xx[i, q] = x[i, k] * x[i, m2]
@@ -152,18 +155,6 @@ def _prepare_one(t_in, w_in, d_in, x_in, m, efron, rows, order, buffer, keys, ke
     return count - 1
 
 
-@helper
-def _pairs(p):
-    """Return the (k, m), k ≤ m, of the packed upper triangle of a p × p matrix, row by row."""
-    pair = np.empty((p * (p + 1) // 2, 2), np.int64)
-    q = 0
-    for k in range(p):
-        for m in range(k, p):
-            pair[q, 0], pair[q, 1] = k, m
-            q += 1
-    return pair
-
-
 #: Bounds within which denominators are multiplied into the running product (whose log is taken
 #: only when it leaves (1 / LOG_RANGE, LOG_RANGE), when the weight changes, and at the end).
 LOG_RANGE, LOG_FACTOR = 1e150, 1e100
@@ -189,19 +180,21 @@ def _log_term(ll, product, product_w, weight, den):
 
 
 @helper
-def _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: C901
-                  risk, s1, e1, a, s2, e2, packed, pair):
+def _evaluate_one(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: C901
+                  risk, scratch):
     """Log partial likelihood (returned), score and information at ``beta``, in one pass.
 
     One loop over the rows from the latest time: the risk set's S0, S1 and packed S2
-    (``xx``), and E0, E1, E2 of a tie group's deaths only where Efron needs them (tied
+    (from the rows' products ``xx``), and E0, E1, E2 of a tie group's deaths only where Efron needs them (tied
     deaths). At a tie group's last row, its deaths (a group of one row directly, as most
     are): Breslow, or a single death, one denominator S0 for the group's total weight; Efron
     with tied deaths, sub-steps in row order, the k-th with S0 − (k/d)·E0, each weighted by
     the deaths' mean weight (R's rule). At beta = 0 no exponential is taken; the
     denominators' logs are taken once per run of equal weights (:func:`_log_term`). ``rows``: also
-    write each death's denominator and x̄ and every row's exp(eta).
+    write each death's denominator and x̄ and every row's exp(eta). ``scratch``:
+    :func:`general_scratch`, its products filled (:func:`_prepare_one`).
     """
+    s1, e1, a, s2, e2, packed, pair, xx = scratch
     p, nq = x.shape[1], xx.shape[1]
     at_zero = _max_abs(beta) == 0.0
     s0, ll, e0, w_dead = 0.0, 0.0, 0.0, 0.0
@@ -327,15 +320,17 @@ def _death_step(wt, inv, c0, c1, c2, c3, q00, q01, q02, q03, q11, q12, q13, q22,
 
 @helper
 def _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: C901
-                    risk, etas, exps):
+                    risk, scratch):
     """:func:`_evaluate_one` for at most ``SMALL_P`` covariates, every sum in a local variable.
 
     The same arithmetic in the same order (the same numbers to the last digit), with the
     covariates beyond ``p`` read as 0: the sums stay in registers instead of being read and
     written through arrays at every row. The linear predictors and their exponentials are
-    computed first (``etas``, ``exps``: scratch), so that no call to ``exp`` inside the loop of
-    sums makes the sums leave the registers. Returns the log partial likelihood.
+    computed first (into ``scratch``, :func:`small_scratch`), so that no call to ``exp``
+    inside the loop of sums makes the sums leave the registers. Returns the log partial
+    likelihood.
     """
+    etas, exps, _ = scratch
     p = x.shape[1]
     at_zero = _max_abs(beta) == 0.0
     b0 = beta[0]
@@ -480,15 +475,43 @@ def _write_small(target, p, v0, v1, v2, v3):
         target[3] = v3
 
 
-@helper
-def _evaluate(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,  # noqa: PLR0913
-              risk, s1, e1, a, s2, e2, packed, pair, etas, exps):
-    """:func:`_evaluate_small` for 1 to ``SMALL_P`` covariates, else :func:`_evaluate_one` (also none)."""
-    if 0 < x.shape[1] <= SMALL_P:
-        return _evaluate_small(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar, risk,
-                               etas, exps)
-    return _evaluate_one(x, xx, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar,
-                         risk, s1, e1, a, s2, e2, packed, pair)
+#: Arrays in the scratch of :func:`_evaluate_small` (:func:`small_scratch`).
+SMALL_SCRATCH = 3
+
+
+def _evaluate(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar, risk, scratch):
+    """:func:`_evaluate_small` with its scratch (:func:`small_scratch`), else :func:`_evaluate_one`.
+
+    In compiled code the choice is made when compiling (:func:`_evaluate_of`): a kernel
+    compiles only the evaluation its scratch is for.
+    """
+    evaluate = _evaluate_small if len(scratch) == SMALL_SCRATCH else _evaluate_one
+    return evaluate(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar, risk, scratch)
+
+
+@overload(_evaluate, jit_options=INNER_OPTIONS)
+def _evaluate_of(x, w, d, end, n_dead, last, efron, beta, rows, score, info, denom, xbar, risk, scratch):
+    return (_evaluate_small if len(scratch) == SMALL_SCRATCH else _evaluate_one).py_func
+
+
+def small_scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the scratch of :func:`_evaluate_small` for ``n`` rows.
+
+    The linear predictors and their exponentials, and no rows' products (an empty ``xx``).
+    """
+    return np.empty(n), np.empty(n), np.empty((0, 0))
+
+
+def general_scratch(n: int, p: int) -> tuple[np.ndarray, ...]:
+    """Return the scratch of :func:`_evaluate_one` for ``n`` rows and ``p`` covariates.
+
+    S1, E1, x̄, S2, E2, the packed information, the pairs (k, m), k ≤ m, of the packed upper
+    triangle of a p × p matrix row by row, and the rows' products in that order (``xx``).
+    """
+    nq = p * (p + 1) // 2
+    pairs = np.array(list(itertools.combinations_with_replacement(range(p), 2)), np.int64).reshape(nq, 2)
+    return (np.empty(p), np.empty(p), np.empty(p), np.empty(nq), np.empty(nq), np.empty(nq), pairs,
+            np.empty((n, nq)))
 
 
 @helper
@@ -540,7 +563,8 @@ def _max_abs(v):
     return out
 
 
-FIT_SIGNATURE = types.void(
+#: The arguments of :func:`_fit` after its scratch.
+FIT_ARGUMENTS = (
     read(F8, 2), read(B1, 2), read(F8, 3), read(F8, 2), read(B1, 2),  # time, event, x, weight, mask
     B1, I8, F8, B1,  # efron, max_iter, tol, rows
     write(I8, 2), write(F8, 3), write(F8, 2), write(F8, 2),  # order, x, w, d (sorted)
@@ -549,13 +573,23 @@ FIT_SIGNATURE = types.void(
     write(F8, 2), write(F8, 1), write(F8, 3), write(I8, 1), write(B1, 1),  # beta loglik info iterations conv.
     write(F8, 2), write(F8, 3), write(F8, 2),  # denom xbar risk
 )
+#: :func:`_fit` as :func:`fit_small_kernel` (scratch: :func:`small_scratch`) and as :func:`fit_kernel`
+#: (:func:`general_scratch`).
+FIT_SMALL_SIGNATURE = types.void(types.Tuple((write(F8, 1), write(F8, 1), write(F8, 2))), *FIT_ARGUMENTS)
+FIT_SIGNATURE = types.void(types.Tuple((*[write(F8, 1)] * 6, write(I8, 2), write(F8, 2))), *FIT_ARGUMENTS)
 
 
-@kernel(FIT_SIGNATURE)
-def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # noqa: C901
-               order, x, w, d, start, end, frac, c, n_dead, last, constant,
-               beta, loglik, info, iterations, converged, denom, xbar, risk):
+def _fit(scratch, time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # noqa: C901
+         order, x, w, d, start, end, frac, c, n_dead, last, constant,
+         beta, loglik, info, iterations, converged, denom, xbar, risk):
     """Fit every replicate: prepare its rows, then Newton–Raphson from beta = 0.
+
+    Compiled as two kernels: :func:`fit_small_kernel`, for 1 to ``SMALL_P`` covariates, with
+    the ``scratch`` of :func:`_evaluate_small` (:func:`small_scratch`), and :func:`fit_kernel`,
+    for none or more, with that of :func:`_evaluate_one` (:func:`general_scratch`); the same
+    numbers. :func:`_evaluate` takes the evaluation the scratch is for, so each kernel
+    compiles one evaluation, and a study only the kernel it uses (:func:`fit_kernel` is
+    compiled on its first call).
 
     The sorted rows (``order, x, w, d, start, end, frac, c, n_dead``) are written per replicate
     with ``rows``; without, they have one row of scratch reused by every replicate (first
@@ -569,11 +603,8 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
     buffer, t, mean = np.empty(n, np.int64), np.empty(n), np.empty(p)
     keys, key_buffer = np.empty(n, np.int64), np.empty(n, np.int64)
     counts = np.empty((KEY_BYTES, 256), np.int64)
-    s1, e1, a = np.empty(p), np.empty(p), np.empty(p)
-    nq = p * (p + 1) // 2
-    pair, xx = _pairs(p), np.empty((0 if 0 < p <= SMALL_P else n, nq))
-    etas, exps = np.empty(n), np.empty(n)
-    s2, e2, packed, lu = np.empty(nq), np.empty(nq), np.empty(nq), np.empty((p, p))
+    xx = scratch[-1]  # the rows' products, when the evaluation reads them
+    lu = np.empty((p, p))
     score, trial_score, trial_info = np.empty(p), np.empty(p), np.empty((p, p))
     step, trial = np.empty(p), np.empty(p)
     for b in range(b_count):
@@ -585,8 +616,8 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
         xb, wb, db, eb, cb, bb, ib = x[r], w[r], d[r], end[r], constant[b], beta[b], info[b]
         fill(bb, 0.0)
         nb = n_dead[r]
-        ll = _evaluate(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, score, ib, denom[b], xbar[b],
-                           risk[b], s1, e1, a, s2, e2, packed, pair, etas, exps)
+        ll = _evaluate(xb, wb, db, eb, nb, lb, efron, bb, rows, score, ib, denom[b], xbar[b], risk[b],
+                      scratch)
         ok = _newton_direction(ib, score, cb, step, lu)
         done = ok and _max_abs(step) <= tol
         fresh = True  # the row-level quantities are those of the current beta
@@ -596,8 +627,8 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
                 break
             for k in range(p):
                 trial[k] = bb[k] + step[k]
-            new = _evaluate(xb, xx, wb, db, eb, nb, lb, efron, trial, rows, trial_score, trial_info,
-                                denom[b], xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair, etas, exps)
+            new = _evaluate(xb, wb, db, eb, nb, lb, efron, trial, rows, trial_score, trial_info,
+                            denom[b], xbar[b], risk[b], scratch)
             fresh = False
             if not np.isfinite(new) or new < ll - 1e-13 * abs(ll):
                 for k in range(p):
@@ -613,11 +644,15 @@ def fit_kernel(time, event, x_in, weight, mask, efron, max_iter, tol, rows,  # n
             ok = _newton_direction(ib, score, cb, step, lu)
             done = ok and _max_abs(step) <= tol * (1 + _max_abs(bb))
         if rows and not fresh:
-            _evaluate(xb, xx, wb, db, eb, nb, lb, efron, bb, rows, trial_score, trial_info, denom[b],
-                          xbar[b], risk[b], s1, e1, a, s2, e2, packed, pair, etas, exps)
+            _evaluate(xb, wb, db, eb, nb, lb, efron, bb, rows, trial_score, trial_info, denom[b],
+                      xbar[b], risk[b], scratch)
         loglik[b] = ll
         iterations[b] = count
         converged[b] = done and ok and lb >= 0
+
+
+fit_small_kernel = kernel(FIT_SMALL_SIGNATURE, name="fit_small_kernel")(_fit)
+fit_kernel = kernel(FIT_SIGNATURE, name="fit_kernel", on_demand=True)(_fit)
 
 
 ROBUST_SIGNATURE = types.void(
