@@ -5,12 +5,15 @@ scalars); further compilation is disabled, so a call with other types is a ``Typ
 instead of a silent second compilation. Importing a kernel's module compiles nothing: its
 first call loads the machine code from the cache (:mod:`~sclero_analysis._kernel_cache`), and
 on a fresh install compiles it, with every other kernel of the imported modules not yet in the
-cache, at once: spread over the machine's cores, this process compiling its share while
-one helper process per further core compiles the rest into the cache, which this process then
-loads. One line on stderr says so. Every later process, a notebook's kernel or a joblib/Dask
-worker on the same machine, loads the kernels from disk. With no writable cache folder,
-everything is compiled in this process (and again in every new one), and the message says so.
-``NUMBA_DISABLE_JIT=1`` leaves every kernel a plain Python function.
+cache (except those compiled on demand, which wait for their own first call), at once: this
+process and one helper process per further core go down the list, the longest first, each
+taking the next kernel no other has taken; this process then loads the helpers' kernels from
+the cache. One line on stderr says so. Every later process, a notebook's kernel or a
+joblib/Dask worker on the same machine, loads the kernels from disk. With no writable cache
+folder, everything is compiled in this process (and again in every new one), and the message
+says so. The functions kernels call (:func:`helper`) are compiled into them without the
+wrapper that makes compiled code callable from Python. ``NUMBA_DISABLE_JIT=1`` leaves every
+kernel a plain Python function.
 """
 
 from __future__ import annotations
