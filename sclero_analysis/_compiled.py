@@ -318,8 +318,8 @@ def compile_kernels(names: Iterable[str], claims: str | os.PathLike | None = Non
     _compile_claimed(kernels, claims)
 
 
-def ready_kernels(modules: Iterable[str] = ()) -> None:
-    """Make every kernel defined so far ready, on demand or not: from the cache, else compiled, all at once.
+def ready_kernels(modules: Iterable[str] = (), on_demand: bool = False) -> None:
+    """Make every kernel defined so far ready: loaded from the cache, else compiled, all at once.
 
     Call before starting processes on this machine that use them (workers, notebooks): they
     then load what this process compiled instead of each compiling it again.
@@ -328,6 +328,9 @@ def ready_kernels(modules: Iterable[str] = ()) -> None:
     ----------
     modules : iterable of str
         Modules to import first, e.g. :data:`KERNEL_MODULES` (every kernel of the package).
+    on_demand : bool
+        Also the kernels compiled on demand (:func:`kernel`); else they wait for their first
+        call, wherever it is.
 
     Examples
     --------
@@ -336,7 +339,8 @@ def ready_kernels(modules: Iterable[str] = ()) -> None:
     for module in modules:
         importlib.import_module(module)
     with _lock:
-        missing = [k for k in list(_kernels) if k.dispatcher is None and not k.load()]
+        missing = [k for k in list(_kernels) if k.dispatcher is None and (on_demand or not k.on_demand)
+                   and not k.load()]
         if missing:
             _compile_missing(missing[0], missing[1:])
 
@@ -352,9 +356,9 @@ def kernel(signature, on_demand: bool = False, name: str | None = None) -> Calla
         call (see the module's description), so importing the module compiles nothing and a
         worker process loads what its parent compiled.
     on_demand : bool
-        Compiled only when itself is first called or made ready (:func:`ready_kernels`), not
-        with the other kernels missing from the cache when one of them is first called: for a
-        kernel most work never calls.
+        Compiled only when itself is first called or made ready with ``on_demand``
+        (:func:`ready_kernels`), not with the other kernels missing from the cache when one of
+        them is first called: for a kernel most work never calls.
     name : str, optional
         Compile a copy of the function (same code) named ``name``, the module's name for the
         kernel: one Python function can so be several kernels, of different signatures.

@@ -186,6 +186,8 @@ from sclero_analysis import _compiled
 import tiny_kernels
 kernels = (tiny_kernels.total, tiny_kernels.scaled, tiny_kernels.scaled_int)
 if sys.argv[1] == "ready":
+    _compiled.ready_kernels(on_demand=True)
+elif sys.argv[1] == "ready-for-workers":
     _compiled.ready_kernels()
 else:
     print(tiny_kernels.total(np.arange(4.0)))
@@ -211,8 +213,10 @@ def test_an_on_demand_kernel_waits_for_its_own_first_call_and_one_function_makes
         assert len(list(cache.rglob(f"tiny_kernels.{name}-*.nbi"))) == 1, name
     again = run("call", cache)  # a new process loads each on its first call, compiles nothing
     assert again.stdout.splitlines() == ["6.0", "[True, False, False]", "12.0 18.0"] and again.stderr == ""
-    ready = run("ready", tmp_path / "fresh-cache")  # made ready for workers: on demand too
+    ready = run("ready", tmp_path / "fresh-cache")  # made ready with on_demand (a report): all three
     assert ready.stdout.splitlines() == ["[True, True, True]", "12.0 18.0"], ready.stderr
+    workers = run("ready-for-workers", tmp_path / "other-cache")  # without: the one on demand waits
+    assert workers.stdout.splitlines() == ["[True, True, False]", "12.0 18.0"], workers.stderr
 
 
 def test_a_helper_is_compiled_into_kernels_without_a_python_wrapper_and_still_callable_from_python():

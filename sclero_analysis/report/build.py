@@ -358,7 +358,9 @@ def build_report(
     if literature_check is not None:
         say(literature_check.to_text())
     record = provenance(data, seed, fast, dayfirst, sheets, pooled)
-    ready_kernels(KERNEL_MODULES)  # a fresh install compiles them here, on every core; notebooks load them
+    # a fresh install compiles them here, on every core (also the Cox fit beyond 4 covariates, which a
+    # registry study's adjusted model calls): notebooks load them
+    ready_kernels(KERNEL_MODULES, on_demand=True)
     with staged(folder) as stage:
         (stage / "provenance.json").write_text(json.dumps(record, indent=1))
         parameters = {"data_path": str(Path(data).resolve()) if data is not None else None,
