@@ -41,8 +41,8 @@ from numba.extending import overload
 
 from sclero_analysis._kernel_cache import KernelCache, cache_folder, called_functions
 
-__all__ = ["B1", "F8", "I8", "KERNEL_MODULES", "OPTIONS", "Kernel", "cache_folder", "compile_kernels",
-           "copy_into", "fill", "helper", "kernel", "read", "ready_kernels", "write"]
+__all__ = ["B1", "F8", "I8", "INNER_OPTIONS", "KERNEL_MODULES", "OPTIONS", "Kernel", "cache_folder",
+           "compile_kernels", "copy_into", "fill", "helper", "kernel", "read", "ready_kernels", "write"]
 
 #: Options of every compiled function: no GIL held, NumPy's rules for division by zero, no C
 #: callback wrapper (nothing takes their address; one wrapper less to compile).
