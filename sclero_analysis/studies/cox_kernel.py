@@ -184,10 +184,10 @@ def _evaluate_one(x, w, d, end, n_dead, last, efron, beta, rows, score, info, de
                   risk, scratch):
     """Log partial likelihood (returned), score and information at ``beta``, in one pass.
 
-    One loop over the rows from the latest time: the risk set's S0, S1 and packed S2
-    (from the rows' products ``xx``), and E0, E1, E2 of a tie group's deaths only where Efron needs them (tied
-    deaths). At a tie group's last row, its deaths (a group of one row directly, as most
-    are): Breslow, or a single death, one denominator S0 for the group's total weight; Efron
+    One loop over the rows from the latest time: the risk set's S0, S1 and packed S2 (from
+    the rows' products ``xx``), and E0, E1, E2 of a tie group's deaths only where Efron needs
+    them (tied deaths). At a tie group's last row, its deaths (a group of one row directly, as
+    most are): Breslow, or a single death, one denominator S0 for the group's total weight; Efron
     with tied deaths, sub-steps in row order, the k-th with S0 − (k/d)·E0, each weighted by
     the deaths' mean weight (R's rule). At beta = 0 no exponential is taken; the
     denominators' logs are taken once per run of equal weights (:func:`_log_term`). ``rows``: also
@@ -587,9 +587,9 @@ def _fit(scratch, time, event, x_in, weight, mask, efron, max_iter, tol, rows,  
     Compiled as two kernels: :func:`fit_small_kernel`, for 1 to ``SMALL_P`` covariates, with
     the ``scratch`` of :func:`_evaluate_small` (:func:`small_scratch`), and :func:`fit_kernel`,
     for none or more, with that of :func:`_evaluate_one` (:func:`general_scratch`); the same
-    numbers. :func:`_evaluate` takes the evaluation the scratch is for, so each kernel
-    compiles one evaluation, and a study only the kernel it uses (:func:`fit_kernel` is
-    compiled on its first call).
+    numbers for any number of covariates. :func:`_evaluate` takes the evaluation the scratch
+    is for, so each kernel compiles one evaluation, and a study only the kernel it uses
+    (:func:`fit_kernel` is compiled on its first call).
 
     The sorted rows (``order, x, w, d, start, end, frac, c, n_dead``) are written per replicate
     with ``rows``; without, they have one row of scratch reused by every replicate (first
