@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint report readme-figure clean
+.PHONY: test lint report readme-figure kernels clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ readme-figure: $(STAMP)
 	$(BIN)/sclero-analysis report --out build/readme-figure --only 02_time_to_relapse_by_tier
 	mkdir -p docs/figures
 	cp build/readme-figure/figures/02_km_by_tier.png docs/figures/km_by_tier.png
+
+# Compile the kernels shipped with the package (portable to any CPU of this platform) after a
+# kernel's source changes; once per Python version shipped (make kernels PYTHON=python3.12 VENV=.venv-3.12).
+kernels: $(STAMP)
+	$(BIN)/python -c "from sclero_analysis._compiled import ship_kernels; print(*ship_kernels(), sep='\n')"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -2,18 +2,19 @@
 
 A kernel is compiled for exactly one signature (C-contiguous arrays of one dtype each, plain
 scalars); further compilation is disabled, so a call with other types is a ``TypeError``
-instead of a silent second compilation. Importing a kernel's module compiles nothing: its
-first call loads the machine code from the cache (:mod:`~sclero_analysis._kernel_cache`), and
-on a fresh install compiles it, with every other kernel of the imported modules not yet in the
-cache (except those compiled on demand, which wait for their own first call), at once: this
-process and one helper process per further core go down the list, the longest first, each
-taking the next kernel no other has taken; this process then loads the helpers' kernels from
-the cache. One line on stderr says so. Every later process, a notebook's kernel or a
-joblib/Dask worker on the same machine, loads the kernels from disk. With no writable cache
-folder, everything is compiled in this process (and again in every new one), and the message
-says so. The functions kernels call (:func:`helper`) are compiled into them without the
-wrapper that makes compiled code callable from Python. ``NUMBA_DISABLE_JIT=1`` leaves every
-kernel a plain Python function.
+instead of a silent second compilation. Importing a kernel's module compiles nothing: its first
+call loads the machine code from the cache (:mod:`~sclero_analysis._kernel_cache`), else from
+the kernels shipped with the package for any CPU of its platform (:func:`ship_kernels`, when
+they fit this platform, Python, Numba and the sources), and otherwise compiles it, with every
+other kernel of the imported modules missing from both (except those compiled on demand, which
+wait for their own first call), at once: this process and one helper process per further core
+go down the list, the longest first, each taking the next kernel no other has taken; this
+process then loads the helpers' kernels from the cache. One line on stderr says so. Every later
+process, a notebook's kernel or a joblib/Dask worker on the same machine, loads the kernels
+from disk. With no writable cache folder, everything is compiled in this process (and again in
+every new one), and the message says so. The functions kernels call (:func:`helper`) are
+compiled into them without the wrapper that makes compiled code callable from Python.
+``NUMBA_DISABLE_JIT=1`` leaves every kernel a plain Python function.
 """
 
 from __future__ import annotations
@@ -39,10 +40,19 @@ from numba.core.dispatcher import Dispatcher
 from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
-from sclero_analysis._kernel_cache import KernelCache, cache_folder, called_functions
+from sclero_analysis._kernel_cache import (
+    PORTABLE_CPU,
+    SHIPPED,
+    KernelCache,
+    ShippedKernelCache,
+    cache_folder,
+    called_functions,
+    shipped_cache,
+)
 
 __all__ = ["B1", "F8", "I8", "INNER_OPTIONS", "KERNEL_MODULES", "OPTIONS", "Kernel", "cache_folder",
-           "compile_kernels", "copy_into", "fill", "helper", "kernel", "read", "ready_kernels", "write"]
+           "compile_kernels", "copy_into", "fill", "helper", "kernel", "read", "ready_kernels",
+           "ship_kernels", "write"]
 
 #: Options of every compiled function: no GIL held, NumPy's rules for division by zero, no C
 #: callback wrapper (nothing takes their address; one wrapper less to compile).
@@ -177,10 +187,17 @@ class Kernel:
         return self.dispatcher
 
     def load(self) -> bool:
-        """Load the machine code from the cache (as ``Dispatcher.compile`` does first); return success."""
+        """Load the machine code from the cache, else the shipped kernels; return success.
+
+        As ``Dispatcher.compile`` does first, then from the kernels shipped with the package
+        (:func:`~sclero_analysis._kernel_cache.shipped_cache`), when they fit this machine.
+        """
         dispatcher = self._new_dispatcher()
         with global_compiler_lock:
             result = dispatcher._cache.load_overload(self.signature, dispatcher.targetctx)
+            shipped = shipped_cache(self.py_func) if result is None else None
+            if shipped is not None:
+                result = shipped.load_overload(self.signature, dispatcher.targetctx)
             if result is None:
                 return False
             dispatcher._cache_hits[self.signature] += 1
@@ -316,6 +333,40 @@ def compile_kernels(names: Iterable[str], claims: str | os.PathLike | None = Non
         module, _, qualname = name.partition(":")
         kernels.append(getattr(importlib.import_module(module), qualname))
     _compile_claimed(kernels, claims)
+
+
+def ship_kernels() -> list[Path]:
+    """Compile every kernel for any CPU of this platform into the package's shipped kernels.
+
+    What ``make kernels`` runs after a kernel's source changes (once per Python version shipped,
+    e.g. ``make kernels PYTHON=python3.12 VENV=.venv-3.12``): in a process with
+    ``NUMBA_CPU_NAME=generic`` (a new one unless this is), every kernel of ``KERNEL_MODULES`` is
+    compiled and saved in Numba's cache format in ``SHIPPED``, replacing what was there for this
+    Python version (:class:`~sclero_analysis._kernel_cache.ShippedKernelCache`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files of this Python version in ``SHIPPED``, sorted.
+    """
+    tag = f".py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}."
+    if numba.config.CPU_NAME != PORTABLE_CPU[0]:
+        env = {**os.environ, "NUMBA_CPU_NAME": PORTABLE_CPU[0]}
+        env.pop("NUMBA_CPU_FEATURES", None)
+        code = "from sclero_analysis._compiled import ship_kernels; ship_kernels()"
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+        return sorted(p for p in SHIPPED.iterdir() if tag in p.name)
+    SHIPPED.mkdir(exist_ok=True)
+    for stale in SHIPPED.iterdir():
+        if tag in stale.name:
+            stale.unlink()
+    for module in KERNEL_MODULES:
+        importlib.import_module(module)
+    for k in _kernels:
+        dispatcher = njit(**OPTIONS)(k.py_func)
+        dispatcher._cache = ShippedKernelCache(k.py_func)
+        dispatcher.compile(k.signature)
+    return sorted(p for p in SHIPPED.iterdir() if tag in p.name)
 
 
 def ready_kernels(modules: Iterable[str] = (), on_demand: bool = False) -> None:

@@ -11,6 +11,13 @@ The cache folder of a kernel's source file is the first writable one of:
 
 A kernel's cache is invalidated when its file, or the file of a compiled function it calls,
 changes (Numba's own cache looks at the kernel's file only).
+
+The package also ships its kernels compiled for any CPU of an architecture (``SHIPPED``: Numba's
+cache files made with ``NUMBA_CPU_NAME=generic`` by :func:`~sclero_analysis._compiled.ship_kernels`,
+``make kernels``). A kernel missing from the cache folder is loaded from there when they were
+made from the same source files, by the same Numba and Python versions, for the same platform
+(the target triple, e.g. x86_64 Linux); else it is compiled on this machine as before.
+``SCLERO_ANALYSIS_SHIPPED_KERNELS=0`` ignores them.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FunctionType
 
+import numba
 import platformdirs
 from numba.core.caching import (
     CompileResultCacheImpl,
@@ -33,6 +41,12 @@ from numba.core.caching import (
 )
 from numba.core.dispatcher import Dispatcher
 
+#: The kernels shipped with the package, compiled for any CPU of their platform (see above).
+SHIPPED = Path(__file__).with_name("_shipped_kernels")
+#: Set to 0 to ignore the shipped kernels (every kernel missing from the cache is compiled here).
+SHIPPED_FLAG = "SCLERO_ANALYSIS_SHIPPED_KERNELS"
+#: The CPU name and features the shipped kernels are compiled for (``NUMBA_CPU_NAME=generic``).
+PORTABLE_CPU = ("generic", "")
 #: Stamped into every kernel's cache: the module of ``fill`` and ``copy_into`` (Numba overloads).
 ALWAYS_STAMPED = Path(__file__).with_name("_compiled.py")
 
@@ -157,3 +171,73 @@ class KernelCache(FunctionCache):
     """Numba's function cache with :class:`_Locator`: set as a dispatcher's ``_cache``."""
 
     _impl_class = _CacheImpl
+
+
+class _ShippedLocator(_Locator):
+    """The locator of a shipped kernel: the folder ``SHIPPED``, stamped as :class:`_Locator` stamps."""
+
+    def __init__(self, py_func, py_file):
+        super().__init__(py_func, py_file, SHIPPED)
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        return cls(py_func, py_file)
+
+
+class _ShippedCacheImpl(CompileResultCacheImpl):
+    _locator_classes = [_ShippedLocator]
+
+
+class ShippedKernelCache(KernelCache):
+    """Numba's function cache in ``SHIPPED``, for code compiled for any CPU of the platform.
+
+    Its index keys name ``PORTABLE_CPU`` instead of this machine's CPU, so the portable code
+    is found on any CPU of the platform (the target triple stays in the key). Written only by
+    :func:`~sclero_analysis._compiled.ship_kernels`, in a process whose CPU is the portable one.
+    """
+
+    _impl_class = _ShippedCacheImpl
+
+    def _index_key(self, sig, codegen):
+        signature, (triple, *_), hashes = super()._index_key(sig, codegen)
+        return signature, (triple, *PORTABLE_CPU), hashes
+
+    def _save_overload(self, sig, data):
+        if data.codegen.magic_tuple()[1:] != PORTABLE_CPU:
+            raise RuntimeError(f"the shipped kernels are compiled with NUMBA_CPU_NAME={PORTABLE_CPU[0]}, "
+                               f"not for this machine's CPU ({data.codegen.magic_tuple()[1]})")
+        super()._save_overload(sig, data)
+
+
+def shipped_cache(py_func: Callable) -> ShippedKernelCache | None:
+    """Return the shipped cache of a kernel's function; None when none is shipped or they are ignored.
+
+    Parameters
+    ----------
+    py_func : callable
+        The kernel's Python function.
+
+    Returns
+    -------
+    ShippedKernelCache or None
+        None with ``SCLERO_ANALYSIS_SHIPPED_KERNELS=0``, for a function outside the package,
+        or when no shipped kernel of this function exists for this Python version. A cache
+        that exists may still hold nothing for this machine (another platform or Numba
+        version, other sources): its ``load_overload`` then returns None.
+
+    Examples
+    --------
+    >>> from sclero_analysis.studies.cox_kernel import robust_kernel
+    >>> cache = shipped_cache(robust_kernel.py_func)
+    >>> cache is None or cache.cache_path == str(SHIPPED)
+    True
+    """
+    if os.environ.get(SHIPPED_FLAG, "1") == "0" or numba.config.DISABLE_JIT:
+        return None
+    source = Path(inspect.getfile(py_func))
+    if not (source.is_file() and source.resolve().is_relative_to(SHIPPED.parent.resolve())):
+        return None  # a kernel of another package, or typed at a prompt
+    cache = ShippedKernelCache(py_func)
+    if not (SHIPPED / f"{cache._impl.filename_base}.nbi").is_file():
+        return None
+    return cache

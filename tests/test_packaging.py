@@ -107,14 +107,16 @@ def _wheel(tmp_path: Path) -> zipfile.ZipFile:
     return zipfile.ZipFile(out / build.stdout.strip().splitlines()[-1])
 
 
-def test_the_wheel_holds_the_notebooks_the_example_data_and_the_vocabulary(tmp_path):
+def test_the_wheel_holds_the_notebooks_the_example_data_the_vocabulary_and_the_shipped_kernels(tmp_path):
     wheel = _wheel(tmp_path)
     names = set(wheel.namelist())
     needed = {p.relative_to(ROOT).as_posix() for p in [
         *PACKAGE.rglob("*.py"), *(PACKAGE / "notebooks").glob("*.ipynb"),
-        *(PACKAGE / "data" / "synthetic").glob("*/*"), PACKAGE / "therapies.toml"]
+        *(PACKAGE / "data" / "synthetic").glob("*/*"), PACKAGE / "therapies.toml",
+        *(PACKAGE / "_shipped_kernels").iterdir()]
         if "__pycache__" not in p.parts}
     assert len([n for n in needed if n.endswith(".ipynb")]) >= 7  # 01-07 at least
+    assert len([n for n in needed if n.endswith(".nbi")]) >= 8  # every kernel, for one Python at least
     assert not needed - names, sorted(needed - names)
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "notebooks/", "data/"))]
     info = next(n for n in names if n.endswith(".dist-info/METADATA"))
