@@ -24,6 +24,7 @@ import importlib
 import inspect
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from numba.core.dispatcher import Dispatcher
 from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
+from sclero_analysis import _kernel_cache
 from sclero_analysis._kernel_cache import (
     PORTABLE_CPU,
     SHIPPED,
@@ -47,7 +49,8 @@ from sclero_analysis._kernel_cache import (
     ShippedKernelCache,
     cache_folder,
     called_functions,
-    shipped_cache,
+    load_shipped,
+    shipped_note,
 )
 
 __all__ = ["B1", "F8", "I8", "INNER_OPTIONS", "KERNEL_MODULES", "OPTIONS", "Kernel", "cache_folder",
@@ -78,7 +81,7 @@ _lock = threading.RLock()  # one thread makes kernels ready at a time
 
 # ----------------------------------------------------------------------------- the message
 
-def _announce(folder: Path | None, processes: int) -> None:
+def _announce(folder: Path | None, processes: int, py_func: Callable) -> None:
     """Say once per process, on stderr, that kernels are being compiled and where they are kept."""
     if _announced.is_set() or os.environ.get(CHILD_FLAG):
         return
@@ -90,19 +93,21 @@ def _announce(folder: Path | None, processes: int) -> None:
     else:  # one subfolder per package folder
         where = f"kept in {folder.parent}"
     spread = f" in {processes} processes" if processes > 1 else ""
+    note = shipped_note(py_func)  # why the kernel compiled first was not loaded from those shipped
     sys.stderr.write(f"compiling sclero_analysis kernels for this machine{spread}, once "
-                     f"(~{math.ceil(FIRST_COMPILE_CPU_SECONDS / processes)} s; {where})...\n")
+                     f"(~{math.ceil(FIRST_COMPILE_CPU_SECONDS / processes)} s; {where}"
+                     f"{'; ' + note if note else ''})...\n")
     sys.stderr.flush()
 
 
 class _OnCompile(event.Listener):
     """Announce a compilation (Numba reports only real ones: a cache hit is no event)."""
 
-    def __init__(self, folder: Path | None, processes: int) -> None:
-        self.folder, self.processes = folder, processes
+    def __init__(self, folder: Path | None, processes: int, py_func: Callable) -> None:
+        self.folder, self.processes, self.py_func = folder, processes, py_func
 
     def on_start(self, event) -> None:
-        _announce(self.folder, self.processes)
+        _announce(self.folder, self.processes, self.py_func)
 
     def on_end(self, event) -> None:
         pass
@@ -195,9 +200,8 @@ class Kernel:
         dispatcher = self._new_dispatcher()
         with global_compiler_lock:
             result = dispatcher._cache.load_overload(self.signature, dispatcher.targetctx)
-            shipped = shipped_cache(self.py_func) if result is None else None
-            if shipped is not None:
-                result = shipped.load_overload(self.signature, dispatcher.targetctx)
+            if result is None:
+                result = load_shipped(self.py_func, self.signature, dispatcher.targetctx)
             if result is None:
                 return False
             dispatcher._cache_hits[self.signature] += 1
@@ -207,12 +211,12 @@ class Kernel:
         return True
 
     def compile(self, processes: int = 1) -> None:
-        """Load from the cache, else compile (and cache); then refuse any other signature."""
-        if self.dispatcher is not None:  # ready already
+        """Load from the cache or the shipped kernels, else compile (and cache); refuse other types then."""
+        if self.dispatcher is not None or self.load():  # ready already, or now
             return
         dispatcher = self._new_dispatcher()
         if self.source.is_file():  # a kernel of a module (not one typed at a prompt): say it
-            with event.install_listener("numba:compile", _OnCompile(self.folder, processes)):
+            with event.install_listener("numba:compile", _OnCompile(self.folder, processes, self.py_func)):
                 dispatcher.compile(self.signature)
         else:
             dispatcher.compile(self.signature)
@@ -339,34 +343,55 @@ def ship_kernels() -> list[Path]:
     """Compile every kernel for any CPU of this platform into the package's shipped kernels.
 
     What ``make kernels`` runs after a kernel's source changes (once per Python version shipped,
-    e.g. ``make kernels PYTHON=python3.12 VENV=.venv-3.12``): in a process with
-    ``NUMBA_CPU_NAME=generic`` (a new one unless this is), every kernel of ``KERNEL_MODULES`` is
-    compiled and saved in Numba's cache format in ``SHIPPED``, replacing what was there for this
-    Python version (:class:`~sclero_analysis._kernel_cache.ShippedKernelCache`).
+    e.g. ``make kernels PYTHON=python3.12 VENV=.venv-3.12``): a new process with
+    ``NUMBA_CPU_NAME=generic`` and no other ``NUMBA_*`` setting compiles every kernel of
+    ``KERNEL_MODULES`` of this checkout in Numba's cache format into a temporary folder
+    (:class:`~sclero_analysis._kernel_cache.ShippedKernelCache`); when every kernel is there,
+    they replace those of this Python version in ``SHIPPED``.
 
     Returns
     -------
     list of pathlib.Path
         The files of this Python version in ``SHIPPED``, sorted.
+
+    Raises
+    ------
+    RuntimeError
+        With ``NUMBA_DISABLE_JIT`` (nothing to compile), or when a kernel was not compiled
+        (``SHIPPED`` is then left as it was).
     """
+    if numba.config.DISABLE_JIT:
+        raise RuntimeError("NUMBA_DISABLE_JIT is set: no kernel can be compiled to ship")
     tag = f".py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}."
-    if numba.config.CPU_NAME != PORTABLE_CPU[0]:
-        env = {**os.environ, "NUMBA_CPU_NAME": PORTABLE_CPU[0]}
-        env.pop("NUMBA_CPU_FEATURES", None)
-        code = "from sclero_analysis._compiled import ship_kernels; ship_kernels()"
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)
-        return sorted(p for p in SHIPPED.iterdir() if tag in p.name)
-    SHIPPED.mkdir(exist_ok=True)
-    for stale in SHIPPED.iterdir():
-        if tag in stale.name:
-            stale.unlink()
+    root = str(Path(__file__).resolve().parents[1])
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NUMBA_")}
+    env.update(NUMBA_CPU_NAME=PORTABLE_CPU[0],
+               PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    with tempfile.TemporaryDirectory(prefix="sclero-analysis-shipping-") as folder:
+        code = "import sys; from sclero_analysis._compiled import _ship_into; _ship_into(sys.argv[1])"
+        subprocess.run([sys.executable, "-c", code, folder], env=env, check=True)
+        SHIPPED.mkdir(exist_ok=True)
+        for stale in SHIPPED.iterdir():
+            if tag in stale.name:
+                stale.unlink()
+        for built in Path(folder).iterdir():
+            shutil.move(built, SHIPPED / built.name)
+    return sorted(p for p in SHIPPED.iterdir() if tag in p.name)
+
+
+def _ship_into(folder: str) -> None:
+    """Compile the kernels of ``KERNEL_MODULES`` for the portable CPU into ``folder`` (ship_kernels)."""
+    if (numba.config.CPU_NAME, numba.config.CPU_FEATURES or "") != PORTABLE_CPU:
+        raise RuntimeError(f"run with NUMBA_CPU_NAME={PORTABLE_CPU[0]} and no NUMBA_CPU_FEATURES")
+    _kernel_cache.SHIPPED = Path(folder)  # where ShippedKernelCache writes, in this process only
     for module in KERNEL_MODULES:
         importlib.import_module(module)
     for k in _kernels:
         dispatcher = njit(**OPTIONS)(k.py_func)
         dispatcher._cache = ShippedKernelCache(k.py_func)
         dispatcher.compile(k.signature)
-    return sorted(p for p in SHIPPED.iterdir() if tag in p.name)
+        if not Path(folder, f"{dispatcher._cache._impl.filename_base}.nbi").is_file():
+            raise RuntimeError(f"{k.name} was compiled but not saved (it cannot be cached)")
 
 
 def ready_kernels(modules: Iterable[str] = (), on_demand: bool = False) -> None:

@@ -22,11 +22,16 @@ made from the same source files, by the same Numba and Python versions, for the 
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
+import importlib.util
 import inspect
 import os
+import pickle
+import sys
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import FunctionType
@@ -39,7 +44,9 @@ from numba.core.caching import (
     _CacheLocator,
     _SourceFileBackedLocatorMixin,
 )
+from numba.core.compiler import CompileResult
 from numba.core.dispatcher import Dispatcher
+from numba.core.registry import cpu_target
 
 #: The kernels shipped with the package, compiled for any CPU of their platform (see above).
 SHIPPED = Path(__file__).with_name("_shipped_kernels")
@@ -135,8 +142,59 @@ def _package(function: Callable) -> str:
 
 
 def _called_files(function: Callable) -> set[str]:
-    """Return the source files of ``function``, of the compiled functions it calls and ``_compiled.py``."""
-    return {inspect.getfile(f) for f in called_functions(function)} | {str(ALWAYS_STAMPED)}
+    """Return the files a kernel's machine code depends on.
+
+    The source files of ``function`` and of the compiled functions it calls, the files of the
+    modules of their package these import, transitively (Numba freezes the values of global
+    constants, e.g. ``DAYS_PER_MONTH``, into the machine code), and ``_compiled.py``.
+    """
+    files = {inspect.getfile(f) for f in called_functions(function)} | {str(ALWAYS_STAMPED)}
+    todo = [(file, _package(function)) for file in files]
+    while todo:
+        file, package = todo.pop()
+        for imported in _imported_files(file, package):
+            if imported not in files:
+                files.add(imported)
+                todo.append((imported, package))
+    return files
+
+
+def _imported_files(file: str, package: str) -> tuple[str, ...]:
+    """Return the files of the modules of ``package`` that the Python file ``file`` imports."""
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return ()
+    return _parsed_imports(file, package, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_imports(file: str, package: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """:func:`_imported_files`, remembered while the file is unchanged (its time and size)."""
+    try:
+        tree = ast.parse(Path(file).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return ()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [_module_file(alias.name, package) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            # a submodule's file, else (a name defined in the module) the module's own
+            submodules = [_module_file(f"{node.module}.{alias.name}", package) for alias in node.names]
+            found += submodules if all(submodules) else [*submodules, _module_file(node.module, package)]
+    return tuple(file for file in found if file)
+
+
+def _module_file(name: str, package: str) -> str | None:
+    """Return the source file of the module ``name`` when it is one of ``package``, else None."""
+    if name.partition(".")[0] != package:
+        return None
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # the name of something in a module, not of a module
+        return None
+    return spec.origin if spec is not None and spec.origin and spec.origin.endswith(".py") else None
 
 
 class _Locator(_SourceFileBackedLocatorMixin, _CacheLocator):
@@ -209,6 +267,104 @@ class ShippedKernelCache(KernelCache):
         super()._save_overload(sig, data)
 
 
+def load_shipped(py_func: Callable, signature, context) -> CompileResult | None:
+    """Load a kernel's shipped machine code for ``signature``; None when there is none for this machine.
+
+    A shipped file that cannot be read (damaged) is a ``RuntimeWarning`` and None: the kernel
+    is compiled here instead.
+
+    Parameters
+    ----------
+    py_func : callable
+        The kernel's Python function.
+    signature : numba signature
+        The kernel's one signature.
+    context : numba target context
+        The dispatcher's (``dispatcher.targetctx``).
+
+    Returns
+    -------
+    numba.core.compiler.CompileResult or None
+    """
+    cache = shipped_cache(py_func)
+    if cache is None:
+        return None
+    try:
+        return cache.load_overload(signature, context)
+    except Exception as error:  # noqa: BLE001 (whatever the damage, compiling here is the remedy)
+        warnings.warn(f"the shipped kernel {py_func.__module__}.{py_func.__qualname__} could not be read "
+                      f"({error!r}): it is compiled on this machine instead", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def shipped_note(py_func: Callable) -> str:
+    """Say why a kernel of the package is compiled rather than loaded from the shipped ones, for the message.
+
+    Parameters
+    ----------
+    py_func : callable
+        The kernel's Python function; '' for one outside the package, or when none are shipped.
+
+    Returns
+    -------
+    str
+        They are ignored (``SCLERO_ANALYSIS_SHIPPED_KERNELS=0``), or for other Python versions,
+        another Numba, another platform, else for other sources (this kernel's, or a file
+        it depends on, were changed since).
+
+    Examples
+    --------
+    >>> shipped_note(len)  # no kernel of the package
+    ''
+    """
+    if not _in_package(py_func):
+        return ""
+    if os.environ.get(SHIPPED_FLAG, "1") == "0":
+        return f"the shipped ones ignored: {SHIPPED_FLAG}=0"
+    indexes = sorted(SHIPPED.glob("*.nbi"))
+    if not indexes:
+        return ""
+    pythons = sorted({_python_of(path.name) for path in indexes})
+    version, _, overloads = read_index(indexes[0])
+    triple = next(iter(overloads))[1][0]
+    if _python_of(f"{_PYTHON_TAG}.nbi") not in pythons:
+        return f"the shipped ones are for CPython {', '.join(pythons)}"
+    if version != numba.__version__:
+        return f"the shipped ones are for Numba {version}"
+    if triple != cpu_target.target_context.codegen().magic_tuple()[0]:
+        return f"the shipped ones are for {triple}"
+    return "the shipped ones were compiled from other sources"
+
+
+#: The Python part of a cache file's name (``.py311`` in ``….py311.nbi``).
+_PYTHON_TAG = f".py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}"
+
+
+def _python_of(name: str) -> str:
+    """Return the CPython version of a cache index's file name ("3.11" for ``….py311.nbi``)."""
+    digits = name.rsplit(".py", 1)[1].removesuffix(".nbi")
+    return f"{digits[0]}.{digits[1:]}"
+
+
+def read_index(path: str | os.PathLike) -> tuple[str, object, dict]:
+    """Read a Numba cache index: the Numba version, the source stamp and the overloads (key: data file).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.nbi`` file.
+
+    Returns
+    -------
+    tuple
+        ``(numba version, stamp, {(signature, (triple, cpu, features), hashes): data file name})``.
+    """
+    with open(path, "rb") as f:
+        version = pickle.load(f)
+        stamp, overloads = pickle.loads(f.read())
+    return version, stamp, overloads
+
+
 def shipped_cache(py_func: Callable) -> ShippedKernelCache | None:
     """Return the shipped cache of a kernel's function; None when none is shipped or they are ignored.
 
@@ -234,10 +390,18 @@ def shipped_cache(py_func: Callable) -> ShippedKernelCache | None:
     """
     if os.environ.get(SHIPPED_FLAG, "1") == "0" or numba.config.DISABLE_JIT:
         return None
-    source = Path(inspect.getfile(py_func))
-    if not (source.is_file() and source.resolve().is_relative_to(SHIPPED.parent.resolve())):
+    if not _in_package(py_func):
         return None  # a kernel of another package, or typed at a prompt
     cache = ShippedKernelCache(py_func)
     if not (SHIPPED / f"{cache._impl.filename_base}.nbi").is_file():
         return None
     return cache
+
+
+def _in_package(py_func: Callable) -> bool:
+    """Whether a function is defined in a file of this package."""
+    try:
+        source = Path(inspect.getfile(py_func))
+    except TypeError:  # a built-in
+        return False
+    return source.is_file() and source.resolve().is_relative_to(Path(__file__).resolve().parent)

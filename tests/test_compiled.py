@@ -287,7 +287,12 @@ def test_a_kernels_cache_is_stamped_by_the_files_of_every_compiled_function_it_c
     from sclero_analysis.studies import batched_logit
 
     files = {Path(f).name for f in _kernel_cache._called_files(batched_logit.fit_kernel.py_func)}
-    assert files == {"batched_logit.py", "cox_kernel.py", "_compiled.py"}  # _newton_direction, fill
+    # _newton_direction, fill, and the modules of the package these files import
+    assert files == {"batched_logit.py", "cox_kernel.py", "_compiled.py", "_kernel_cache.py"}
+    from sclero_analysis.synthetic import line_kernel
+
+    files = {Path(f).name for f in _kernel_cache._called_files(line_kernel.days_array.py_func)}
+    assert "conventions.py" in files  # DAYS_PER_MONTH: its value is frozen into the machine code
 
 
 def test_the_least_squares_step_is_lapacks_minimum_norm_solution():

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
-import pickle
 import re
 import shutil
 import subprocess
@@ -22,6 +22,8 @@ from sclero_analysis._kernel_cache import (
     SHIPPED,
     SHIPPED_FLAG,
     ShippedKernelCache,
+    load_shipped,
+    read_index,
     shipped_cache,
 )
 
@@ -46,14 +48,6 @@ print(sorted(k.name for k in _compiled._kernels if k.dispatcher is not None))
 """
 
 
-def _index(path: Path) -> tuple[str, object, dict]:
-    """Numba's cache index: the Numba version, the source stamp and the overloads (key: data file)."""
-    with path.open("rb") as f:
-        version = pickle.load(f)
-        stamp, overloads = pickle.loads(f.read())
-    return version, stamp, overloads
-
-
 def _kernels() -> list[_compiled.Kernel]:
     for module in _compiled.KERNEL_MODULES:
         importlib.import_module(module)
@@ -65,7 +59,7 @@ def _shipped_here() -> bool:
     files = sorted(SHIPPED.glob(f"*.{PYTHON_TAG}.nbi"))
     if not files:
         return False
-    version, _, overloads = _index(files[0])
+    version, _, overloads = read_index(files[0])
     triple = cpu_target.target_context.codegen().magic_tuple()[0]
     return version == numba.__version__ and all(key[1][0] == triple for key in overloads)
 
@@ -86,7 +80,7 @@ def test_every_kernel_is_shipped_compiled_from_the_current_sources_for_any_cpu()
         for version in sorted(versions):
             name = current._impl.filename_base.replace(f".{PYTHON_TAG}", f".{version}") + ".nbi"
             assert (SHIPPED / name).is_file(), f"{k.name} is not shipped for {version}: run `make kernels`"
-            numba_version, stamp, overloads = _index(SHIPPED / name)
+            numba_version, stamp, overloads = read_index(SHIPPED / name)
             numba_versions.add(numba_version)
             assert stamp == current._cache_file._source_stamp, (
                 f"{name} was compiled from other sources: run `make kernels` (for each Python version)")
@@ -95,7 +89,7 @@ def test_every_kernel_is_shipped_compiled_from_the_current_sources_for_any_cpu()
             assert (SHIPPED / data).is_file()
     assert len(numba_versions) == 1  # all compiled by one Numba
     data_files = {p.name for p in SHIPPED.glob("*.nbc")}
-    indexed = {data for p in SHIPPED.glob("*.nbi") for data in _index(p)[2].values()}
+    indexed = {data for p in SHIPPED.glob("*.nbi") for data in read_index(p)[2].values()}
     assert data_files == indexed  # no stale data left beside the indexes
 
 
@@ -116,9 +110,74 @@ def test_a_shipped_kernel_loads_only_for_its_sources_numba_and_platform(monkeypa
     monkeypatch.setattr(foreign, "_index_key", lambda sig, codegen: (sig, ("aarch64-unknown-linux-gnu",
                                                                            *PORTABLE_CPU), key[2]))
     assert foreign.load_overload(robust_kernel.signature, context) is None  # another platform
-    assert shipped_cache(_run) is None  # a function outside the package: nothing shipped for it
     monkeypatch.setenv(SHIPPED_FLAG, "0")
     assert shipped_cache(robust_kernel.py_func) is None  # ignored on request
+
+
+def test_a_function_of_another_package_named_as_a_shipped_kernel_gets_nothing_shipped(tmp_path):
+    from sclero_analysis.studies.cox_kernel import robust_kernel
+
+    if shipped_cache(robust_kernel.py_func) is None:
+        pytest.skip(f"no kernels shipped for Python {PYTHON_TAG}")
+    line = robust_kernel.py_func.__code__.co_firstlineno  # the same module, function and line
+    (tmp_path / "cox_kernel.py").write_text("\n" * (line - 1) + "def robust_kernel():\n    pass\n")
+    spec = importlib.util.spec_from_file_location("cox_kernel", tmp_path / "cox_kernel.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert ShippedKernelCache(module.robust_kernel)._impl.filename_base == \
+        ShippedKernelCache(robust_kernel.py_func)._impl.filename_base
+    assert shipped_cache(module.robust_kernel) is None
+
+
+def test_a_damaged_shipped_file_is_a_warning_and_the_kernel_is_compiled_instead(tmp_path, monkeypatch):
+    from sclero_analysis.studies.cox_kernel import robust_kernel
+
+    if not _shipped_here():
+        pytest.skip(f"no kernels shipped for Python {PYTHON_TAG} and Numba {numba.__version__} here")
+    copy = tmp_path / "shipped"
+    shutil.copytree(SHIPPED, copy)
+    monkeypatch.setattr(_kernel_cache, "SHIPPED", copy)
+    context = cpu_target.target_context
+    assert load_shipped(robust_kernel.py_func, robust_kernel.signature, context) is not None
+    index = copy / f"{ShippedKernelCache(robust_kernel.py_func)._impl.filename_base}.nbi"
+    (data,) = read_index(index)[2].values()
+    (copy / data).write_bytes((copy / data).read_bytes()[:100])  # truncated
+    with pytest.warns(RuntimeWarning, match="could not be read.*compiled on this machine instead"):
+        assert load_shipped(robust_kernel.py_func, robust_kernel.signature, context) is None
+
+
+def test_shipping_needs_compiled_code(monkeypatch):
+    before = sorted(SHIPPED.iterdir())
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    with pytest.raises(RuntimeError, match="NUMBA_DISABLE_JIT"):
+        _compiled.ship_kernels()
+    assert sorted(SHIPPED.iterdir()) == before  # nothing deleted
+
+
+def test_a_kernel_whose_sources_or_their_constants_changed_is_compiled_not_loaded(tmp_path):
+    if not _shipped_here():
+        pytest.skip(f"no kernels shipped for Python {PYTHON_TAG} and Numba {numba.__version__} here")
+    code = """
+        import numpy as np
+        from sclero_analysis.synthetic.line_kernel import days_array
+        print(days_array(np.array([1.0, 2.5])).tolist())
+    """
+    results = {}
+    for edited in (False, True):
+        install = tmp_path / f"edited-{edited}"
+        shutil.copytree(PACKAGE, install / "sclero_analysis", ignore=shutil.ignore_patterns("__pycache__"))
+        conventions = install / "sclero_analysis" / "conventions.py"
+        if edited:  # a constant the kernel reads, in a module it imports: frozen into the machine code
+            text = conventions.read_text()
+            assert re.search(r"^DAYS_PER_MONTH = .*$", text, re.M)
+            conventions.write_text(re.sub(r"^DAYS_PER_MONTH = .*$", "DAYS_PER_MONTH = 31.0", text,
+                                          flags=re.M))
+        results[edited] = _run(code, tmp_path, PYTHONPATH=str(install),
+                               NUMBA_CACHE_DIR=str(tmp_path / f"cache-{edited}"))
+        assert results[edited].returncode == 0, results[edited].stderr
+    assert results[False].stderr == "" and results[False].stdout.strip() == "[31.0, 77.0]"  # shipped
+    assert "the shipped ones were compiled from other sources" in results[True].stderr
+    assert results[True].stdout.strip() == "[31.0, 78.0]"  # 2.5 months of 31 days: compiled anew
 
 
 def test_a_shipped_cache_is_written_only_with_code_for_any_cpu(tmp_path, monkeypatch):
@@ -129,7 +188,8 @@ def test_a_shipped_cache_is_written_only_with_code_for_any_cpu(tmp_path, monkeyp
     assert cache.cache_path == str(tmp_path)
     if cpu_target.target_context.codegen().magic_tuple()[1:] == PORTABLE_CPU:
         pytest.skip("this process compiles for any CPU already (NUMBA_CPU_NAME=generic)")
-    compiled = robust_kernel.ready().overloads[robust_kernel.signature.args]  # for this machine's CPU
+    # compiled, cached or shipped, its codegen is this process's: for this machine's CPU
+    compiled = robust_kernel.ready().overloads[robust_kernel.signature.args]
     with pytest.raises(RuntimeError, match="NUMBA_CPU_NAME=generic"):
         cache.save_overload(robust_kernel.signature, compiled)
     assert not list(tmp_path.iterdir())
@@ -160,4 +220,5 @@ def test_a_read_only_install_loads_the_shipped_kernels_with_the_digits_of_kernel
                 **{SHIPPED_FLAG: "0"})
     assert here.returncode == 0, here.stderr
     assert here.stderr.startswith("compiling sclero_analysis kernels") and list(cache.rglob("*.nbi"))
+    assert f"the shipped ones ignored: {SHIPPED_FLAG}=0" in here.stderr
     assert here.stdout.splitlines() == [digest, loaded]  # the same digits from the same kernels
