@@ -316,7 +316,7 @@ def _start_helper(kernels: list[Kernel], claims: str) -> subprocess.Popen:
 
 
 def compile_kernels(names: Iterable[str], claims: str | os.PathLike | None = None) -> None:
-    """Compile the named kernels in this process (loading those already in the cache).
+    """Compile the named kernels in this process (loading those in the cache or shipped).
 
     What the helper processes of a first call run; also a way to fill the cache ahead of use.
 
