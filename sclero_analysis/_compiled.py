@@ -44,6 +44,7 @@ from numba.extending import overload
 from sclero_analysis import _kernel_cache
 from sclero_analysis._kernel_cache import (
     PORTABLE_CPU,
+    PYTHON_TAG,
     SHIPPED,
     KernelCache,
     ShippedKernelCache,
@@ -362,7 +363,7 @@ def ship_kernels() -> list[Path]:
     """
     if numba.config.DISABLE_JIT:
         raise RuntimeError("NUMBA_DISABLE_JIT is set: no kernel can be compiled to ship")
-    tag = f".py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}."
+    tag = f"{PYTHON_TAG}."
     root = str(Path(__file__).resolve().parents[1])
     env = {key: value for key, value in os.environ.items() if not key.startswith("NUMBA_")}
     env.update(NUMBA_CPU_NAME=PORTABLE_CPU[0],

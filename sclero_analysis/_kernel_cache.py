@@ -9,7 +9,8 @@ The cache folder of a kernel's source file is the first writable one of:
    read-only site-packages);
 4. none: the kernels are compiled again in every process.
 
-A kernel's cache is invalidated when its file, or the file of a compiled function it calls,
+A kernel's cache is invalidated when its file, the file of a compiled function it calls, or
+the file of a module of the package these import (constants are frozen into the machine code)
 changes (Numba's own cache looks at the kernel's file only).
 
 The package also ships its kernels compiled for any CPU of an architecture (``SHIPPED``: Numba's
@@ -54,6 +55,8 @@ SHIPPED = Path(__file__).with_name("_shipped_kernels")
 SHIPPED_FLAG = "SCLERO_ANALYSIS_SHIPPED_KERNELS"
 #: The CPU name and features the shipped kernels are compiled for (``NUMBA_CPU_NAME=generic``).
 PORTABLE_CPU = ("generic", "")
+#: This Python's part of a cache file's name (``.py311`` in ``….py311.nbi`` and ``….py311.1.nbc``).
+PYTHON_TAG = f".py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}"
 #: Stamped into every kernel's cache: the module of ``fill`` and ``copy_into`` (Numba overloads).
 ALWAYS_STAMPED = Path(__file__).with_name("_compiled.py")
 
@@ -327,17 +330,13 @@ def shipped_note(py_func: Callable) -> str:
     pythons = sorted({_python_of(path.name) for path in indexes})
     version, _, overloads = read_index(indexes[0])
     triple = next(iter(overloads))[1][0]
-    if _python_of(f"{_PYTHON_TAG}.nbi") not in pythons:
+    if _python_of(f"{PYTHON_TAG}.nbi") not in pythons:
         return f"the shipped ones are for CPython {', '.join(pythons)}"
     if version != numba.__version__:
         return f"the shipped ones are for Numba {version}"
     if triple != cpu_target.target_context.codegen().magic_tuple()[0]:
         return f"the shipped ones are for {triple}"
     return "the shipped ones were compiled from other sources"
-
-
-#: The Python part of a cache file's name (``.py311`` in ``….py311.nbi``).
-_PYTHON_TAG = f".py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}"
 
 
 def _python_of(name: str) -> str:

@@ -28,7 +28,7 @@ from sclero_analysis._kernel_cache import (
 )
 
 PACKAGE = Path(__file__).parents[1] / "sclero_analysis"
-PYTHON_TAG = f"py{sys.version_info[0]}{sys.version_info[1]}"
+PYTHON_TAG = _kernel_cache.PYTHON_TAG.removeprefix(".")
 
 # A registry study (simulation, naive and IPTW Cox, propensity, robust variance) and a weighted
 # Cox fit with tied times and 6 covariates (the kernel compiled on demand): the digits of each.
@@ -64,6 +64,10 @@ def _shipped_here() -> bool:
     return version == numba.__version__ and all(key[1][0] == triple for key in overloads)
 
 
+needs_shipped = pytest.mark.skipif(not _shipped_here(), reason=f"no kernels shipped for Python "
+                                   f"{PYTHON_TAG} and Numba {numba.__version__} here")
+
+
 def _run(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", SHIPPED_FLAG)}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
@@ -93,11 +97,10 @@ def test_every_kernel_is_shipped_compiled_from_the_current_sources_for_any_cpu()
     assert data_files == indexed  # no stale data left beside the indexes
 
 
+@needs_shipped
 def test_a_shipped_kernel_loads_only_for_its_sources_numba_and_platform(monkeypatch):
     from sclero_analysis.studies.cox_kernel import robust_kernel
 
-    if not _shipped_here():
-        pytest.skip(f"no kernels shipped for Python {PYTHON_TAG} and Numba {numba.__version__} here")
     context = cpu_target.target_context
     assert shipped_cache(robust_kernel.py_func).load_overload(robust_kernel.signature, context) is not None
     key = shipped_cache(robust_kernel.py_func)._index_key(robust_kernel.signature, context.codegen())
@@ -129,11 +132,10 @@ def test_a_function_of_another_package_named_as_a_shipped_kernel_gets_nothing_sh
     assert shipped_cache(module.robust_kernel) is None
 
 
+@needs_shipped
 def test_a_damaged_shipped_file_is_a_warning_and_the_kernel_is_compiled_instead(tmp_path, monkeypatch):
     from sclero_analysis.studies.cox_kernel import robust_kernel
 
-    if not _shipped_here():
-        pytest.skip(f"no kernels shipped for Python {PYTHON_TAG} and Numba {numba.__version__} here")
     copy = tmp_path / "shipped"
     shutil.copytree(SHIPPED, copy)
     monkeypatch.setattr(_kernel_cache, "SHIPPED", copy)
@@ -154,9 +156,8 @@ def test_shipping_needs_compiled_code(monkeypatch):
     assert sorted(SHIPPED.iterdir()) == before  # nothing deleted
 
 
+@needs_shipped
 def test_a_kernel_whose_sources_or_their_constants_changed_is_compiled_not_loaded(tmp_path):
-    if not _shipped_here():
-        pytest.skip(f"no kernels shipped for Python {PYTHON_TAG} and Numba {numba.__version__} here")
     code = """
         import numpy as np
         from sclero_analysis.synthetic.line_kernel import days_array
@@ -196,9 +197,8 @@ def test_a_shipped_cache_is_written_only_with_code_for_any_cpu(tmp_path, monkeyp
 
 
 @pytest.mark.slow
+@needs_shipped
 def test_a_read_only_install_loads_the_shipped_kernels_with_the_digits_of_kernels_compiled_here(tmp_path):
-    if not _shipped_here():
-        pytest.skip(f"no kernels shipped for Python {PYTHON_TAG} and Numba {numba.__version__} here")
     # a fresh read-only install (no __pycache__ can be made, no writable home), shipped kernels included
     install = tmp_path / "site-packages"
     shutil.copytree(PACKAGE, install / "sclero_analysis", ignore=shutil.ignore_patterns("__pycache__"))

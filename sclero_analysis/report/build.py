@@ -358,8 +358,9 @@ def build_report(
     if literature_check is not None:
         say(literature_check.to_text())
     record = provenance(data, seed, fast, dayfirst, sheets, pooled)
-    # a fresh install compiles them here, on every core (also the Cox fit beyond 4 covariates, which a
-    # registry study's adjusted model calls): notebooks load them
+    # loaded (the cache, else the shipped kernels) or, where neither fits, compiled here on every
+    # core (also the Cox fit beyond 4 covariates, which a registry study's adjusted model calls):
+    # notebooks load them
     ready_kernels(KERNEL_MODULES, on_demand=True)
     with staged(folder) as stage:
         (stage / "provenance.json").write_text(json.dumps(record, indent=1))

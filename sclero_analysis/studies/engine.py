@@ -245,8 +245,8 @@ def run_study(
     bar = tqdm(total=len(tasks), initial=len(done), disable=not progress, desc="chunks", unit="chunk")
     truths = _Truths(design, analyses)
     if client is not None or (n_jobs != 1 and len(todo) > 1):
-        ready_kernels()  # compiled here (a fresh install) before the workers start: they load them (one
-        # compiled on demand, the Cox fit beyond 4 covariates, waits for its first call, in a worker)
+        ready_kernels()  # loaded or compiled here before the workers start: they load them (one compiled
+        # on demand, the Cox fit beyond 4 covariates, waits for its first call, in a worker)
     if client is not None:
         runner = _dask(design, todo, analyses, client, truths.compute)
     elif n_jobs != 1 and len(todo) > 1:
